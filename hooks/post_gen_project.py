@@ -1,0 +1,42 @@
+"""Remove what was not chosen, then print the next steps."""
+
+import json
+import shutil
+from pathlib import Path
+
+INCLUDE_TRAINING = json.loads(r"""{{ cookiecutter.include_training | tojson }}""")
+PROJECT_DIR = Path.cwd()
+
+
+def remove(*relative_paths: str) -> None:
+    for relative in relative_paths:
+        path = PROJECT_DIR / relative
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.exists():
+            path.unlink()
+
+
+def remove_training() -> None:
+    remove("TRAINING.md")
+
+
+def main() -> None:
+    if not INCLUDE_TRAINING:
+        remove_training()
+    print(
+        f"""
+Created {PROJECT_DIR.name}. Next steps:
+
+  cd {PROJECT_DIR.name}
+  python -m venv .venv && . .venv/bin/activate
+  pip install -e '.[local,dev]'
+  kto generate --local --limit 4    # offline dry run on the embedded tiny model
+
+Then read README.md: project.yaml holds the language, prompts and models.
+"""
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,101 @@
+"""Validate every answer before cookiecutter writes anything.
+
+Answers are read as JSON data, never pasted into code, so quotes or newlines in an
+answer cannot break or inject into this hook. Every bad answer is reported as one
+line, ``error: <field>: <problem>``; a non-zero exit makes cookiecutter remove the
+half-made project.
+"""
+
+import json
+import re
+import sys
+
+ANSWERS = json.loads(
+    r"""{
+    "language_code": {{ cookiecutter.language_code | tojson }},
+    "task": {{ cookiecutter.task | tojson }},
+    "task_description": {{ cookiecutter.task_description | tojson }},
+    "project_name": {{ cookiecutter.project_name | tojson }},
+    "project_slug": {{ cookiecutter.project_slug | tojson }},
+    "hf_namespace": {{ cookiecutter.hf_namespace | tojson }},
+    "dataset_name": {{ cookiecutter.dataset_name | tojson }},
+    "model_preset": {{ cookiecutter.model_preset | tojson }},
+    "models": {{ cookiecutter.models | tojson }},
+    "min_submitted": {{ cookiecutter.min_submitted | tojson }}
+}"""
+)
+SUPPORTED_LANGUAGES = json.loads(r"""{{ supported_language_codes() | tojson }}""")
+
+SLUG = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
+# The Hub's rules for one part of a repo id (huggingface_hub.utils.validate_repo_id):
+# letters, digits, '-', '_', '.'; no '--' or '..'; no '-' or '.' at either end; 96 at most.
+HUB_NAME = re.compile(r"(?!.*(--|\.\.))[A-Za-z0-9_](?:[A-Za-z0-9_.-]{0,94}[A-Za-z0-9_])?")
+HUB_NAME_RULE = "letters, digits, '-', '_' and '.', no '--' or '..', not starting or ending with '-' or '.', at most 96 characters"
+MAX_MIN_SUBMITTED = 50
+
+
+def one_line_text(value: str, max_length: int) -> str | None:
+    if not value.strip():
+        return "must not be empty"
+    if "\n" in value or "\r" in value:
+        return "must be a single line"
+    if len(value) > max_length:
+        return f"must be at most {max_length} characters (got {len(value)})"
+    return None
+
+
+def hub_name(value: str) -> str | None:
+    return None if HUB_NAME.fullmatch(value) else f"{value!r} is not a valid Hub name: use {HUB_NAME_RULE}"
+
+
+def model_ids(value: str, preset: str) -> str | None:
+    ids = [part.strip() for part in value.split(",") if part.strip()]
+    if ids and preset == "local":
+        return "the 'local' preset uses only the embedded tiny model: leave models empty or pick another model_preset"
+    for model_id in ids:
+        parts = model_id.split("/")
+        if len(parts) != 2 or not all(HUB_NAME.fullmatch(part) for part in parts):
+            return f"{model_id!r} is not a model id of the form 'owner/name' ({HUB_NAME_RULE} in each part)"
+    if len(ids) != len(set(ids)):
+        return "each model may appear only once"
+    return None
+
+
+def min_submitted(value) -> str | None:
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        return f"{value!r} is not a whole number"
+    if not 1 <= number <= MAX_MIN_SUBMITTED:
+        return f"must be between 1 and {MAX_MIN_SUBMITTED} annotators (got {number})"
+    return None
+
+
+def problems(answers: dict) -> dict[str, str]:
+    checks = {
+        "language_code": None
+        if answers["language_code"] in SUPPORTED_LANGUAGES
+        else f"{answers['language_code']!r} is not supported; choose one of: {', '.join(SUPPORTED_LANGUAGES)}",
+        "task": one_line_text(answers["task"], 60),
+        "task_description": one_line_text(answers["task_description"], 500),
+        "project_name": one_line_text(answers["project_name"], 100),
+        "project_slug": None
+        if SLUG.fullmatch(answers["project_slug"]) and len(answers["project_slug"]) <= 64
+        else f"{answers['project_slug']!r} must be lowercase letters, digits and single '-', starting with a letter, at most 64 characters",
+        "hf_namespace": hub_name(answers["hf_namespace"]),
+        "dataset_name": hub_name(answers["dataset_name"]),
+        "models": model_ids(answers["models"], answers["model_preset"]),
+        "min_submitted": min_submitted(answers["min_submitted"]),
+    }
+    return {field: problem for field, problem in checks.items() if problem}
+
+
+def main() -> int:
+    found = problems(ANSWERS)
+    for field, problem in found.items():
+        print(f"error: {field}: {problem}", file=sys.stderr)
+    return 1 if found else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

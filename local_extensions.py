@@ -1,0 +1,53 @@
+"""Jinja extension that lets templates read the language data in ``languages/``.
+
+Cookiecutter puts the template folder on ``sys.path`` while it renders, so this
+module is found as ``local_extensions`` (see ``_extensions`` in cookiecutter.json).
+"""
+
+import json
+from functools import cache
+from pathlib import Path
+
+import yaml
+from jinja2.ext import Extension
+
+LANGUAGES_DIR = Path(__file__).parent / "languages"
+
+
+@cache
+def load_language(code: str) -> dict:
+    """The language file for ``code``; unknown codes are reported by the pre-gen hook."""
+    path = LANGUAGES_DIR / f"{code}.yaml"
+    if not path.is_file():
+        return {}
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def supported_language_codes() -> list[str]:
+    return sorted(path.stem for path in LANGUAGES_DIR.glob("*.yaml"))
+
+
+def quoted(value) -> str:
+    """A double-quoted string valid in YAML, TOML and Python, keeping non-ASCII text readable.
+
+    Jinja's ``tojson`` escapes non-ASCII characters, which is wrong in prose.
+    """
+    return json.dumps(value, ensure_ascii=False)
+
+
+def yaml_text(value, indent: int = 4) -> str:
+    """Multi-line text as a YAML block scalar (easy to edit); anything else quoted."""
+    text = str(value)
+    if "\n" not in text or text != text.strip() or "\t" in text or "\r" in text:
+        return quoted(text)
+    pad = " " * indent
+    return "|-\n" + "\n".join(pad + line if line else "" for line in text.splitlines())
+
+
+class LanguageExtension(Extension):
+    def __init__(self, environment):
+        super().__init__(environment)
+        environment.globals["language"] = load_language
+        environment.globals["supported_language_codes"] = supported_language_codes
+        environment.filters["quoted"] = quoted
+        environment.filters["yaml_text"] = yaml_text

@@ -1,0 +1,1 @@
+"""Build a KTO preference dataset: prompts -> generations -> ratings -> KTO/DPO data."""

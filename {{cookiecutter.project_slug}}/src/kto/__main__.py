@@ -1,0 +1,3 @@
+from kto.cli import main
+
+main()

@@ -1,0 +1,153 @@
+"""The ``kto`` command: one subcommand per step of the loop."""
+
+import sys
+import warnings
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from kto.config import ProjectConfig, load_config
+from kto.errors import KtoError, one_line
+
+# Harmless warnings from distilabel 1.5.3 under pydantic >= 2.12 (field declarations, and a
+# validator of LlamaCppLLM that returns None); they would bury the command's own output.
+warnings.filterwarnings("ignore", message=".*attribute with value None was provided to the `Field\\(\\)`")
+warnings.filterwarnings("ignore", message="A custom validator is returning a value other than `self`")
+
+app = typer.Typer(
+    help="Build a KTO preference dataset: generate -> annotate -> export.",
+    pretty_exceptions_enable=False,
+)
+console = Console(stderr=True, soft_wrap=True)
+state: dict[str, Path | None] = {"config": None}
+
+
+@app.callback()
+def options(
+    config: Annotated[
+        Path | None, typer.Option(help="project.yaml to use (default: found from the working directory up)")
+    ] = None,
+) -> None:
+    state["config"] = config
+
+
+def project() -> ProjectConfig:
+    config = load_config(state["config"])
+    from dotenv import load_dotenv
+
+    load_dotenv(config.path(".env"), override=False)  # tokens may live in an ignored .env
+    return config
+
+
+@app.command()
+def generate(
+    prompts: Annotated[
+        str | None, typer.Option(help="Prompts file (.jsonl/.csv/.txt/.parquet) or Hub dataset id")
+    ] = None,
+    prompt_column: Annotated[str | None, typer.Option(help="Column holding the prompt text")] = None,
+    output: Annotated[Path | None, typer.Option(help="Parquet file to write (default from project.yaml)")] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="Use only the first N prompts")] = None,
+    local: Annotated[bool, typer.Option("--local", help="Use the embedded tiny model in every slot")] = False,
+    ray: Annotated[bool, typer.Option("--ray", help="Run on distilabel's Ray pipeline")] = False,
+    push: Annotated[bool, typer.Option("--push", help="Push the result to the Hub (private)")] = False,
+    cache: Annotated[bool, typer.Option(help="Resume from distilabel's cache of an interrupted run")] = True,
+) -> None:
+    """Ask every configured model to answer every prompt."""
+    from kto import responses
+    from kto.generate import plan_jobs, run_jobs
+    from kto.llms import local_slots
+    from kto.prompts import load_prompts
+
+    config = project()
+    texts = load_prompts(
+        prompts or config.prompts.source, prompt_column or config.prompts.column, config.root
+    )[:limit]
+    slots = local_slots(config) if local else list(config.generation.models)
+    model_ids = [slot.id for slot in slots]
+    path = output or config.path(config.generation.output)
+
+    table = responses.read_table(path)
+    missing = responses.gaps(table, texts, model_ids)
+    jobs = plan_jobs(missing, slots)
+    if ray:
+        require_ray()
+    if jobs:
+        todo = sum(len(job.prompts) for job in jobs)
+        console.print(f"Generating {todo} responses: {len(texts)} prompts x {len(slots)} models ({todo} missing)")
+        with progress_bar() as bar:
+            tasks = {job.slot.id: bar.add_task(job.slot.id, total=len(job.prompts)) for job in jobs}
+            new, _ = run_jobs(jobs, config, ray=ray, use_cache=cache, on_rows=lambda m, n: bar.advance(tasks[m], n))
+        table = responses.merge(table, new)
+    else:
+        console.print(f"All {len(texts)} prompts already have a response from every model.")
+    rows = responses.to_rows(table, texts, model_ids)
+    responses.write_rows(rows, path)
+
+    for model, still_missing in responses.gaps(table, texts, model_ids).items():
+        if still_missing:
+            console.print(
+                f"[yellow]warning: {model} gave no response to {len(still_missing)} of {len(texts)} prompts; "
+                "run kto generate again to fill the gaps[/]"
+            )
+    older = {model for row in rows for model in row["generation_model"]} - set(model_ids)
+    if older:
+        console.print(f"note: {path.name} also keeps responses from {', '.join(sorted(older))}")
+    console.print(f"Wrote {len(rows)} rows to {path}")
+    if push:
+        from kto.hub import push_parquet
+
+        url = push_parquet(path, config.hub.generations_repo, private=config.hub.private)
+        console.print(f"Pushed to {url}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on")] = 8080,
+) -> None:
+    """Serve the embedded tiny model on an OpenAI-compatible API (to try the openai backend offline)."""
+    from kto import local_model
+
+    settings = project().generation.local
+    console.print(f"Serving {local_model.MODEL_NAME} on http://{host}:{port}/v1 (Ctrl+C stops)")
+    local_model.serve(host, port, n_ctx=settings.n_ctx, n_threads=settings.n_threads)
+
+
+def require_ray() -> None:
+    try:
+        import ray  # noqa: F401
+    except ImportError as error:
+        raise KtoError("ray", "install the ray extra: pip install -e '.[ray]'") from error
+
+
+def progress_bar() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    )
+
+
+def main() -> None:
+    """Entry point: every expected failure ends as one line, ``error: <field>: <problem>``."""
+    command = typer.main.get_command(app)
+    args = sys.argv[1:] or ["--help"]
+    try:
+        command.main(args, prog_name="kto", standalone_mode=False)
+    except KtoError as error:
+        fail(str(error), 1)
+    except typer.Abort:
+        fail("interrupted", 130)
+    except typer.TyperException as error:  # bad options and arguments
+        param = getattr(error, "param", None)
+        fail(f"{param.name if param else 'usage'}: {error.format_message()}", 2)
+
+
+def fail(message: str, code: int) -> None:
+    console.print(f"error: {one_line(message)}", markup=False, highlight=False)
+    sys.exit(code)

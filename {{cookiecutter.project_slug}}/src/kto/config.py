@@ -1,0 +1,158 @@
+"""The project's configuration: ``project.yaml``, rendered by the template, edited by the team."""
+
+import os
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from kto.errors import KtoError
+
+CONFIG_FILE = "project.yaml"
+HF_ROUTER_URL = "https://router.huggingface.co/v1"
+
+
+class Strict(BaseModel):
+    # A misspelt key in project.yaml is an error, not a silently ignored setting.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Language(Strict):
+    code: str
+    name: str
+    native_name: str
+    direction: Literal["ltr", "rtl"] = "ltr"
+    reviewed: bool = False
+
+
+class Task(Strict):
+    name: str = Field(min_length=1)
+    description: str
+    system_prompt: str = Field(min_length=1)
+
+
+class Prompts(Strict):
+    source: str = Field(min_length=1)
+    column: str = "prompt"
+
+
+class ModelSlot(Strict):
+    """One generating model; its ``id`` names it in the data (``generation_model``)."""
+
+    id: str = Field(min_length=1)
+    backend: Literal["local", "openai"]
+    temperature: float = Field(default=0.7, ge=0.0, le=2.0)
+    base_url: str | None = None
+    api_key_env: str | None = None
+    # The model name the server expects, when it differs from ``id``.
+    served_model: str | None = None
+    timeout: float = Field(default=120.0, gt=0)
+    max_retries: int = Field(default=2, ge=0)
+
+    @model_validator(mode="after")
+    def _openai_needs_base_url(self):
+        if self.backend == "openai" and not self.base_url:
+            raise ValueError("an 'openai' backend needs a base_url")
+        return self
+
+    def api_key(self) -> str:
+        """The key from the environment; HF_TOKEN also falls back to ``huggingface-cli login``."""
+        if not self.api_key_env:
+            return "none"  # local OpenAI-compatible servers accept any key
+        key = os.environ.get(self.api_key_env)
+        if not key and self.api_key_env == "HF_TOKEN":
+            from huggingface_hub import get_token
+
+            key = get_token()
+        if not key:
+            raise KtoError(
+                f"generation.models[{self.id}].api_key_env",
+                f"set the environment variable {self.api_key_env} (or put it in .env)",
+            )
+        return key
+
+
+class LocalModel(Strict):
+    """The embedded tiny model used by ``kto generate --local``."""
+
+    n_ctx: int = Field(default=1024, ge=256)
+    n_threads: int = Field(default=1, ge=1)
+    repeat_penalty: float = Field(default=1.3, ge=1.0)
+    temperatures: list[float] = Field(default=[0.5, 0.8, 1.1, 1.4], min_length=1)
+
+
+class Generation(Strict):
+    output: str = "data/generations.parquet"
+    max_new_tokens: int = Field(default=128, ge=1)
+    models: list[ModelSlot] = Field(min_length=1)
+    local: LocalModel = LocalModel()
+
+    @model_validator(mode="after")
+    def _unique_ids(self):
+        ids = [slot.id for slot in self.models]
+        if len(ids) != len(set(ids)):
+            raise ValueError("each model id may appear only once")
+        return self
+
+
+class Hub(Strict):
+    namespace: str
+    dataset: str
+    private: bool = True
+    license: str
+
+    @property
+    def generations_repo(self) -> str:
+        return f"{self.namespace}/{self.dataset}-generations"
+
+
+class Argilla(Strict):
+    dataset: str
+    workspace: str = "argilla"
+    min_submitted: int = Field(ge=1)
+    guidelines: str
+    question: str
+    label_up: str
+    label_down: str
+
+
+class ProjectConfig(Strict):
+    language: Language
+    task: Task
+    prompts: Prompts
+    generation: Generation
+    hub: Hub
+    argilla: Argilla
+    # The folder holding project.yaml: relative paths in the config start there.
+    root: Path = Field(default=Path("."), exclude=True)
+
+    def path(self, relative: str | Path) -> Path:
+        return self.root / relative
+
+
+def find_config(start: Path | None = None) -> Path:
+    """project.yaml in ``start`` (default: the working directory) or the nearest parent folder."""
+    start = (start or Path.cwd()).resolve()
+    for folder in (start, *start.parents):
+        if (folder / CONFIG_FILE).is_file():
+            return folder / CONFIG_FILE
+    raise KtoError("config", f"no {CONFIG_FILE} in {start} or its parents: run kto inside your project")
+
+
+def load_config(path: Path | None = None) -> ProjectConfig:
+    path = path or find_config()
+    if not path.is_file():
+        raise KtoError("config", f"{path} does not exist")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        raise KtoError("config", f"{path} is not valid YAML: {' '.join(str(error).split())}") from error
+    if not isinstance(data, dict):
+        raise KtoError("config", f"{path} must hold a mapping of settings")
+    try:
+        return ProjectConfig(**data, root=path.parent.resolve())
+    except ValidationError as error:
+        first = error.errors()[0]
+        field = ".".join(str(part) for part in first["loc"])
+        raise KtoError(f"{path.name}: {field}", first["msg"]) from error

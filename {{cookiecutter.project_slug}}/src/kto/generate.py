@@ -1,0 +1,136 @@
+"""``kto generate``: one distilabel TextGeneration per model slot, combined into seed-format rows.
+
+Each slot gets its own branch (load -> generate) holding only the prompts it still lacks,
+so a re-run fills gaps (a failed model, new prompts) and never duplicates a response.
+"""
+
+import hashlib
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from distilabel.pipeline import Pipeline, RayPipeline
+from distilabel.pipeline.base import BasePipeline
+from distilabel.steps import LoadDataFromDicts
+from distilabel.steps.tasks import TextGeneration
+from datasets.utils.logging import disable_progress_bar
+
+from kto.config import ModelSlot, ProjectConfig
+from kto.llms import build_llm, prompt_seen
+from kto.responses import Response, Table
+
+PIPELINE_NAME = "kto-generate"
+# Small batches keep the progress bar moving and lose little work if a run is killed.
+BATCH_SIZE = 8
+
+RowsDone = Callable[[str, int], None]
+
+
+class _ReportsProgress:
+    """Calls ``on_rows(model_id, rows)`` as each generation batch arrives in the main process.
+
+    distilabel has no public progress hook; ``_process_batch`` is where every batch passes
+    (distilabel is pinned to its last release, 1.5.3, so this private method stays put).
+    """
+
+    on_rows: RowsDone | None = None
+    slot_of_step: dict[str, str] = {}
+
+    def _process_batch(self, batch, send_last_batch_flag: bool = True) -> None:
+        super()._process_batch(batch, send_last_batch_flag)
+        if self.on_rows and batch.step_name in self.slot_of_step and batch.data:
+            self.on_rows(self.slot_of_step[batch.step_name], len(batch.data[0]))
+
+
+class SlotGeneration(TextGeneration):
+    """TextGeneration for one model slot.
+
+    Its own docstring matters: distilabel looks up BibTeX for the arXiv links in a step's
+    docstring at the end of each run, which needs the network (and bs4).
+    """
+
+
+class GenerationPipeline(_ReportsProgress, Pipeline):
+    pass
+
+
+class RayGenerationPipeline(_ReportsProgress, RayPipeline):
+    pass
+
+
+@dataclass(frozen=True)
+class Job:
+    index: int
+    slot: ModelSlot
+    prompts: list[str]
+
+    @property
+    def step(self) -> str:
+        return f"generate_{self.index}"
+
+
+def pipeline_name(jobs: list[Job]) -> str:
+    """Name the cache folder after the work itself.
+
+    distilabel's cache signature covers step settings but not LoadDataFromDicts' data, so
+    without this a run over other prompts would be answered from the previous run's cache.
+    """
+    work = json.dumps([[job.slot.id, job.prompts] for job in jobs], ensure_ascii=False)
+    return f"{PIPELINE_NAME}-{hashlib.sha256(work.encode()).hexdigest()[:16]}"
+
+
+def build_pipeline(jobs: list[Job], config: ProjectConfig, *, ray: bool = False) -> BasePipeline:
+    pipeline_class = RayGenerationPipeline if ray else GenerationPipeline
+    cache_dir = config.path(".cache/distilabel")
+    with pipeline_class(name=pipeline_name(jobs), cache_dir=cache_dir) as pipeline:
+        for job in jobs:
+            load = LoadDataFromDicts(
+                name=f"load_{job.index}",
+                data=[{"instruction": prompt} for prompt in job.prompts],
+                batch_size=BATCH_SIZE,
+            )
+            generate = SlotGeneration(
+                name=job.step,
+                llm=build_llm(job.slot, config),
+                system_prompt=config.task.system_prompt,
+                input_batch_size=BATCH_SIZE,
+            )
+            load >> generate
+    pipeline.slot_of_step = {job.step: job.slot.id for job in jobs}
+    return pipeline
+
+
+def plan_jobs(missing: dict[str, list[str]], slots: list[ModelSlot]) -> list[Job]:
+    pending = [slot for slot in slots if missing[slot.id]]
+    return [Job(index, slot, missing[slot.id]) for index, slot in enumerate(pending)]
+
+
+def run_jobs(
+    jobs: list[Job],
+    config: ProjectConfig,
+    *,
+    ray: bool = False,
+    use_cache: bool = True,
+    on_rows: RowsDone | None = None,
+) -> tuple[Table, dict[str, int]]:
+    """Run the pipeline; returns the new responses and the completion tokens per model."""
+    os.environ.setdefault("DISTILABEL_LOG_LEVEL", "WARNING")
+    disable_progress_bar()  # datasets' bars while distilabel builds its result; ours is enough
+    pipeline = build_pipeline(jobs, config, ray=ray)
+    pipeline.on_rows = on_rows
+    distiset = pipeline.run(use_cache=use_cache)
+    table: Table = {}
+    tokens: dict[str, int] = {}
+    for job in jobs:
+        # A pipeline with a single leaf step names its only subset "default".
+        subset = distiset["default" if len(jobs) == 1 else job.step]["train"]
+        for row in subset:
+            metadata = row.get("distilabel_metadata") or {}
+            messages = metadata.get(f"raw_input_{job.step}")
+            seen = prompt_seen(job.slot, messages) if messages else None
+            table.setdefault(row["instruction"], {})[job.slot.id] = Response(seen, row["generation"])
+            statistics = metadata.get(f"statistics_{job.step}") or {}
+            tokens[job.slot.id] = tokens.get(job.slot.id, 0) + (statistics.get("output_tokens") or 0)
+    return table, tokens

@@ -1,0 +1,67 @@
+"""distilabel LLMs for the configured model slots."""
+
+import json
+
+from distilabel.models.llms import LlamaCppLLM, OpenAILLM
+from distilabel.models.llms.base import LLM
+
+from kto import local_model
+from kto.config import ModelSlot, ProjectConfig
+from kto.errors import KtoError
+
+
+class EmbeddedGemmaLLM(LlamaCppLLM):
+    """LlamaCppLLM that registers our Gemma chat format in the worker process that loads it."""
+
+    def load(self) -> None:
+        local_model.register_chat_format()
+        super().load()
+
+
+def local_slots(config: ProjectConfig) -> list[ModelSlot]:
+    """``--local``: the embedded model in every configured slot, each at its own temperature."""
+    count = len(config.generation.models)
+    temperatures = config.generation.local.temperatures
+    if len(temperatures) < count:
+        raise KtoError(
+            "generation.local.temperatures",
+            f"give at least one temperature per model slot ({count} slots, {len(temperatures)} temperatures)",
+        )
+    return [
+        ModelSlot(id=f"{local_model.MODEL_NAME}-local-t{temperature:g}", backend="local", temperature=temperature)
+        for temperature in temperatures[:count]
+    ]
+
+
+def build_llm(slot: ModelSlot, config: ProjectConfig) -> LLM:
+    max_new_tokens = config.generation.max_new_tokens
+    if slot.backend == "local":
+        local = config.generation.local
+        return EmbeddedGemmaLLM(
+            model_path=str(local_model.model_path()),
+            chat_format=local_model.CHAT_FORMAT,
+            n_ctx=local.n_ctx,
+            n_gpu_layers=0,
+            extra_kwargs={"n_threads": local.n_threads},
+            generation_kwargs={
+                "max_new_tokens": max_new_tokens,
+                "temperature": slot.temperature,
+                "extra_generation_kwargs": {"repeat_penalty": local.repeat_penalty},
+            },
+        )
+    return OpenAILLM(
+        model=slot.served_model or slot.id,
+        base_url=slot.base_url,
+        api_key=slot.api_key(),
+        timeout=int(slot.timeout),
+        max_retries=slot.max_retries,
+        generation_kwargs={"max_new_tokens": max_new_tokens, "temperature": slot.temperature},
+    )
+
+
+def prompt_seen(slot: ModelSlot, messages: list[dict]) -> str:
+    """The full prompt the model saw: the rendered text for the local model; for a server,
+    whose chat template we cannot see, the messages it was sent, as JSON."""
+    if slot.backend == "local":
+        return local_model.render_prompt(messages)
+    return json.dumps(messages, ensure_ascii=False)
