@@ -44,6 +44,13 @@ def yaml_text(value, indent: int = 4) -> str:
     return "|-\n" + "\n".join(pad + line if line else "" for line in text.splitlines())
 
 
+def public_answers(context) -> str:
+    """The answers given to the questions, as JSON, without cookiecutter's private keys
+    (``_output_dir`` and friends hold paths of the machine that rendered the project)."""
+    answers = {key: value for key, value in context.items() if not key.startswith("_")}
+    return json.dumps(answers, ensure_ascii=False, indent=2, sort_keys=True)
+
+
 class LanguageExtension(Extension):
     def __init__(self, environment):
         super().__init__(environment)
@@ -51,3 +58,4 @@ class LanguageExtension(Extension):
         environment.globals["supported_language_codes"] = supported_language_codes
         environment.filters["quoted"] = quoted
         environment.filters["yaml_text"] = yaml_text
+        environment.filters["public_answers"] = public_answers

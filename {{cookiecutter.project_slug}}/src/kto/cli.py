@@ -57,10 +57,12 @@ def generate(
 ) -> None:
     """Ask every configured model to answer every prompt."""
     from kto import responses
-    from kto.generate import plan_jobs, run_jobs
+    from kto.generate import build_pipeline, plan_jobs, run_pipeline
     from kto.llms import local_slots
     from kto.prompts import load_prompts
 
+    if ray:
+        require_ray()
     config = project()
     texts = load_prompts(
         prompts or config.prompts.source, prompt_column or config.prompts.column, config.root
@@ -72,14 +74,13 @@ def generate(
     table = responses.read_table(path)
     missing = responses.gaps(table, texts, model_ids)
     jobs = plan_jobs(missing, slots)
-    if ray:
-        require_ray()
     if jobs:
+        pipeline = build_pipeline(jobs, config, ray=ray)  # checks keys and extras before any work
         todo = sum(len(job.prompts) for job in jobs)
         console.print(f"Generating {todo} responses: {len(texts)} prompts x {len(slots)} models ({todo} missing)")
         with progress_bar() as bar:
             tasks = {job.slot.id: bar.add_task(job.slot.id, total=len(job.prompts)) for job in jobs}
-            new, _ = run_jobs(jobs, config, ray=ray, use_cache=cache, on_rows=lambda m, n: bar.advance(tasks[m], n))
+            new, _ = run_pipeline(pipeline, jobs, use_cache=cache, on_rows=lambda m, n: bar.advance(tasks[m], n))
         table = responses.merge(table, new)
     else:
         console.print(f"All {len(texts)} prompts already have a response from every model.")

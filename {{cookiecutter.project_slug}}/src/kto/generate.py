@@ -107,18 +107,16 @@ def plan_jobs(missing: dict[str, list[str]], slots: list[ModelSlot]) -> list[Job
     return [Job(index, slot, missing[slot.id]) for index, slot in enumerate(pending)]
 
 
-def run_jobs(
+def run_pipeline(
+    pipeline: BasePipeline,
     jobs: list[Job],
-    config: ProjectConfig,
     *,
-    ray: bool = False,
     use_cache: bool = True,
     on_rows: RowsDone | None = None,
 ) -> tuple[Table, dict[str, int]]:
     """Run the pipeline; returns the new responses and the completion tokens per model."""
     os.environ.setdefault("DISTILABEL_LOG_LEVEL", "WARNING")
     disable_progress_bar()  # datasets' bars while distilabel builds its result; ours is enough
-    pipeline = build_pipeline(jobs, config, ray=ray)
     pipeline.on_rows = on_rows
     distiset = pipeline.run(use_cache=use_cache)
     table: Table = {}

@@ -1,0 +1,73 @@
+"""Every bad input ends as one line, ``error: <field>: ...``, and a non-zero exit."""
+
+import pytest
+from conftest import edit_config, run_kto
+
+
+def assert_one_error_line(result, field: str, code: int = 1) -> None:
+    assert result.returncode == code, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(f"error: {field}: "), lines[0]
+
+
+@pytest.mark.parametrize(
+    ("args", "field", "code"),
+    [
+        (["generate", "--limit", "0"], "limit", 2),
+        (["generate", "--no-such-option"], "usage", 2),
+        (["generate", "--prompts", "missing.csv"], "prompts", 1),
+        (["--config", "elsewhere/project.yaml", "generate"], "config", 1),
+        (["serve", "--port", "70000"], "port", 2),
+    ],
+)
+def test_bad_arguments(project, args, field, code):
+    assert_one_error_line(run_kto(project, *args), field, code)
+
+
+def test_outside_a_project(tmp_path):
+    assert_one_error_line(run_kto(tmp_path, "generate"), "config")
+
+
+def test_a_broken_config(project):
+    edit_config(project, lambda c: c["generation"]["models"][0].update(backend="magic"))
+    assert_one_error_line(run_kto(project, "generate"), "project.yaml: generation.models.0.backend")
+
+
+def test_a_missing_api_key_is_named(project):
+    edit_config(
+        project,
+        lambda c: c["generation"].update(
+            models=[{"id": "a/b", "backend": "openai", "base_url": "http://127.0.0.1:9/v1", "api_key_env": "NO_SUCH_KEY"}]
+        ),
+    )
+    (project / "p.txt").write_text("a prompt\n", encoding="utf-8")
+    result = run_kto(project, "generate", "--prompts", "p.txt")
+    assert_one_error_line(result, "generation.models[a/b].api_key_env")
+    assert "NO_SUCH_KEY" in result.stderr
+    assert not (project / "data").exists()
+
+
+def test_ray_without_the_extra_is_named(project):
+    try:
+        import ray  # noqa: F401
+
+        pytest.skip("ray is installed")
+    except ImportError:
+        pass
+    (project / "p.txt").write_text("a prompt\n", encoding="utf-8")
+    assert_one_error_line(run_kto(project, "generate", "--local", "--ray", "--prompts", "p.txt"), "ray")
+
+
+def test_a_generations_file_of_another_shape_is_not_overwritten(project):
+    (project / "data").mkdir()
+    (project / "data" / "generations.parquet").write_text("precious, not parquet")
+    (project / "p.txt").write_text("a prompt\n", encoding="utf-8")
+    assert_one_error_line(run_kto(project, "generate", "--local", "--prompts", "p.txt"), "output")
+    assert (project / "data" / "generations.parquet").read_text() == "precious, not parquet"
+
+
+def test_help_lists_the_steps(tmp_path):
+    result = run_kto(tmp_path)
+    assert result.returncode == 0
+    assert "generate" in result.stdout and "serve" in result.stdout

@@ -1,0 +1,74 @@
+import pytest
+from conftest import PROJECT, edit_config
+
+from kto.config import find_config, load_config
+from kto.errors import KtoError
+
+
+def test_the_rendered_config_is_valid():
+    config = load_config(PROJECT / "project.yaml")
+    assert config.language.code
+    assert config.task.system_prompt.strip()
+    assert config.generation.models
+    assert config.argilla.min_submitted >= 1
+    assert config.root == PROJECT
+
+
+def test_find_config_searches_parent_folders(project):
+    nested = project / "data" / "deeper"
+    nested.mkdir(parents=True)
+    assert find_config(nested) == project / "project.yaml"
+
+
+def test_no_config_is_one_clear_error(tmp_path):
+    with pytest.raises(KtoError, match="no project.yaml"):
+        find_config(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        (lambda c: c["generation"]["models"][0].update(backend="magic"), "generation.models.0.backend"),
+        (lambda c: c["generation"]["models"][0].update(temperature=9), "generation.models.0.temperature"),
+        (lambda c: c["generation"].update(models=[]), "generation.models"),
+        (lambda c: c["generation"].update(max_new_tokens=0), "generation.max_new_tokens"),
+        (lambda c: c["argilla"].update(min_submitted=0), "argilla.min_submitted"),
+        (lambda c: c["task"].update(system_promt="typo"), "task.system_promt"),
+        (
+            lambda c: c["generation"].update(models=[{"id": "a/b", "backend": "openai"}]),
+            "generation.models.0",
+        ),
+        (
+            lambda c: c["generation"].update(models=[{"id": "x", "backend": "local"}] * 2),
+            "generation",
+        ),
+    ],
+)
+def test_bad_settings_name_the_field(project, change, field):
+    edit_config(project, change)
+    with pytest.raises(KtoError) as error:
+        load_config(project / "project.yaml")
+    assert error.value.field == f"project.yaml: {field}"
+    assert "\n" not in str(error.value)
+
+
+def test_invalid_yaml_is_reported_on_one_line(project):
+    (project / "project.yaml").write_text("task: [unclosed\n", encoding="utf-8")
+    with pytest.raises(KtoError, match="not valid YAML") as error:
+        load_config(project / "project.yaml")
+    assert "\n" not in str(error.value)
+
+
+def test_api_key_comes_from_the_named_environment_variable(project, monkeypatch):
+    edit_config(
+        project,
+        lambda c: c["generation"].update(
+            models=[{"id": "a/b", "backend": "openai", "base_url": "http://127.0.0.1:1/v1", "api_key_env": "MY_KEY"}]
+        ),
+    )
+    slot = load_config(project / "project.yaml").generation.models[0]
+    monkeypatch.delenv("MY_KEY", raising=False)
+    with pytest.raises(KtoError, match="set the environment variable MY_KEY"):
+        slot.api_key()
+    monkeypatch.setenv("MY_KEY", "secret")
+    assert slot.api_key() == "secret"

@@ -1,0 +1,88 @@
+"""The openai backend against a real OpenAI-compatible server: llama.cpp's, on 127.0.0.1."""
+
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pyarrow.parquet as pq
+import pytest
+from conftest import edit_config, free_port, kto_env, run_kto, write_prompts
+
+from kto.local_model import MODEL_NAME
+
+
+@pytest.fixture
+def server(project):
+    """``kto serve``: the embedded model behind llama.cpp's OpenAI-compatible API."""
+    pytest.importorskip("llama_cpp.server")
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "kto", "serve", "--port", str(port)],
+        cwd=project,
+        env=kto_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}/v1"
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            urllib.request.urlopen(f"{url}/models", timeout=2).close()
+            break
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                pytest.fail(f"kto serve did not start: {process.stderr.read()}")
+            time.sleep(0.5)
+    yield url
+    process.terminate()
+    process.wait(timeout=30)
+
+
+def slot(model_id: str, base_url: str) -> dict:
+    return {
+        "id": model_id,
+        "backend": "openai",
+        "base_url": base_url,
+        "served_model": MODEL_NAME,
+        "temperature": 0.7,
+        "timeout": 60,
+        "max_retries": 0,
+    }
+
+
+@pytest.mark.slow
+def test_a_failing_model_leaves_gaps_that_a_rerun_fills(project, server):
+    down = f"http://127.0.0.1:{free_port()}/v1"  # nothing listens there
+    edit_config(
+        project,
+        lambda c: c["generation"].update(
+            max_new_tokens=24, models=[slot("team/served-model", server), slot("team/down-model", down)]
+        ),
+    )
+    prompts = write_prompts(project, 3)
+
+    first = run_kto(project, "generate", "--prompts", str(prompts))
+    assert first.returncode == 0, first.stderr
+    assert "warning: team/down-model gave no response to 3 of 3 prompts" in first.stderr
+    rows = pq.read_table(project / "data" / "generations.parquet").to_pylist()
+    assert len(rows) == 3
+    for row in rows:
+        assert row["generation_model"] == ["team/served-model", "team/down-model"]
+        served, failed = row["generations"]
+        assert served and served.strip()
+        assert failed is None and row["raw_generation_responses"][1] is None
+        assert row["input"] in row["generation_prompt"][0]  # the messages the server was sent
+
+    # The server comes back (here: the slot now points at a live one); only the gaps are asked for.
+    edit_config(project, lambda c: c["generation"]["models"][1].update(base_url=server))
+    second = run_kto(project, "generate", "--prompts", str(prompts))
+    assert second.returncode == 0, second.stderr
+    assert "Generating 3 responses" in second.stderr
+    assert "warning" not in second.stderr
+    filled = pq.read_table(project / "data" / "generations.parquet").to_pylist()
+    for before, after in zip(rows, filled):
+        assert after["raw_generation_responses"][0] == before["raw_generation_responses"][0]
+        assert after["generations"][1] and after["generations"][1].strip()
