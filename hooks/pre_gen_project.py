@@ -32,6 +32,13 @@ SLUG = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
 HUB_NAME = re.compile(r"(?!.*(--|\.\.))[A-Za-z0-9_](?:[A-Za-z0-9_.-]{0,94}[A-Za-z0-9_])?")
 HUB_NAME_RULE = "letters, digits, '-', '_' and '.', no '--' or '..', not starting or ending with '-' or '.', at most 96 characters"
 MAX_MIN_SUBMITTED = 50
+# Defaults derived from other answers (cookiecutter.json): when a source answer is bad, the
+# derived one is bad too, and reporting it would name a field the user never typed.
+DERIVED_FROM = {
+    "project_name": ("task", "language_code"),
+    "project_slug": ("project_name",),
+    "dataset_name": ("task", "language_code"),
+}
 
 
 def one_line_text(value: str, max_length: int) -> str | None:
@@ -87,7 +94,11 @@ def problems(answers: dict) -> dict[str, str]:
         "models": model_ids(answers["models"], answers["model_preset"]),
         "min_submitted": min_submitted(answers["min_submitted"]),
     }
-    return {field: problem for field, problem in checks.items() if problem}
+    found: dict[str, str] = {}
+    for field, problem in checks.items():
+        if problem and not any(source in found for source in DERIVED_FROM.get(field, ())):
+            found[field] = problem
+    return found
 
 
 def main() -> int:

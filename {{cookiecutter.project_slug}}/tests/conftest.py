@@ -34,7 +34,9 @@ def edit_config(project: Path, change) -> dict:
 
 def write_prompts(project: Path, count: int) -> Path:
     """A prompts file with ``count`` prompts in the project's language (English if it has none)."""
-    starter = [line for line in (PROJECT / "prompts/starter.jsonl").read_text(encoding="utf-8").splitlines() if line]
+    starter = [
+        line for line in (PROJECT / "prompts/starter.jsonl").read_text(encoding="utf-8").splitlines() if line
+    ]
     lines = starter[:count] or [f'{{"prompt": "{text}"}}' for text in FALLBACK_PROMPTS[:count]]
     path = project / "test_prompts.jsonl"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -38,7 +38,14 @@ def test_a_missing_api_key_is_named(project):
     edit_config(
         project,
         lambda c: c["generation"].update(
-            models=[{"id": "a/b", "backend": "openai", "base_url": "http://127.0.0.1:9/v1", "api_key_env": "NO_SUCH_KEY"}]
+            models=[
+                {
+                    "id": "a/b",
+                    "backend": "openai",
+                    "base_url": "http://127.0.0.1:9/v1",
+                    "api_key_env": "NO_SUCH_KEY",
+                }
+            ]
         ),
     )
     (project / "p.txt").write_text("a prompt\n", encoding="utf-8")

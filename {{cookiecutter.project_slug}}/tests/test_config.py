@@ -21,7 +21,7 @@ def test_find_config_searches_parent_folders(project):
 
 
 def test_no_config_is_one_clear_error(tmp_path):
-    with pytest.raises(KtoError, match="no project.yaml"):
+    with pytest.raises(KtoError, match=r"no project\.yaml"):
         find_config(tmp_path)
 
 
@@ -63,7 +63,14 @@ def test_api_key_comes_from_the_named_environment_variable(project, monkeypatch)
     edit_config(
         project,
         lambda c: c["generation"].update(
-            models=[{"id": "a/b", "backend": "openai", "base_url": "http://127.0.0.1:1/v1", "api_key_env": "MY_KEY"}]
+            models=[
+                {
+                    "id": "a/b",
+                    "backend": "openai",
+                    "base_url": "http://127.0.0.1:1/v1",
+                    "api_key_env": "MY_KEY",
+                }
+            ]
         ),
     )
     slot = load_config(project / "project.yaml").generation.models[0]

@@ -33,7 +33,9 @@ def test_local_generation_writes_seed_rows_and_reruns_fill_only_gaps(project):
         assert row["generation_model"] == ["gemma-3-270m-local-t0.5", "gemma-3-270m-local-t0.8"]
         assert all(len(row[column]) == 2 for column in SEED_COLUMNS[1:])
         assert all(text and text.strip() for text in row["generations"])
-        assert all(row["input"] in seen and "<start_of_turn>model" in seen for seen in row["generation_prompt"])
+        assert all(
+            row["input"] in seen and "<start_of_turn>model" in seen for seen in row["generation_prompt"]
+        )
         assert all(text.strip() for text in row["raw_generation_responses"])
 
     again = run_kto(project, "generate", "--local", "--prompts", str(prompts), "--limit", "2")
@@ -61,19 +63,17 @@ def test_the_default_prompts_and_output_are_used_when_none_are_given(project):
 
 
 def test_the_ray_pipeline_builds_the_same_steps(project):
+    from kto.config import ModelSlot
     from kto.generate import Job, RayGenerationPipeline, build_pipeline
 
     config = load_config(project / "project.yaml")
-    slots = [
-        slot.model_copy(update={"base_url": "http://127.0.0.1:9/v1", "api_key_env": None})
-        for slot in config.generation.models[:2]
-    ]
+    slots = [ModelSlot(id=f"team/model-{n}", backend="openai", base_url="http://127.0.0.1:9/v1") for n in (1, 2)]
     jobs = [Job(index, slot, ["a prompt"]) for index, slot in enumerate(slots)]
     pipeline = build_pipeline(jobs, config, ray=True)
     assert isinstance(pipeline, RayGenerationPipeline)
     assert set(pipeline.dag) == {"load_0", "generate_0", "load_1", "generate_1"}
     assert set(pipeline.dag.leaf_steps) == {"generate_0", "generate_1"}
-    assert pipeline.slot_of_step == {"generate_0": slots[0].id, "generate_1": slots[1].id}
+    assert [pipeline.dag.get_step(f"generate_{i}")["step"].llm.model for i in (0, 1)] == [s.id for s in slots]
 
 
 def test_pipeline_cache_folders_differ_by_prompts(project):

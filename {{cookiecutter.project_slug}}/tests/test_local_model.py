@@ -15,7 +15,9 @@ def test_the_system_prompt_is_folded_into_the_first_user_turn():
 
 
 def test_a_conversation_keeps_its_turns():
-    prompt = local_model.render_prompt([*MESSAGES, {"role": "assistant", "content": "Waves."}, {"role": "user", "content": "More."}])
+    prompt = local_model.render_prompt(
+        [*MESSAGES, {"role": "assistant", "content": "Waves."}, {"role": "user", "content": "More."}]
+    )
     assert prompt.count("<start_of_turn>user\n") == 2
     assert "<start_of_turn>model\nWaves.<end_of_turn>\n" in prompt
     assert prompt.endswith("<start_of_turn>model\n")
@@ -27,7 +29,10 @@ def test_llama_cpp_sees_the_system_prompt_through_the_registered_format():
     local_model.register_chat_format()
     local_model.register_chat_format()  # registering again is harmless
     llm = llama_cpp.Llama(
-        model_path=str(local_model.model_path()), chat_format=local_model.CHAT_FORMAT, n_ctx=512, verbose=False
+        model_path=str(local_model.model_path()),
+        chat_format=local_model.CHAT_FORMAT,
+        n_ctx=512,
+        verbose=False,
     )
     expected_tokens = llm.tokenize(local_model.render_prompt(MESSAGES).encode(), special=True)
     answer = llm.create_chat_completion(messages=MESSAGES, max_tokens=8, temperature=0)

@@ -83,6 +83,6 @@ def test_a_failing_model_leaves_gaps_that_a_rerun_fills(project, server):
     assert "Generating 3 responses" in second.stderr
     assert "warning" not in second.stderr
     filled = pq.read_table(project / "data" / "generations.parquet").to_pylist()
-    for before, after in zip(rows, filled):
+    for before, after in zip(rows, filled, strict=True):
         assert after["raw_generation_responses"][0] == before["raw_generation_responses"][0]
         assert after["generations"][1] and after["generations"][1].strip()

@@ -25,7 +25,9 @@ def test_each_file_type_gives_the_prompts_in_order(tmp_path, suffix):
     path = tmp_path / f"prompts{suffix}"
     rows = [{"prompt": text, "other": 1} for text in TEXTS]
     if suffix == ".jsonl":
-        path.write_text("\n".join(json.dumps(row, ensure_ascii=False) for row in rows) + "\n\n", encoding="utf-8")
+        path.write_text(
+            "\n".join(json.dumps(row, ensure_ascii=False) for row in rows) + "\n\n", encoding="utf-8"
+        )
     elif suffix == ".json":
         path.write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
     elif suffix == ".csv":

@@ -40,7 +40,10 @@ def test_merge_fills_gaps_and_never_replaces_an_answer():
 
 
 def test_rows_follow_the_seed_format_and_keep_older_data():
-    table = {"old prompt": {"x": answered("x")}, "p1": {"old-model": answered("old-model"), "a": answered("a")}}
+    table = {
+        "old prompt": {"x": answered("x")},
+        "p1": {"old-model": answered("old-model"), "a": answered("a")},
+    }
     rows = to_rows(table, ["p1", "p2"], ["a", "b"])
     assert [row["input"] for row in rows] == ["p1", "p2", "old prompt"]
     p1, p2, old = rows

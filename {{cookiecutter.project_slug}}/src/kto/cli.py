@@ -48,7 +48,9 @@ def generate(
         str | None, typer.Option(help="Prompts file (.jsonl/.csv/.txt/.parquet) or Hub dataset id")
     ] = None,
     prompt_column: Annotated[str | None, typer.Option(help="Column holding the prompt text")] = None,
-    output: Annotated[Path | None, typer.Option(help="Parquet file to write (default from project.yaml)")] = None,
+    output: Annotated[
+        Path | None, typer.Option(help="Parquet file to write (default from project.yaml)")
+    ] = None,
     limit: Annotated[int | None, typer.Option(min=1, help="Use only the first N prompts")] = None,
     local: Annotated[bool, typer.Option("--local", help="Use the embedded tiny model in every slot")] = False,
     ray: Annotated[bool, typer.Option("--ray", help="Run on distilabel's Ray pipeline")] = False,
@@ -77,10 +79,14 @@ def generate(
     if jobs:
         pipeline = build_pipeline(jobs, config, ray=ray)  # checks keys and extras before any work
         todo = sum(len(job.prompts) for job in jobs)
-        console.print(f"Generating {todo} responses: {len(texts)} prompts x {len(slots)} models ({todo} missing)")
+        console.print(
+            f"Generating {todo} responses: {len(texts)} prompts x {len(slots)} models ({todo} missing)"
+        )
         with progress_bar() as bar:
             tasks = {job.slot.id: bar.add_task(job.slot.id, total=len(job.prompts)) for job in jobs}
-            new, _ = run_pipeline(pipeline, jobs, use_cache=cache, on_rows=lambda m, n: bar.advance(tasks[m], n))
+            new, _ = run_pipeline(
+                pipeline, jobs, use_cache=cache, on_rows=lambda m, n: bar.advance(tasks[m], n)
+            )
         table = responses.merge(table, new)
     else:
         console.print(f"All {len(texts)} prompts already have a response from every model.")

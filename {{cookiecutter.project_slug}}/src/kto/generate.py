@@ -9,13 +9,12 @@ import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
+from datasets.utils.logging import disable_progress_bar
 from distilabel.pipeline import Pipeline, RayPipeline
 from distilabel.pipeline.base import BasePipeline
 from distilabel.steps import LoadDataFromDicts
 from distilabel.steps.tasks import TextGeneration
-from datasets.utils.logging import disable_progress_bar
 
 from kto.config import ModelSlot, ProjectConfig
 from kto.llms import build_llm, prompt_seen
@@ -29,19 +28,18 @@ RowsDone = Callable[[str, int], None]
 
 
 class _ReportsProgress:
-    """Calls ``on_rows(model_id, rows)`` as each generation batch arrives in the main process.
+    """Calls ``on_rows(step_name, rows)`` as each batch of a leaf step arrives in the main process.
 
     distilabel has no public progress hook; ``_process_batch`` is where every batch passes
     (distilabel is pinned to its last release, 1.5.3, so this private method stays put).
     """
 
     on_rows: RowsDone | None = None
-    slot_of_step: dict[str, str] = {}
 
     def _process_batch(self, batch, send_last_batch_flag: bool = True) -> None:
         super()._process_batch(batch, send_last_batch_flag)
-        if self.on_rows and batch.step_name in self.slot_of_step and batch.data:
-            self.on_rows(self.slot_of_step[batch.step_name], len(batch.data[0]))
+        if self.on_rows and batch.step_name in self.dag.leaf_steps and batch.data:
+            self.on_rows(batch.step_name, len(batch.data[0]))
 
 
 class SlotGeneration(TextGeneration):
@@ -98,7 +96,6 @@ def build_pipeline(jobs: list[Job], config: ProjectConfig, *, ray: bool = False)
                 input_batch_size=BATCH_SIZE,
             )
             load >> generate
-    pipeline.slot_of_step = {job.step: job.slot.id for job in jobs}
     return pipeline
 
 
@@ -114,10 +111,15 @@ def run_pipeline(
     use_cache: bool = True,
     on_rows: RowsDone | None = None,
 ) -> tuple[Table, dict[str, int]]:
-    """Run the pipeline; returns the new responses and the completion tokens per model."""
+    """Run the pipeline; returns the new responses and the completion tokens per model.
+
+    ``on_rows(model_id, rows)`` is called as answers arrive.
+    """
     os.environ.setdefault("DISTILABEL_LOG_LEVEL", "WARNING")
     disable_progress_bar()  # datasets' bars while distilabel builds its result; ours is enough
-    pipeline.on_rows = on_rows
+    if on_rows:
+        model_of_step = {job.step: job.slot.id for job in jobs}
+        pipeline.on_rows = lambda step, rows: on_rows(model_of_step[step], rows)
     distiset = pipeline.run(use_cache=use_cache)
     table: Table = {}
     tokens: dict[str, int] = {}

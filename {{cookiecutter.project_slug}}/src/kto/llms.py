@@ -28,7 +28,9 @@ def local_slots(config: ProjectConfig) -> list[ModelSlot]:
             f"give at least one temperature per model slot ({count} slots, {len(temperatures)} temperatures)",
         )
     return [
-        ModelSlot(id=f"{local_model.MODEL_NAME}-local-t{temperature:g}", backend="local", temperature=temperature)
+        ModelSlot(
+            id=f"{local_model.MODEL_NAME}-local-t{temperature:g}", backend="local", temperature=temperature
+        )
         for temperature in temperatures[:count]
     ]
 

@@ -27,7 +27,9 @@ SCHEMA = pa.schema(
     ]
 )
 # Chat-template tokens that small or misconfigured models sometimes echo into their answer.
-SPECIAL_TOKENS = re.compile(r"<(?:end_of_turn|start_of_turn|eos|bos|\|im_end\||\|im_start\||\|eot_id\|)>|</s>")
+SPECIAL_TOKENS = re.compile(
+    r"<(?:end_of_turn|start_of_turn|eos|bos|\|im_end\||\|im_start\||\|eot_id\|)>|</s>"
+)
 CODE_FENCE = re.compile(r"\A```[\w-]*\n(.*?)\n?```\Z", re.DOTALL)
 
 
@@ -72,7 +74,10 @@ def read_table(path: Path) -> Table:
         table[row["input"]] = {
             model: Response(prompt_seen, raw)
             for model, prompt_seen, raw in zip(
-                row["generation_model"], row["generation_prompt"], row["raw_generation_responses"]
+                row["generation_model"],
+                row["generation_prompt"],
+                row["raw_generation_responses"],
+                strict=True,
             )
         }
     return table
@@ -81,7 +86,9 @@ def read_table(path: Path) -> Table:
 def gaps(table: Table, prompts: list[str], model_ids: list[str]) -> dict[str, list[str]]:
     """For each model, the prompts it has no response to yet (never answered, or failed)."""
     return {
-        model: [prompt for prompt in prompts if table.get(prompt, {}).get(model, Response(None, None)).raw is None]
+        model: [
+            prompt for prompt in prompts if table.get(prompt, {}).get(model, Response(None, None)).raw is None
+        ]
         for model in model_ids
     }
 

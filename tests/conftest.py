@@ -1,0 +1,59 @@
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from cookiecutter.main import cookiecutter
+
+TEMPLATE = Path(__file__).resolve().parents[1]
+PROJECT_TEMPLATE = TEMPLATE / "{{cookiecutter.project_slug}}"
+QUESTIONS = json.loads((TEMPLATE / "cookiecutter.json").read_text(encoding="utf-8"))
+
+# The template's own code, importable as it is: no Jinja in .py files.
+sys.path.insert(0, str(PROJECT_TEMPLATE / "src"))
+os.environ["HF_HUB_OFFLINE"] = "1"
+
+# Named option sets (not the full product): every preset, both training choices, a
+# non-Latin script, a task without starter prompts, and answers full of quotes.
+COMBINATIONS = {
+    "en-default": {},
+    "nl-self-hosted": {"language_code": "nl", "model_preset": "self-hosted", "hf_namespace": "nl-community"},
+    "es-local-no-training": {"language_code": "es", "model_preset": "local", "include_training": "n"},
+    "ja-custom-models": {
+        "language_code": "ja",
+        "project_name": 'Haiku "KTO" — 俳句 \'27',
+        "models": "Qwen/Qwen2.5-7B-Instruct, google/gemma-3-4b-it",
+        "license": "cc-by-4.0",
+        "min_submitted": "3",
+    },
+    "en-recipes": {
+        "task": "recipe",
+        "task_description": 'Write a short recipe; use "metric" units: grams, litres.',
+        "model_preset": "self-hosted",
+    },
+}
+
+
+def bake(output_dir: Path, **answers: str) -> Path:
+    # cookiecutter silently ignores unknown keys: a typo here would test the defaults.
+    unknown = set(answers) - set(QUESTIONS)
+    assert not unknown, f"not questions of the template: {unknown}"
+    return Path(cookiecutter(str(TEMPLATE), no_input=True, extra_context=answers, output_dir=str(output_dir)))
+
+
+def bake_cli(output_dir: Path, *answers: str) -> subprocess.CompletedProcess:
+    """The cookiecutter command line, as users call it."""
+    return subprocess.run(
+        [sys.executable, "-m", "cookiecutter", "--no-input", str(TEMPLATE), "-o", str(output_dir), *answers],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.fixture(scope="session", params=list(COMBINATIONS), ids=list(COMBINATIONS))
+def baked(request, tmp_path_factory) -> tuple[str, dict, Path]:
+    answers = COMBINATIONS[request.param]
+    return request.param, answers, bake(tmp_path_factory.mktemp(request.param), **answers)

@@ -1,0 +1,137 @@
+"""Each named option set renders a complete, valid, lint-clean project."""
+
+import json
+import subprocess
+import sys
+import tomllib
+
+import pytest
+import yaml
+from conftest import PROJECT_TEMPLATE, TEMPLATE
+
+from kto.config import load_config
+from kto.prompts import load_prompts
+
+TEXT_SUFFIXES = {".md", ".yaml", ".yml", ".toml", ".json", ".jsonl", ".txt", ""}
+
+
+def language(code: str) -> dict:
+    return yaml.safe_load((TEMPLATE / "languages" / f"{code}.yaml").read_text(encoding="utf-8"))
+
+
+def files(root) -> set[str]:
+    return {str(path.relative_to(root)) for path in root.rglob("*") if path.is_file() and "__pycache__" not in path.parts}
+
+
+def test_the_file_set_is_exact(baked):
+    _, answers, project = baked
+    expected = files(PROJECT_TEMPLATE)
+    if answers.get("include_training") == "n":
+        expected.discard("TRAINING.md")
+    assert files(project) == expected
+
+
+def test_no_template_syntax_is_left(baked):
+    _, _, project = baked
+    for path in project.rglob("*"):
+        if path.is_file() and path.suffix in TEXT_SUFFIXES:
+            text = path.read_text(encoding="utf-8")
+            assert "{{" not in text.replace("${{", "") and "{%" not in text, path
+
+
+def test_python_files_are_copied_as_they_are(baked):
+    _, _, project = baked
+    for source in PROJECT_TEMPLATE.rglob("*.py"):
+        assert (project / source.relative_to(PROJECT_TEMPLATE)).read_bytes() == source.read_bytes()
+
+
+def test_the_config_carries_the_answers_and_the_language(baked):
+    _, answers, project = baked
+    config = load_config(project / "project.yaml")
+    lang = language(answers.get("language_code", "en"))
+    assert config.language.code == lang["code"]
+    assert config.language.native_name == lang["native_name"]
+    assert config.argilla.min_submitted == int(answers.get("min_submitted", 2))
+    assert config.argilla.guidelines == lang["annotation"]["guidelines"]
+    assert config.hub.license == answers.get("license", "apache-2.0")
+    if answers.get("task", "haiku") == "haiku":
+        assert config.task.system_prompt == lang["system_prompts"]["haiku"]
+        assert load_prompts(config.prompts.source, config.prompts.column, config.root) == lang["starter_prompts"]
+    else:
+        assert answers["task"] in config.task.system_prompt
+        assert answers["task_description"] in config.task.system_prompt
+        assert (project / "prompts" / "starter.jsonl").read_text(encoding="utf-8") == ""
+
+
+def test_the_models_follow_the_preset(baked):
+    _, answers, project = baked
+    slots = load_config(project / "project.yaml").generation.models
+    preset = answers.get("model_preset", "inference-providers")
+    custom = [part.strip() for part in answers.get("models", "").split(",") if part.strip()]
+    picks = custom or [model["id"] for model in language(answers.get("language_code", "en"))["models"][:3]]
+    if preset == "local":
+        assert {slot.backend for slot in slots} == {"local"} and len(slots) == 2
+        return
+    assert [slot.id for slot in slots] == picks
+    assert {slot.backend for slot in slots} == {"openai"}
+    if preset == "inference-providers":
+        assert {slot.base_url for slot in slots} == {"https://router.huggingface.co/v1"}
+        assert {slot.api_key_env for slot in slots} == {"HF_TOKEN"}
+    else:
+        assert {slot.base_url for slot in slots} == {"http://localhost:8000/v1"}
+
+
+def test_pyproject_declares_the_command_and_extras(baked):
+    _, answers, project = baked
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
+    assert pyproject["project"]["scripts"] == {"kto": "kto.cli:main"}
+    extras = pyproject["project"]["optional-dependencies"]
+    assert {"local", "dev", "ray"} <= set(extras)
+    assert ("train" in extras) == (answers.get("include_training") != "n")
+    assert any(dependency.startswith("requests") for dependency in pyproject["project"]["dependencies"])
+
+
+def test_the_actions_workflow_is_valid_and_keeps_its_expressions(baked):
+    _, _, project = baked
+    text = (project / ".github" / "workflows" / "ci.yml").read_text(encoding="utf-8")
+    workflow = yaml.safe_load(text)
+    assert workflow["permissions"] == {}
+    assert "${{ matrix.python-version }}" in text
+    assert workflow["jobs"]["test"]["steps"][-1]["run"] == "pytest"
+
+
+def test_the_answers_are_saved_without_machine_paths(baked):
+    _, answers, project = baked
+    saved = json.loads((project / ".cookiecutter.json").read_text(encoding="utf-8"))
+    assert not [key for key in saved if key.startswith("_")]
+    for key, value in answers.items():
+        assert saved[key] == {"n": False}.get(value, value)
+
+
+def test_secrets_and_data_are_ignored_by_git(baked):
+    _, _, project = baked
+    ignored = (project / ".gitignore").read_text(encoding="utf-8").split()
+    assert {".env", "data/", ".cache/"} <= set(ignored)
+
+
+def test_the_project_is_ruff_clean(baked):
+    _, _, project = baked
+    for command in (["check", "--no-cache", "."], ["format", "--check", "--no-cache", "."]):
+        result = subprocess.run([sys.executable, "-m", "ruff", *command], cwd=project, capture_output=True, text=True)
+        assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.slow
+def test_the_projects_own_tests_pass_inside_it(baked):
+    name, _, project = baked
+    # The real-model tests run for two option sets (one in a non-Latin script); all run the rest.
+    marker = [] if name in {"en-default", "ja-custom-models"} else ["-m", "not slow"]
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *marker],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=1200,
+    )
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert " passed" in result.stdout
