@@ -30,7 +30,10 @@ SLUG = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
 # The Hub's rules for one part of a repo id (huggingface_hub.utils.validate_repo_id):
 # letters, digits, '-', '_', '.'; no '--' or '..'; no '-' or '.' at either end; 96 at most.
 HUB_NAME = re.compile(r"(?!.*(--|\.\.))[A-Za-z0-9_](?:[A-Za-z0-9_.-]{0,94}[A-Za-z0-9_])?")
-HUB_NAME_RULE = "letters, digits, '-', '_' and '.', no '--' or '..', not starting or ending with '-' or '.', at most 96 characters"
+HUB_NAME_RULE = (
+    "letters, digits, '-', '_' and '.', no '--' or '..', not starting or ending with '-' or '.', "
+    "at most 96 characters"
+)
 MAX_MIN_SUBMITTED = 50
 # Defaults derived from other answers (cookiecutter.json): when a source answer is bad, the
 # derived one is bad too, and reporting it would name a field the user never typed.
@@ -58,7 +61,10 @@ def hub_name(value: str) -> str | None:
 def model_ids(value: str, preset: str) -> str | None:
     ids = [part.strip() for part in value.split(",") if part.strip()]
     if ids and preset == "local":
-        return "the 'local' preset uses only the embedded tiny model: leave models empty or pick another model_preset"
+        return (
+            "the 'local' preset uses only the embedded tiny model: "
+            "leave models empty or pick another model_preset"
+        )
     for model_id in ids:
         parts = model_id.split("/")
         if len(parts) != 2 or not all(HUB_NAME.fullmatch(part) for part in parts):
@@ -82,13 +88,15 @@ def problems(answers: dict) -> dict[str, str]:
     checks = {
         "language_code": None
         if answers["language_code"] in SUPPORTED_LANGUAGES
-        else f"{answers['language_code']!r} is not supported; choose one of: {', '.join(SUPPORTED_LANGUAGES)}",
+        else f"{answers['language_code']!r} is not supported; choose one of: "
+        + ", ".join(SUPPORTED_LANGUAGES),
         "task": one_line_text(answers["task"], 60),
         "task_description": one_line_text(answers["task_description"], 500),
         "project_name": one_line_text(answers["project_name"], 100),
         "project_slug": None
         if SLUG.fullmatch(answers["project_slug"]) and len(answers["project_slug"]) <= 64
-        else f"{answers['project_slug']!r} must be lowercase letters, digits and single '-', starting with a letter, at most 64 characters",
+        else f"{answers['project_slug']!r} must be lowercase letters, digits and single '-', "
+        "starting with a letter, at most 64 characters",
         "hf_namespace": hub_name(answers["hf_namespace"]),
         "dataset_name": hub_name(answers["dataset_name"]),
         "models": model_ids(answers["models"], answers["model_preset"]),

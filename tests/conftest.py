@@ -1,7 +1,10 @@
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -36,17 +39,48 @@ COMBINATIONS = {
 }
 
 
+@cache
+def published_template() -> Path:
+    """The files git would publish (tracked, or new and not ignored), as users clone them.
+
+    Baking the working tree would also render local caches (__pycache__, .ruff_cache).
+    """
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+        cwd=TEMPLATE,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    snapshot = Path(tempfile.mkdtemp(prefix="kto-template-")) / "kto-template"
+    for name in filter(None, listed.split("\0")):
+        if (TEMPLATE / name).is_file():
+            (snapshot / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(TEMPLATE / name, snapshot / name)
+    return snapshot
+
+
 def bake(output_dir: Path, **answers: str) -> Path:
     # cookiecutter silently ignores unknown keys: a typo here would test the defaults.
     unknown = set(answers) - set(QUESTIONS)
     assert not unknown, f"not questions of the template: {unknown}"
-    return Path(cookiecutter(str(TEMPLATE), no_input=True, extra_context=answers, output_dir=str(output_dir)))
+    template = str(published_template())
+    return Path(cookiecutter(template, no_input=True, extra_context=answers, output_dir=str(output_dir)))
 
 
 def bake_cli(output_dir: Path, *answers: str) -> subprocess.CompletedProcess:
     """The cookiecutter command line, as users call it."""
     return subprocess.run(
-        [sys.executable, "-m", "cookiecutter", "--no-input", str(TEMPLATE), "-o", str(output_dir), *answers],
+        [
+            sys.executable,
+            "-m",
+            "cookiecutter",
+            "--no-input",
+            str(published_template()),
+            "-o",
+            str(output_dir),
+            *answers,
+        ],
         capture_output=True,
         text=True,
         timeout=120,

@@ -3,7 +3,6 @@ leaves nothing behind; odd but valid values (quotes, code, non-Latin text) are k
 
 import pytest
 from conftest import bake, bake_cli
-
 from kto.config import load_config
 
 BAD_ANSWERS = [

@@ -7,8 +7,7 @@ import tomllib
 
 import pytest
 import yaml
-from conftest import PROJECT_TEMPLATE, TEMPLATE
-
+from conftest import PROJECT_TEMPLATE, TEMPLATE, published_template
 from kto.config import load_config
 from kto.prompts import load_prompts
 
@@ -20,12 +19,16 @@ def language(code: str) -> dict:
 
 
 def files(root) -> set[str]:
-    return {str(path.relative_to(root)) for path in root.rglob("*") if path.is_file() and "__pycache__" not in path.parts}
+    return {
+        str(path.relative_to(root))
+        for path in root.rglob("*")
+        if path.is_file() and "__pycache__" not in path.parts
+    }
 
 
 def test_the_file_set_is_exact(baked):
     _, answers, project = baked
-    expected = files(PROJECT_TEMPLATE)
+    expected = files(published_template() / PROJECT_TEMPLATE.name)
     if answers.get("include_training") == "n":
         expected.discard("TRAINING.md")
     assert files(project) == expected
@@ -56,7 +59,9 @@ def test_the_config_carries_the_answers_and_the_language(baked):
     assert config.hub.license == answers.get("license", "apache-2.0")
     if answers.get("task", "haiku") == "haiku":
         assert config.task.system_prompt == lang["system_prompts"]["haiku"]
-        assert load_prompts(config.prompts.source, config.prompts.column, config.root) == lang["starter_prompts"]
+        assert (
+            load_prompts(config.prompts.source, config.prompts.column, config.root) == lang["starter_prompts"]
+        )
     else:
         assert answers["task"] in config.task.system_prompt
         assert answers["task_description"] in config.task.system_prompt
@@ -117,7 +122,9 @@ def test_secrets_and_data_are_ignored_by_git(baked):
 def test_the_project_is_ruff_clean(baked):
     _, _, project = baked
     for command in (["check", "--no-cache", "."], ["format", "--check", "--no-cache", "."]):
-        result = subprocess.run([sys.executable, "-m", "ruff", *command], cwd=project, capture_output=True, text=True)
+        result = subprocess.run(
+            [sys.executable, "-m", "ruff", *command], cwd=project, capture_output=True, text=True
+        )
         assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -135,3 +142,15 @@ def test_the_projects_own_tests_pass_inside_it(baked):
     )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     assert " passed" in result.stdout
+
+
+def test_the_templates_own_python_is_ruff_clean():
+    python_files = [str(path) for path in TEMPLATE.rglob("*.py") if not {".venv", "build"} & set(path.parts)]
+    for command in (["check", "--no-cache"], ["format", "--check", "--no-cache"]):
+        result = subprocess.run(
+            [sys.executable, "-m", "ruff", *command, *python_files],
+            cwd=TEMPLATE,
+            capture_output=True,
+            text=True,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr

@@ -67,7 +67,9 @@ def test_the_ray_pipeline_builds_the_same_steps(project):
     from kto.generate import Job, RayGenerationPipeline, build_pipeline
 
     config = load_config(project / "project.yaml")
-    slots = [ModelSlot(id=f"team/model-{n}", backend="openai", base_url="http://127.0.0.1:9/v1") for n in (1, 2)]
+    slots = [
+        ModelSlot(id=f"team/model-{n}", backend="openai", base_url="http://127.0.0.1:9/v1") for n in (1, 2)
+    ]
     jobs = [Job(index, slot, ["a prompt"]) for index, slot in enumerate(slots)]
     pipeline = build_pipeline(jobs, config, ray=True)
     assert isinstance(pipeline, RayGenerationPipeline)
