@@ -57,7 +57,7 @@ class ModelSlot(Strict):
         return self
 
     def api_key(self) -> str:
-        """The key from the environment; HF_TOKEN also falls back to ``huggingface-cli login``."""
+        """The key from the environment; HF_TOKEN also falls back to ``hf auth login``."""
         if not self.api_key_env:
             return "none"  # local OpenAI-compatible servers accept any key
         key = os.environ.get(self.api_key_env)
@@ -66,9 +66,10 @@ class ModelSlot(Strict):
 
             key = get_token()
         if not key:
+            login = " or run `hf auth login`" if self.api_key_env == "HF_TOKEN" else ""
             raise KtoError(
                 f"generation.models[{self.id}].api_key_env",
-                f"set the environment variable {self.api_key_env} (or put it in .env)",
+                f"set the environment variable {self.api_key_env} (or put it in .env){login}",
             )
         return key
 
