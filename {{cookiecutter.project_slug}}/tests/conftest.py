@@ -32,6 +32,15 @@ def edit_config(project: Path, change) -> dict:
     return config
 
 
+def openai_slot(model_id: str, base_url: str, **settings) -> dict:
+    """A model slot of project.yaml on the ``openai`` backend."""
+    return {"id": model_id, "backend": "openai", "base_url": base_url, **settings}
+
+
+def use_models(project: Path, *slots: dict) -> None:
+    edit_config(project, lambda config: config["generation"].update(models=list(slots)))
+
+
 def write_prompts(project: Path, count: int) -> Path:
     """A prompts file with ``count`` prompts in the project's language (English if it has none)."""
     starter = [

@@ -1,7 +1,7 @@
 """Every bad input ends as one line, ``error: <field>: ...``, and a non-zero exit."""
 
 import pytest
-from conftest import edit_config, run_kto
+from conftest import edit_config, openai_slot, run_kto, use_models
 
 
 def assert_one_error_line(result, field: str, code: int = 1) -> None:
@@ -35,19 +35,7 @@ def test_a_broken_config(project):
 
 
 def test_a_missing_api_key_is_named(project):
-    edit_config(
-        project,
-        lambda c: c["generation"].update(
-            models=[
-                {
-                    "id": "a/b",
-                    "backend": "openai",
-                    "base_url": "http://127.0.0.1:9/v1",
-                    "api_key_env": "NO_SUCH_KEY",
-                }
-            ]
-        ),
-    )
+    use_models(project, openai_slot("a/b", "http://127.0.0.1:9/v1", api_key_env="NO_SUCH_KEY"))
     (project / "p.txt").write_text("a prompt\n", encoding="utf-8")
     result = run_kto(project, "generate", "--prompts", "p.txt")
     assert_one_error_line(result, "generation.models[a/b].api_key_env")

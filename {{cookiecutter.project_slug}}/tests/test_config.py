@@ -1,5 +1,5 @@
 import pytest
-from conftest import PROJECT, edit_config
+from conftest import PROJECT, edit_config, openai_slot, use_models
 
 from kto.config import find_config, load_config
 from kto.errors import KtoError
@@ -60,19 +60,7 @@ def test_invalid_yaml_is_reported_on_one_line(project):
 
 
 def test_api_key_comes_from_the_named_environment_variable(project, monkeypatch):
-    edit_config(
-        project,
-        lambda c: c["generation"].update(
-            models=[
-                {
-                    "id": "a/b",
-                    "backend": "openai",
-                    "base_url": "http://127.0.0.1:1/v1",
-                    "api_key_env": "MY_KEY",
-                }
-            ]
-        ),
-    )
+    use_models(project, openai_slot("a/b", "http://127.0.0.1:1/v1", api_key_env="MY_KEY"))
     slot = load_config(project / "project.yaml").generation.models[0]
     monkeypatch.delenv("MY_KEY", raising=False)
     with pytest.raises(KtoError, match="set the environment variable MY_KEY"):

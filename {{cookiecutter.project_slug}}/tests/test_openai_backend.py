@@ -7,7 +7,7 @@ import urllib.request
 
 import pyarrow.parquet as pq
 import pytest
-from conftest import edit_config, free_port, kto_env, run_kto, write_prompts
+from conftest import edit_config, free_port, kto_env, openai_slot, run_kto, use_models, write_prompts
 
 from kto.local_model import MODEL_NAME
 
@@ -41,27 +41,15 @@ def server(project):
     process.wait(timeout=30)
 
 
-def slot(model_id: str, base_url: str) -> dict:
-    return {
-        "id": model_id,
-        "backend": "openai",
-        "base_url": base_url,
-        "served_model": MODEL_NAME,
-        "temperature": 0.7,
-        "timeout": 60,
-        "max_retries": 0,
-    }
+def served(model_id: str, base_url: str) -> dict:
+    return openai_slot(model_id, base_url, served_model=MODEL_NAME, timeout=60, max_retries=0)
 
 
 @pytest.mark.slow
 def test_a_failing_model_leaves_gaps_that_a_rerun_fills(project, server):
     down = f"http://127.0.0.1:{free_port()}/v1"  # nothing listens there
-    edit_config(
-        project,
-        lambda c: c["generation"].update(
-            max_new_tokens=24, models=[slot("team/served-model", server), slot("team/down-model", down)]
-        ),
-    )
+    use_models(project, served("team/served-model", server), served("team/down-model", down))
+    edit_config(project, lambda c: c["generation"].update(max_new_tokens=24))
     prompts = write_prompts(project, 3)
 
     first = run_kto(project, "generate", "--prompts", str(prompts))
@@ -71,8 +59,8 @@ def test_a_failing_model_leaves_gaps_that_a_rerun_fills(project, server):
     assert len(rows) == 3
     for row in rows:
         assert row["generation_model"] == ["team/served-model", "team/down-model"]
-        served, failed = row["generations"]
-        assert served and served.strip()
+        live_answer, failed = row["generations"]
+        assert live_answer and live_answer.strip()
         assert failed is None and row["raw_generation_responses"][1] is None
         assert row["input"] in row["generation_prompt"][0]  # the messages the server was sent
 
