@@ -14,7 +14,9 @@ TEMPLATE = Path(__file__).resolve().parents[1]
 PROJECT_TEMPLATE = TEMPLATE / "{{cookiecutter.project_slug}}"
 QUESTIONS = json.loads((TEMPLATE / "cookiecutter.json").read_text(encoding="utf-8"))
 
-# The template's own code, importable as it is: no Jinja in .py files.
+# The template's own code, importable as it is: no Jinja in .py files. No bytecode beside it:
+# cookiecutter would render whatever lies in the template folder.
+sys.dont_write_bytecode = True
 sys.path.insert(0, str(PROJECT_TEMPLATE / "src"))
 os.environ["HF_HUB_OFFLINE"] = "1"
 

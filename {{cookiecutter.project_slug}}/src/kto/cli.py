@@ -111,6 +111,140 @@ def generate(
 
 
 @app.command()
+def annotate(
+    generations: Annotated[
+        Path | None, typer.Option("--input", help="Generations file (default from project.yaml)")
+    ] = None,
+) -> None:
+    """Put every response on Argilla for a thumbs up or down (adds only what is missing)."""
+    from kto import annotation, ratings
+
+    config = project()
+    ratings.quiet_sdk()
+    rows = annotation.read_generations(generations or config.path(config.generation.output))
+    wanted = list(annotation.records(rows, config.language.code))
+    if not wanted:
+        raise KtoError("input", "no non-empty responses to annotate")
+    client = annotation.connect(config)
+    dataset = annotation.ensure_dataset(client, config)
+    with progress_bar() as bar:
+        task = bar.add_task("records", total=len(wanted))
+        added = annotation.log_missing(dataset, wanted, on_logged=lambda n: bar.advance(task, n))
+        bar.update(task, completed=len(wanted))
+    console.print(
+        f"{config.argilla.workspace}/{config.argilla.dataset}: {added} records added, "
+        f"{len(wanted) - added} already there ({len(wanted)} in all) at {client.api_url}"
+    )
+
+
+@app.command()
+def status(
+    plot: Annotated[Path | None, typer.Option(help="Also write a PNG chart here")] = None,
+) -> None:
+    """Annotation progress overall and per annotator, and thumbs up per model so far."""
+    from rich.table import Table
+
+    from kto import annotation, ratings
+
+    config = project()
+    ratings.quiet_sdk()
+    client = annotation.connect(config)
+    dataset = annotation.existing_dataset(client, config)
+    progress = dataset.progress(with_users_distribution=True)
+    rows = ratings.fetch(client, dataset)
+    name = f"{config.argilla.workspace}/{config.argilla.dataset}"
+    console.print(
+        f"{name}: {progress['completed']} of {progress['total']} records completed "
+        f"({config.argilla.min_submitted} submitted ratings each), {progress['pending']} pending"
+    )
+    per_annotator = ratings.by_annotator(rows, ratings.annotators(client, config.argilla.workspace))
+    columns = ("submitted", "discarded", "draft", "pending")
+    people = Table("annotator", *columns)
+    for user, counts in per_annotator.items():
+        people.add_row(user, *(str(counts[key]) for key in columns))
+    models = Table("model", "thumbs up", "thumbs down", "share up")
+    approval = ratings.approval_by_model(rows)
+    for model, votes in approval.items():
+        total = votes["up"] + votes["down"]
+        models.add_row(
+            model, str(votes["up"]), str(votes["down"]), f"{votes['up'] / total:.0%}" if total else "-"
+        )
+    console.print(people, models)
+    if plot:
+        from kto.plots import status_chart
+
+        status_chart(approval, per_annotator, plot)
+        console.print(f"Chart written to {plot}")
+
+
+@app.command()
+def backup(
+    output: Annotated[Path | None, typer.Option(help="Parquet file to write")] = None,
+    push: Annotated[bool, typer.Option("--push", help="Also push it to a private Hub dataset")] = False,
+) -> None:
+    """Save every record and its ratings to a parquet file, so a Space restart loses nothing."""
+    from kto import annotation, ratings
+
+    config = project()
+    ratings.quiet_sdk()
+    client = annotation.connect(config)
+    rows = ratings.fetch(client, annotation.existing_dataset(client, config))
+    path = output or config.path("data/backup/ratings.parquet")
+    ratings.save(rows, path)
+    answered = sum(1 for row in rows if row["responses"])
+    console.print(f"Saved {len(rows)} records ({answered} with responses) to {path}")
+    if push:
+        from kto.hub import push_parquet
+
+        url = push_parquet(path, f"{config.hub.namespace}/{config.hub.dataset}-ratings-backup", private=True)
+        console.print(f"Pushed to {url}")
+
+
+argilla_app = typer.Typer(help="A local Argilla server for dry runs and tests (no Docker needed).")
+app.add_typer(argilla_app, name="argilla")
+
+
+@argilla_app.command("up")
+def argilla_up(
+    annotators: Annotated[int, typer.Option(min=1, max=50, help="Annotator accounts to create")] = 2,
+) -> None:
+    """Start the server on 127.0.0.1 and write .argilla/local.env."""
+    from kto.argilla_local import LocalArgilla
+
+    config = project()
+    url, logins = LocalArgilla(config.root).up(annotators, config.argilla.workspace, say=console.print)
+    first = next(login for name, login in logins.items() if name != "owner")
+    console.print(f"Argilla is running at {url}")
+    console.print(f"Sign in as {first.username} / {first.password} (all logins: .argilla/users.json)")
+
+
+@argilla_app.command("down")
+def argilla_down() -> None:
+    """Stop the processes `up` started; the data stays in .argilla/."""
+    from kto.argilla_local import LocalArgilla
+
+    stopped = LocalArgilla(project().root).down()
+    console.print(f"Stopped {', '.join(stopped)}." if stopped else "Nothing was running.")
+
+
+@argilla_app.command("status")
+def argilla_status() -> None:
+    """Which of the local server's processes are running."""
+    from kto.argilla_local import LocalArgilla
+
+    local = LocalArgilla(project().root)
+    running = local.running()
+    if not running:
+        console.print("Not running (kto argilla up starts it).")
+        raise typer.Exit(3)
+    for name, alive in running.items():
+        console.print(f"{name:7} {'running' if alive else 'stopped'}")
+    console.print(f"url     {local.url}")
+    if not all(running.values()):
+        raise typer.Exit(3)
+
+
+@app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on")] = 8080,
@@ -145,7 +279,10 @@ def main() -> None:
     command = typer.main.get_command(app)
     args = sys.argv[1:] or ["--help"]
     try:
-        command.main(args, prog_name="kto", standalone_mode=False)
+        # Without standalone mode, click returns the code of a typer.Exit instead of exiting.
+        code = command.main(args, prog_name="kto", standalone_mode=False)
+        if isinstance(code, int):
+            sys.exit(code)
     except KtoError as error:
         fail(str(error), 1)
     except typer.Abort:

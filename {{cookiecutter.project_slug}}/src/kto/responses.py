@@ -125,8 +125,12 @@ def to_rows(table: Table, prompts: list[str], model_ids: list[str]) -> list[dict
 
 
 def write_rows(rows: list[dict], path: Path) -> None:
-    """Write atomically: a crash mid-write leaves the previous file intact."""
+    write_table_atomically(pa.Table.from_pylist(rows, schema=SCHEMA), path)
+
+
+def write_table_atomically(table: pa.Table, path: Path) -> None:
+    """A crash mid-write leaves the previous file intact."""
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.name}.partial")
-    pq.write_table(pa.Table.from_pylist(rows, schema=SCHEMA), partial)
+    pq.write_table(table, partial)
     os.replace(partial, path)

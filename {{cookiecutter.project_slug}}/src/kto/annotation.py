@@ -1,0 +1,166 @@
+"""``kto annotate``: one Argilla record per (prompt, non-empty response), thumbs up or down.
+
+Record ids come from the content, so logging again (after a crash, or with more generations)
+adds only the records the server lacks: never a duplicate, never a lost record, and ratings
+already given are left alone.
+"""
+
+import hashlib
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from dotenv import dotenv_values
+
+from kto.config import ProjectConfig
+from kto.errors import KtoError, one_line
+
+QUESTION = "rating"
+UP, DOWN = "up", "down"
+BATCH_SIZE = 256  # the server indexes each batch synchronously; 256 is the SDK's own default
+
+
+def connect(config: ProjectConfig):
+    """An Argilla client from ARGILLA_API_URL / ARGILLA_API_KEY (environment or .env), else
+    from the local server's .argilla/local.env."""
+    import argilla as rg
+
+    url, key = os.environ.get("ARGILLA_API_URL"), os.environ.get("ARGILLA_API_KEY")
+    source = "ARGILLA_API_URL"
+    if not url:
+        local = config.path(".argilla/local.env")
+        values = dotenv_values(local) if local.exists() else {}
+        url, key, source = values.get("ARGILLA_API_URL"), values.get("ARGILLA_API_KEY"), str(local)
+    if not url:
+        raise KtoError("argilla", "no server: set ARGILLA_API_URL and ARGILLA_API_KEY, or run kto argilla up")
+    if not key:
+        raise KtoError("argilla", f"no API key for {url}: set ARGILLA_API_KEY")
+    headers = {}
+    if token := os.environ.get("HF_TOKEN"):  # a private Space sits behind Hugging Face sign-in
+        headers["Authorization"] = f"Bearer {token}"
+    try:
+        return rg.Argilla(api_url=url, api_key=key, headers=headers, timeout=60, retries=1)
+    except Exception as error:  # the SDK checks the connection and the key right away
+        text = one_line(error)
+        if "401" in text or "Unauthorized" in text or "credentials" in text.lower():
+            raise KtoError("argilla", f"the API key from {source} was refused by {url}") from error
+        raise KtoError("argilla", f"cannot reach {url} ({source}): {text[:200]}") from error
+
+
+def settings(config: ProjectConfig):
+    import argilla as rg
+
+    annotation = config.argilla
+    return rg.Settings(
+        guidelines=annotation.guidelines,
+        fields=[
+            rg.TextField(name="prompt", title="Prompt", use_markdown=True),
+            rg.TextField(name="completion", title="Response", use_markdown=True),
+        ],
+        questions=[
+            rg.LabelQuestion(
+                name=QUESTION,
+                title=annotation.question,
+                labels={UP: f"👍 {annotation.label_up}", DOWN: f"👎 {annotation.label_down}"},
+            ),
+            rg.TextQuestion(name="comment", title="Comment (optional)", required=False, use_markdown=False),
+        ],
+        metadata=[
+            rg.TermsMetadataProperty("model", title="Model"),
+            rg.TermsMetadataProperty("prompt_id", title="Prompt id"),
+            rg.TermsMetadataProperty("language", title="Language"),
+        ],
+        distribution=rg.TaskDistribution(min_submitted=annotation.min_submitted),
+    )
+
+
+def settings_signature(value) -> dict:
+    """What must match between the configured settings and an existing dataset."""
+    return {
+        "fields": sorted((field.name, field.use_markdown) for field in value.fields),
+        "questions": sorted(
+            (question.name, tuple(sorted(getattr(question, "labels", None) or [])))
+            for question in value.questions
+        ),
+        "metadata": sorted(prop.name for prop in value.metadata),
+        "min_submitted": value.distribution.min_submitted,
+    }
+
+
+def ensure_dataset(client, config: ProjectConfig):
+    """The configured dataset, created if missing; an existing one with other settings is an error."""
+    import argilla as rg
+
+    name, workspace = config.argilla.dataset, config.argilla.workspace
+    wanted = settings(config)
+    if client.workspaces(workspace) is None:
+        rg.Workspace(name=workspace, client=client).create()
+    dataset = client.datasets(name, workspace=workspace)
+    if dataset is None:
+        return rg.Dataset(name=name, workspace=workspace, settings=wanted, client=client).create()
+    have, want = settings_signature(dataset.settings), settings_signature(wanted)
+    if have != want:
+        differ = ", ".join(key for key in want if have[key] != want[key])
+        raise KtoError(
+            "argilla",
+            f"dataset {workspace}/{name} already exists with other settings ({differ}); "
+            "it was left untouched: use another argilla.dataset name in project.yaml",
+        )
+    return dataset
+
+
+def existing_dataset(client, config: ProjectConfig):
+    name, workspace = config.argilla.dataset, config.argilla.workspace
+    dataset = client.datasets(name, workspace=workspace)
+    if dataset is None:
+        raise KtoError(
+            "argilla", f"no dataset {workspace}/{name} on {client.api_url}: run kto annotate first"
+        )
+    return dataset
+
+
+def record_id(prompt: str, model: str, completion: str) -> str:
+    return hashlib.sha256("\x1f".join((prompt, model, completion)).encode()).hexdigest()[:32]
+
+
+def prompt_id(prompt: str) -> str:
+    return hashlib.sha256(prompt.encode()).hexdigest()[:12]
+
+
+def records(rows: list[dict], language: str) -> Iterator[dict]:
+    """One record per (prompt, non-empty response), as plain data."""
+    for row in rows:
+        for model, completion in zip(row["generation_model"], row["generations"], strict=True):
+            if completion and completion.strip():
+                yield {
+                    "id": record_id(row["input"], model, completion),
+                    "fields": {"prompt": row["input"], "completion": completion},
+                    "metadata": {"model": model, "prompt_id": prompt_id(row["input"]), "language": language},
+                }
+
+
+def existing_ids(dataset) -> set[str]:
+    return {record.id for record in dataset.records(with_responses=False, with_suggestions=False)}
+
+
+def log_missing(dataset, wanted: list[dict], on_logged: Callable[[int], None] | None = None) -> int:
+    """Log the records the dataset lacks, in batches; returns how many were added."""
+    import argilla as rg
+
+    present = existing_ids(dataset)
+    missing = [record for record in wanted if record["id"] not in present]
+    for start in range(0, len(missing), BATCH_SIZE):
+        batch = [rg.Record(**record) for record in missing[start : start + BATCH_SIZE]]
+        dataset.records.log(batch, batch_size=BATCH_SIZE)
+        if on_logged:
+            on_logged(len(batch))
+    return len(missing)
+
+
+def read_generations(path: Path) -> list[dict]:
+    from kto.responses import read_table, to_rows
+
+    table = read_table(path)
+    if not table:
+        raise KtoError("input", f"{path} has no generations: run kto generate first")
+    return to_rows(table, [], [])

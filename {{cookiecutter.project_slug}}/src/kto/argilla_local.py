@@ -1,0 +1,339 @@
+"""``kto argilla up | down | status``: a real Argilla 2.8 server on 127.0.0.1, without Docker.
+
+argilla-server runs in its own virtual environment (it pins typer 0.9, which breaks with the
+click the project needs), beside an in-memory OpenSearch-compatible engine (osmem-server, from
+PyPI), Redis for background jobs, and SQLite. The SQLite file under ``.argilla/`` is the data;
+the search index is rebuilt from it at each start, so data survives ``down`` and ``up``.
+"""
+
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from kto.errors import KtoError
+
+SERVER_PACKAGES = [
+    "argilla-server==2.8.0",  # the last release, and the version the SDK (argilla==2.8.0) speaks to
+    "click<8.2",  # argilla-server's typer 0.9 fails with click >= 8.2
+    "osmem-server==0.1.6",  # in-memory OpenSearch-compatible search engine, a static binary
+]
+# Share one server installation between projects (tests do): KTO_ARGILLA_VENV=/some/dir
+VENV_VARIABLE = "KTO_ARGILLA_VENV"
+PREFERRED_PORT = 6900
+START_TIMEOUT = 90.0
+PROCESSES = ("search", "redis", "server", "worker")
+
+
+@dataclass(frozen=True)
+class Login:
+    username: str
+    password: str
+    api_key: str
+
+
+class LocalArgilla:
+    def __init__(self, root: Path):
+        self.dir = root / ".argilla"
+        self.home = self.dir / "home"
+        self.logs = self.dir / "logs"
+        self.state_file = self.dir / "state.json"
+        self.users_file = self.dir / "users.json"
+        self.env_file = self.dir / "local.env"
+        self.venv = Path(os.environ.get(VENV_VARIABLE) or self.dir / "venv")
+
+    # -- state -------------------------------------------------------------------------------
+
+    def state(self) -> dict:
+        return json.loads(self.state_file.read_text()) if self.state_file.exists() else {}
+
+    def users(self) -> dict[str, Login]:
+        if not self.users_file.exists():
+            return {}
+        return {name: Login(**login) for name, login in json.loads(self.users_file.read_text()).items()}
+
+    def running(self) -> dict[str, bool]:
+        pids = self.state().get("pids", {})
+        return {name: _is_ours(pids[name], self.dir) for name in PROCESSES if name in pids}
+
+    @property
+    def url(self) -> str | None:
+        port = self.state().get("ports", {}).get("server")
+        return f"http://127.0.0.1:{port}" if port else None
+
+    # -- up ----------------------------------------------------------------------------------
+
+    def up(self, annotators: int, workspace: str, say=print) -> tuple[str, dict[str, Login]]:
+        redis = shutil.which("redis-server")
+        if redis is None:
+            raise KtoError(
+                "argilla",
+                "redis-server is not installed: apt-get install redis-server (or brew install redis)",
+            )
+        if any(self.running().values()):
+            if all(self.running().values()):
+                return self.url, self.users()
+            raise KtoError("argilla", "a previous server is half running: run kto argilla down first")
+        self._install_server(say)
+        for folder in (self.home, self.logs):
+            folder.mkdir(parents=True, exist_ok=True)
+        had_data = (self.home / "argilla.db").exists()
+        ports = {
+            "search": _free_port(),
+            "redis": _free_port(),
+            "server": PREFERRED_PORT if _port_is_free(PREFERRED_PORT) else _free_port(),
+        }
+        env = self._server_env(ports)
+        pids: dict[str, int] = {}
+        self._save_state(pids, ports)
+        try:
+            pids["search"] = self._start(
+                "search",
+                [self._bin("osmem-server"), "-addr", f"127.0.0.1:{ports['search']}", "-no-stdin-watch"],
+                env,
+            )
+            pids["redis"] = self._start(
+                "redis",
+                [
+                    redis,
+                    "--bind",
+                    "127.0.0.1",
+                    "--port",
+                    str(ports["redis"]),
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                ],
+                env,
+            )
+            self._save_state(pids, ports)
+            _wait_for(
+                lambda: _http_ok(f"http://127.0.0.1:{ports['search']}/"), "the search engine", self.logs
+            )
+            _wait_for(lambda: not _port_is_free(ports["redis"]), "redis", self.logs)
+            say("Preparing the database...")
+            self._manage(env, "database", "migrate")
+            if had_data:
+                self._manage(env, "search-engine", "reindex")
+            logins = self._create_users(env, annotators)
+            pids["server"] = self._start(
+                "server",
+                [
+                    self._python(),
+                    "-m",
+                    "argilla_server",
+                    "start",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(ports["server"]),
+                ],
+                env,
+            )
+            pids["worker"] = self._start("worker", [self._python(), "-m", "argilla_server", "worker"], env)
+            self._save_state(pids, ports)
+            url = f"http://127.0.0.1:{ports['server']}"
+            _wait_for(lambda: _http_ok(f"{url}/api/v1/status"), "the Argilla server", self.logs)
+        except BaseException:
+            self.down()
+            raise
+        self._join_workspace(url, logins, workspace)
+        self._write_env_file(url, logins["owner"])
+        return url, logins
+
+    def _install_server(self, say) -> None:
+        marker = self.venv / "kto-server-packages.txt"
+        wanted = "\n".join(SERVER_PACKAGES)
+        if marker.exists() and marker.read_text() == wanted:
+            return
+        say(f"Installing the Argilla server in {self.venv} (first time only, about a minute)...")
+        subprocess.run([sys.executable, "-m", "venv", str(self.venv)], check=True)
+        result = subprocess.run(
+            [
+                self._python(),
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                *SERVER_PACKAGES,
+            ],
+            capture_output=True,
+            text=True,
+        )
+        if result.returncode != 0:
+            raise KtoError(
+                "argilla", f"could not install the server: {result.stderr.strip().splitlines()[-1:]}"
+            )
+        marker.write_text(wanted)
+
+    def _python(self) -> str:
+        return str(self.venv / "bin" / "python")
+
+    def _bin(self, name: str) -> str:
+        found = list((self.venv / "lib").glob(f"python*/site-packages/osmem_server/bin/{name}"))
+        if not found:
+            raise KtoError(
+                "argilla", f"{name} is missing from {self.venv}: delete that folder and run up again"
+            )
+        return str(found[0])
+
+    def _server_env(self, ports: dict[str, int]) -> dict[str, str]:
+        return {
+            **os.environ,
+            "ARGILLA_HOME_PATH": str(self.home),
+            "ARGILLA_SEARCH_ENGINE": "opensearch",
+            "ARGILLA_ELASTICSEARCH": f"http://127.0.0.1:{ports['search']}",
+            "ARGILLA_DATABASE_URL": f"sqlite+aiosqlite:///{self.home / 'argilla.db'}",
+            "ARGILLA_REDIS_URL": f"redis://127.0.0.1:{ports['redis']}/0",
+            "ARGILLA_ENABLE_TELEMETRY": "0",
+            "HF_HUB_DISABLE_TELEMETRY": "1",
+        }
+
+    def _start(self, name: str, command: list[str], env: dict[str, str]) -> int:
+        log = (self.logs / f"{name}.log").open("ab")
+        # A session of its own: Ctrl+C in the terminal that ran `up` does not stop the server.
+        process = subprocess.Popen(
+            command, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=self.dir, start_new_session=True
+        )
+        return process.pid
+
+    def _manage(self, env: dict[str, str], *command: str) -> str:
+        result = subprocess.run(
+            [self._python(), "-m", "argilla_server", *command], env=env, capture_output=True, text=True
+        )
+        if result.returncode != 0:
+            raise KtoError(
+                "argilla", f"argilla_server {' '.join(command)} failed: {result.stderr.strip()[-300:]}"
+            )
+        return result.stdout
+
+    def _create_users(self, env: dict[str, str], annotators: int) -> dict[str, Login]:
+        logins = self.users()
+        wanted = ["owner", *(f"annotator{n}" for n in range(1, annotators + 1))]
+        for name in wanted:
+            login = logins.get(name) or Login(
+                name, secrets.token_urlsafe(12), f"{name}.{secrets.token_urlsafe(24)}"
+            )
+            role = "owner" if name == "owner" else "annotator"
+            self._manage(
+                env,
+                "database",
+                "users",
+                "create",
+                "--username",
+                login.username,
+                "--password",
+                login.password,
+                "--api-key",
+                login.api_key,
+                "--role",
+                role,
+                "--first-name",
+                name.capitalize(),
+            )
+            logins[name] = login
+        self.users_file.write_text(
+            json.dumps({name: vars(login) for name, login in logins.items()}, indent=2)
+        )
+        self.users_file.chmod(0o600)
+        return logins
+
+    def _join_workspace(self, url: str, logins: dict[str, Login], workspace: str) -> None:
+        import argilla as rg
+
+        client = rg.Argilla(api_url=url, api_key=logins["owner"].api_key)
+        space = client.workspaces(workspace) or rg.Workspace(name=workspace, client=client).create()
+        members = {user.username for user in space.users}
+        for name in logins:
+            if name != "owner" and name not in members:
+                space.add_user(client.users(name))
+
+    def _write_env_file(self, url: str, owner: Login) -> None:
+        self.env_file.write_text(
+            "# Written by `kto argilla up` for the local server; kto reads it when the environment has no\n"
+            "# ARGILLA_API_URL. Annotator logins are in users.json.\n"
+            f"ARGILLA_API_URL={url}\nARGILLA_API_KEY={owner.api_key}\n"
+        )
+        self.env_file.chmod(0o600)
+
+    def _save_state(self, pids: dict[str, int], ports: dict[str, int]) -> None:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.state_file.write_text(json.dumps({"pids": pids, "ports": ports}, indent=2))
+
+    # -- down --------------------------------------------------------------------------------
+
+    def down(self) -> list[str]:
+        """Stop the processes ``up`` started, and only those; the data stays."""
+        pids = self.state().get("pids", {})
+        stopped = []
+        for name in reversed(PROCESSES):
+            pid = pids.get(name)
+            if pid and _is_ours(pid, self.dir):
+                _stop(pid)
+                stopped.append(name)
+        self.state_file.unlink(missing_ok=True)
+        return stopped
+
+
+def _is_ours(pid: int, folder: Path) -> bool:
+    """The pid is alive and is a process we started (a reused pid would have another cwd)."""
+    try:
+        return Path(f"/proc/{pid}/cwd").resolve() == folder.resolve()
+    except OSError:
+        return False
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1][0] != "Z"  # a zombie has exited
+    except (OSError, IndexError):
+        return False
+
+
+def _stop(pid: int, grace: float = 10.0) -> None:
+    try:
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        while _alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if _alive(pid):
+            os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _port_is_free(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) != 0
+
+
+def _http_ok(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+def _wait_for(ready, what: str, logs: Path) -> None:
+    deadline = time.monotonic() + START_TIMEOUT
+    while not ready():
+        if time.monotonic() > deadline:
+            raise KtoError("argilla", f"{what} did not start within {START_TIMEOUT:.0f} s: see {logs}")
+        time.sleep(0.3)
