@@ -142,6 +142,8 @@ def test_the_projects_own_tests_pass_inside_it(baked):
     )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     assert " passed" in result.stdout
+    if not marker:  # the full runs must not skip their real-server and browser tests
+        assert " skipped" not in result.stdout.splitlines()[-1], result.stdout[-2000:]
 
 
 def test_the_templates_own_python_is_ruff_clean():

@@ -1,8 +1,11 @@
+import json
 import os
 import shutil
 import socket
 import subprocess
 import sys
+import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -77,3 +80,66 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+@dataclass(frozen=True)
+class ArgillaServer:
+    project: Path
+    url: str
+    api_key: str
+    logins: dict[str, dict]
+
+    def client(self):
+        import argilla as rg
+
+        return rg.Argilla(api_url=self.url, api_key=self.api_key)
+
+
+@pytest.fixture(scope="session")
+def argilla_server(tmp_path_factory) -> ArgillaServer:
+    """A real local Argilla, started and stopped by kto itself (kto argilla up / down)."""
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed (apt-get install redis-server)")
+    from dotenv import dotenv_values
+
+    home = tmp_path_factory.mktemp("argilla-server")
+    shutil.copy(PROJECT / "project.yaml", home)
+    started = run_kto(home, "argilla", "up", "--annotators", "3", timeout=900)
+    assert started.returncode == 0, started.stderr
+    settings = dotenv_values(home / ".argilla" / "local.env")
+    logins = json.loads((home / ".argilla" / "users.json").read_text())
+    yield ArgillaServer(home, settings["ARGILLA_API_URL"], settings["ARGILLA_API_KEY"], logins)
+    run_kto(home, "argilla", "down")
+
+
+@pytest.fixture
+def annotation_project(project, argilla_server, monkeypatch) -> Path:
+    """A project pointed at the session's server, with a dataset name of its own."""
+    monkeypatch.setenv("ARGILLA_API_URL", argilla_server.url)
+    monkeypatch.setenv("ARGILLA_API_KEY", argilla_server.api_key)
+    edit_config(project, lambda config: config["argilla"].update(dataset=f"test-{uuid.uuid4().hex[:8]}"))
+    return project
+
+
+def write_generations(project: Path, prompts: int, models: int = 2, missing: set | None = None) -> Path:
+    """A generations file in the seed's format, without running a model; ``missing`` holds the
+    (prompt index, model index) pairs whose answer failed."""
+    from kto.responses import write_rows
+
+    rows = []
+    for p in range(prompts):
+        answers = [
+            None if (p, m) in (missing or set()) else f"Answer {m} to prompt {p}." for m in range(models)
+        ]
+        rows.append(
+            {
+                "input": f"Prompt number {p}",
+                "generation_model": [f"team/model-{m}" for m in range(models)],
+                "generation_prompt": [f"Prompt number {p}"] * models,
+                "raw_generation_responses": answers,
+                "generations": answers,
+            }
+        )
+    path = project / "data" / "generations.parquet"
+    write_rows(rows, path)
+    return path

@@ -6,7 +6,9 @@ already given are left alone.
 """
 
 import hashlib
+import logging
 import os
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -20,13 +22,20 @@ UP, DOWN = "up", "down"
 BATCH_SIZE = 256  # the server indexes each batch synchronously; 256 is the SDK's own default
 
 
+def quiet_sdk() -> None:
+    """Keep the SDK's chatter ("not found" warnings, batch-size notes) out of kto's output."""
+    warnings.filterwarnings("ignore", message=".* not found", module=r"argilla\.")
+    logging.getLogger("argilla.sdk").setLevel(logging.ERROR)
+
+
 def connect(config: ProjectConfig):
     """An Argilla client from ARGILLA_API_URL / ARGILLA_API_KEY (environment or .env), else
     from the local server's .argilla/local.env."""
     import argilla as rg
 
+    quiet_sdk()
     url, key = os.environ.get("ARGILLA_API_URL"), os.environ.get("ARGILLA_API_KEY")
-    source = "ARGILLA_API_URL"
+    source = "the environment (ARGILLA_API_URL, ARGILLA_API_KEY)"
     if not url:
         local = config.path(".argilla/local.env")
         values = dotenv_values(local) if local.exists() else {}
@@ -43,8 +52,8 @@ def connect(config: ProjectConfig):
     except Exception as error:  # the SDK checks the connection and the key right away
         text = one_line(error)
         if "401" in text or "Unauthorized" in text or "credentials" in text.lower():
-            raise KtoError("argilla", f"the API key from {source} was refused by {url}") from error
-        raise KtoError("argilla", f"cannot reach {url} ({source}): {text[:200]}") from error
+            raise KtoError("argilla", f"{url} refused the API key from {source}") from error
+        raise KtoError("argilla", f"cannot reach {url}, set in {source}: {text[:200]}") from error
 
 
 def settings(config: ProjectConfig):

@@ -37,7 +37,7 @@ PROCESSES = ("search", "redis", "server", "worker")
 class Login:
     username: str
     password: str
-    api_key: str
+    api_key: str = ""  # kto uses the owner's; annotators sign in with their password
 
 
 class LocalArgilla:
@@ -124,30 +124,18 @@ class LocalArgilla:
             self._manage(env, "database", "migrate")
             if had_data:
                 self._manage(env, "search-engine", "reindex")
-            logins = self._create_users(env, annotators)
-            pids["server"] = self._start(
-                "server",
-                [
-                    self._python(),
-                    "-m",
-                    "argilla_server",
-                    "start",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(ports["server"]),
-                ],
-                env,
-            )
-            pids["worker"] = self._start("worker", [self._python(), "-m", "argilla_server", "worker"], env)
+            owner = self._create_owner(env)
+            listen = ["--host", "127.0.0.1", "--port", str(ports["server"])]
+            pids["server"] = self._start("server", [*self._server_command(), "start", *listen], env)
+            pids["worker"] = self._start("worker", [*self._server_command(), "worker"], env)
             self._save_state(pids, ports)
             url = f"http://127.0.0.1:{ports['server']}"
             _wait_for(lambda: _http_ok(f"{url}/api/v1/status"), "the Argilla server", self.logs)
         except BaseException:
             self.down()
             raise
-        self._join_workspace(url, logins, workspace)
-        self._write_env_file(url, logins["owner"])
+        logins = self._ensure_annotators(url, owner, annotators, workspace)
+        self._write_env_file(url, owner)
         return url, logins
 
     def _install_server(self, say) -> None:
@@ -175,6 +163,10 @@ class LocalArgilla:
                 "argilla", f"could not install the server: {result.stderr.strip().splitlines()[-1:]}"
             )
         marker.write_text(wanted)
+
+    def _server_command(self) -> list[str]:
+        """``python -m argilla_server`` with the osmem-server shim (see argilla_server_launcher.py)."""
+        return [self._python(), str(Path(__file__).with_name("argilla_server_launcher.py"))]
 
     def _python(self) -> str:
         return str(self.venv / "bin" / "python")
@@ -217,46 +209,44 @@ class LocalArgilla:
             )
         return result.stdout
 
-    def _create_users(self, env: dict[str, str], annotators: int) -> dict[str, Login]:
+    def _create_owner(self, env: dict[str, str]) -> Login:
+        owner = self.users().get("owner") or Login("owner", _secret(), f"owner.{_secret()}")
+        self._manage(
+            env, "database", "users", "create", "--username", owner.username, "--password", owner.password,
+            "--api-key", owner.api_key, "--role", "owner", "--first-name", "Owner",
+        )  # fmt: skip
+        self._save_users({**self.users(), "owner": owner})
+        return owner
+
+    def _ensure_annotators(self, url: str, owner: Login, count: int, workspace: str) -> dict[str, Login]:
+        """Annotator accounts (created through the API: faster than one CLI process each), all
+        members of ``workspace``, where Hugging Face sign-ins land on a Space too."""
+        import argilla as rg
+
+        from kto.annotation import quiet_sdk
+
+        quiet_sdk()
+        client = rg.Argilla(api_url=url, api_key=owner.api_key)
+        space = client.workspaces(workspace) or rg.Workspace(name=workspace, client=client).create()
         logins = self.users()
-        wanted = ["owner", *(f"annotator{n}" for n in range(1, annotators + 1))]
-        for name in wanted:
-            login = logins.get(name) or Login(
-                name, secrets.token_urlsafe(12), f"{name}.{secrets.token_urlsafe(24)}"
-            )
-            role = "owner" if name == "owner" else "annotator"
-            self._manage(
-                env,
-                "database",
-                "users",
-                "create",
-                "--username",
-                login.username,
-                "--password",
-                login.password,
-                "--api-key",
-                login.api_key,
-                "--role",
-                role,
-                "--first-name",
-                name.capitalize(),
-            )
-            logins[name] = login
+        for name in (f"annotator{n}" for n in range(1, count + 1)):
+            user = client.users(name)
+            if user is None:
+                login = logins.get(name) or Login(name, _secret())
+                user = rg.User(
+                    username=name, password=login.password, role="annotator", client=client
+                ).create()
+                logins[name] = login
+            if name not in {member.username for member in space.users}:
+                space.add_user(user)
+        self._save_users(logins)
+        return logins
+
+    def _save_users(self, logins: dict[str, Login]) -> None:
         self.users_file.write_text(
             json.dumps({name: vars(login) for name, login in logins.items()}, indent=2)
         )
         self.users_file.chmod(0o600)
-        return logins
-
-    def _join_workspace(self, url: str, logins: dict[str, Login], workspace: str) -> None:
-        import argilla as rg
-
-        client = rg.Argilla(api_url=url, api_key=logins["owner"].api_key)
-        space = client.workspaces(workspace) or rg.Workspace(name=workspace, client=client).create()
-        members = {user.username for user in space.users}
-        for name in logins:
-            if name != "owner" and name not in members:
-                space.add_user(client.users(name))
 
     def _write_env_file(self, url: str, owner: Login) -> None:
         self.env_file.write_text(
@@ -283,6 +273,10 @@ class LocalArgilla:
                 stopped.append(name)
         self.state_file.unlink(missing_ok=True)
         return stopped
+
+
+def _secret() -> str:
+    return secrets.token_urlsafe(18)
 
 
 def _is_ours(pid: int, folder: Path) -> bool:

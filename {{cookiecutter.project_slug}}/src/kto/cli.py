@@ -1,5 +1,6 @@
 """The ``kto`` command: one subcommand per step of the loop."""
 
+import os
 import sys
 import warnings
 from pathlib import Path
@@ -16,6 +17,9 @@ from kto.errors import KtoError, one_line
 # validator of LlamaCppLLM that returns None); they would bury the command's own output.
 warnings.filterwarnings("ignore", message=".*attribute with value None was provided to the `Field\\(\\)`")
 warnings.filterwarnings("ignore", message="A custom validator is returning a value other than `self`")
+
+# kto draws its own progress bars; tqdm reads this once, when it is first imported.
+os.environ.setdefault("TQDM_DISABLE", "1")
 
 app = typer.Typer(
     help="Build a KTO preference dataset: generate -> annotate -> export.",
@@ -117,10 +121,9 @@ def annotate(
     ] = None,
 ) -> None:
     """Put every response on Argilla for a thumbs up or down (adds only what is missing)."""
-    from kto import annotation, ratings
+    from kto import annotation
 
     config = project()
-    ratings.quiet_sdk()
     rows = annotation.read_generations(generations or config.path(config.generation.output))
     wanted = list(annotation.records(rows, config.language.code))
     if not wanted:
@@ -147,7 +150,6 @@ def status(
     from kto import annotation, ratings
 
     config = project()
-    ratings.quiet_sdk()
     client = annotation.connect(config)
     dataset = annotation.existing_dataset(client, config)
     progress = dataset.progress(with_users_distribution=True)
@@ -186,7 +188,6 @@ def backup(
     from kto import annotation, ratings
 
     config = project()
-    ratings.quiet_sdk()
     client = annotation.connect(config)
     rows = ratings.fetch(client, annotation.existing_dataset(client, config))
     path = output or config.path("data/backup/ratings.parquet")

@@ -5,7 +5,6 @@ One row per record: ``id``, ``prompt``, ``completion``, ``model``, ``prompt_id``
 ``{"user", "value", "status"}`` for the rating question (status: submitted, discarded, draft).
 """
 
-import os
 from collections import Counter, defaultdict
 from pathlib import Path
 
@@ -107,8 +106,3 @@ def by_annotator(rows: list[dict], annotators: list[str]) -> dict[str, Counter]:
 def annotators(client, workspace: str) -> list[str]:
     space = client.workspaces(workspace)
     return [user.username for user in space.users if str(user.role).endswith("annotator")] if space else []
-
-
-def quiet_sdk() -> None:
-    """The SDK's own tqdm bars would run beside kto's progress bars."""
-    os.environ.setdefault("TQDM_DISABLE", "1")

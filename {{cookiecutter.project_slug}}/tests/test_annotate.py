@@ -1,0 +1,204 @@
+"""kto annotate, status and backup against a real Argilla server on 127.0.0.1."""
+
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from conftest import edit_config, kto_env, run_kto, write_generations
+
+from kto import ratings
+from kto.config import load_config
+
+pytestmark = pytest.mark.slow
+
+
+def dataset_of(server, project):
+    config = load_config(project / "project.yaml")
+    return server.client().datasets(config.argilla.dataset, workspace=config.argilla.workspace)
+
+
+def records_of(dataset, model: str) -> list:
+    import argilla as rg
+
+    return list(dataset.records(query=rg.Query(filter=rg.Filter(("metadata.model", "==", model)))))
+
+
+def record_count(server, project) -> int:
+    dataset = dataset_of(server, project)
+    return (
+        0
+        if dataset is None
+        else sum(1 for _ in dataset.records(with_responses=False, with_suggestions=False))
+    )
+
+
+def test_each_response_becomes_one_record_once(annotation_project, argilla_server):
+    write_generations(annotation_project, prompts=4, models=3, missing={(0, 1), (2, 2)})
+    first = run_kto(annotation_project, "annotate")
+    assert first.returncode == 0, first.stderr
+    assert "10 records added" in first.stderr
+    assert record_count(argilla_server, annotation_project) == 10
+
+    again = run_kto(annotation_project, "annotate")
+    assert again.returncode == 0, again.stderr
+    assert "0 records added, 10 already there" in again.stderr
+    assert record_count(argilla_server, annotation_project) == 10
+
+    dataset = dataset_of(argilla_server, annotation_project)
+    record = records_of(dataset, "team/model-0")[0]
+    assert record.fields["completion"].startswith("Answer 0 to prompt")
+    assert record.metadata["model"] == "team/model-0"
+    assert record.metadata["language"] == load_config(annotation_project / "project.yaml").language.code
+    assert dataset.settings.distribution.min_submitted == 2
+    assert set(dataset.settings.questions["rating"].labels) == {"up", "down"}
+
+
+def test_more_generations_add_only_the_new_records(annotation_project, argilla_server):
+    write_generations(annotation_project, prompts=3)
+    assert run_kto(annotation_project, "annotate").returncode == 0
+    write_generations(annotation_project, prompts=5)
+    grown = run_kto(annotation_project, "annotate")
+    assert "4 records added, 6 already there" in grown.stderr
+    assert record_count(argilla_server, annotation_project) == 10
+
+
+def test_a_run_killed_midway_resumes_without_loss_or_duplicates(annotation_project, argilla_server):
+    write_generations(annotation_project, prompts=800)  # 1,600 records: 7 batches
+    running = subprocess.Popen(
+        [sys.executable, "-m", "kto", "annotate"],
+        cwd=annotation_project,
+        env=kto_env(),
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 120
+    while record_count(argilla_server, annotation_project) == 0 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    running.send_signal(signal.SIGKILL)
+    running.wait()
+    partial = record_count(argilla_server, annotation_project)
+    assert 0 < partial < 1600
+
+    resumed = run_kto(annotation_project, "annotate")
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"{1600 - partial} records added, {partial} already there" in resumed.stderr
+    assert record_count(argilla_server, annotation_project) == 1600
+
+
+def test_a_dataset_with_other_settings_is_left_untouched(annotation_project, argilla_server):
+    write_generations(annotation_project, prompts=2)
+    assert run_kto(annotation_project, "annotate").returncode == 0
+    edit_config(annotation_project, lambda config: config["argilla"].update(min_submitted=5))
+    clash = run_kto(annotation_project, "annotate")
+    assert clash.returncode == 1
+    assert clash.stderr.strip().startswith("error: argilla: dataset ")
+    assert "min_submitted" in clash.stderr and len(clash.stderr.strip().splitlines()) == 1
+    assert dataset_of(argilla_server, annotation_project).settings.distribution.min_submitted == 2
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("ARGILLA_API_KEY", "not-the-key", "refused the API key"),
+        ("ARGILLA_API_URL", "http://127.0.0.1:9", "cannot reach http://127.0.0.1:9"),
+    ],
+)
+def test_bad_connections_are_one_line(annotation_project, monkeypatch, variable, value, message):
+    write_generations(annotation_project, prompts=1)
+    monkeypatch.setenv(variable, value)
+    result = run_kto(annotation_project, "annotate")
+    assert result.returncode == 1
+    assert result.stderr.strip().startswith("error: argilla: ") and message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_nothing_to_annotate_is_one_line(annotation_project):
+    write_generations(annotation_project, prompts=2, models=1, missing={(0, 0), (1, 0)})
+    result = run_kto(annotation_project, "annotate")
+    assert result.returncode == 1
+    assert result.stderr.strip() == "error: input: no non-empty responses to annotate"
+    missing_file = run_kto(annotation_project, "annotate", "--input", "nope.parquet")
+    assert missing_file.stderr.startswith("error: input: ")
+
+
+def submit(server, project, votes: dict[tuple[str, int], str]) -> None:
+    """Ratings given on the annotators' behalf: {(username, prompt index): "up" | "down"}."""
+    import argilla as rg
+
+    client = server.client()
+    dataset = dataset_of(server, project)
+    by_prompt = {record.fields["prompt"]: record for record in records_of(dataset, "team/model-0")}
+    for (username, prompt), value in votes.items():
+        record = by_prompt[f"Prompt number {prompt}"]
+        record.responses.add(
+            rg.Response("rating", value, user_id=client.users(username).id, status="submitted")
+        )
+    dataset.records.log(list(by_prompt.values()))
+
+
+def test_status_counts_submissions_per_annotator_and_model(annotation_project, argilla_server, tmp_path):
+    write_generations(annotation_project, prompts=3)
+    assert run_kto(annotation_project, "annotate").returncode == 0
+    submit(
+        argilla_server,
+        annotation_project,
+        {
+            ("annotator1", 0): "up",
+            ("annotator2", 0): "up",
+            ("annotator1", 1): "down",
+            ("annotator3", 2): "up",
+        },
+    )
+    chart = tmp_path / "status.png"
+    result = run_kto(annotation_project, "status", "--plot", str(chart))
+    assert result.returncode == 0, result.stderr
+    assert "1 of 6 records completed" in result.stderr
+    lines = {line.split("│")[1].strip(): line for line in result.stderr.splitlines() if line.count("│") >= 4}
+    cells = lambda name: [cell.strip() for cell in lines[name].split("│")[2:-1]]  # noqa: E731
+    assert cells("annotator1") == ["2", "0", "0", "4"]  # submitted, discarded, draft, pending
+    assert cells("annotator2") == ["1", "0", "0", "5"]  # their one rating is on the completed record
+    assert cells("team/model-0") == ["3", "1", "75%"]
+    assert chart.read_bytes().startswith(b"\x89PNG")
+
+
+def test_backup_keeps_every_record_and_rating(annotation_project, argilla_server):
+    write_generations(annotation_project, prompts=2)
+    assert run_kto(annotation_project, "annotate").returncode == 0
+    submit(argilla_server, annotation_project, {("annotator1", 0): "up", ("annotator2", 0): "down"})
+    result = run_kto(annotation_project, "backup")
+    assert result.returncode == 0, result.stderr
+    rows = ratings.load(annotation_project / "data" / "backup" / "ratings.parquet")
+    assert len(rows) == 4
+    rated = next(row for row in rows if row["responses"])
+    assert rated["prompt"] == "Prompt number 0" and rated["model"] == "team/model-0"
+    assert sorted((r["user"], r["value"], r["status"]) for r in rated["responses"]) == [
+        ("annotator1", "up", "submitted"),
+        ("annotator2", "down", "submitted"),
+    ]
+    assert rated["status"] == "completed"
+
+
+def test_the_local_server_keeps_its_data_through_down_and_up(tmp_path):
+    """A server of its own: stopped and started again, it still has every record and rating."""
+    import shutil
+
+    from conftest import PROJECT
+
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed")
+    shutil.copy(PROJECT / "project.yaml", tmp_path)
+    assert run_kto(tmp_path, "argilla", "up", "--annotators", "1").returncode == 0
+    try:
+        write_generations(tmp_path, prompts=3)
+        assert run_kto(tmp_path, "annotate").returncode == 0
+        assert run_kto(tmp_path, "argilla", "status").returncode == 0
+        stopped = run_kto(tmp_path, "argilla", "down")
+        assert "Stopped worker, server, redis, search" in stopped.stderr
+        assert run_kto(tmp_path, "argilla", "status").returncode == 3
+        restarted = run_kto(tmp_path, "argilla", "up")
+        assert restarted.returncode == 0, restarted.stderr
+        again = run_kto(tmp_path, "annotate")
+        assert "0 records added, 6 already there" in again.stderr
+    finally:
+        run_kto(tmp_path, "argilla", "down")
