@@ -64,12 +64,14 @@ def kto_env() -> dict[str, str]:
     }
 
 
-def run_kto(project: Path, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
-    """``python -m kto`` as a user runs it."""
+def run_kto(
+    project: Path, *args: str, timeout: float = 600, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    """``python -m kto`` as a user runs it; ``env`` adds to the environment."""
     return subprocess.run(
         [sys.executable, "-m", "kto", *args],
         cwd=project,
-        env=kto_env(),
+        env={**kto_env(), **(env or {})},
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -80,6 +82,17 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+@pytest.fixture
+def hub():
+    """A double of the Hub's HTTP API on 127.0.0.1, and the environment that points kto at it."""
+    from hub_double import HubDouble
+
+    double = HubDouble()
+    url = double.start()
+    yield double, {"HF_ENDPOINT": url, "HF_HUB_OFFLINE": "0", "HF_TOKEN": double.token}
+    double.stop()
 
 
 @dataclass(frozen=True)

@@ -162,7 +162,7 @@ def test_status_counts_submissions_per_annotator_and_model(annotation_project, a
     assert chart.read_bytes().startswith(b"\x89PNG")
 
 
-def test_backup_keeps_every_record_and_rating(annotation_project, argilla_server):
+def test_backup_keeps_every_record_and_rating(annotation_project, argilla_server, hub):
     write_generations(annotation_project, prompts=2)
     assert run_kto(annotation_project, "annotate").returncode == 0
     submit(argilla_server, annotation_project, {("annotator1", 0): "up", ("annotator2", 0): "down"})
@@ -177,6 +177,17 @@ def test_backup_keeps_every_record_and_rating(annotation_project, argilla_server
         ("annotator2", "down", "submitted"),
     ]
     assert rated["status"] == "completed"
+
+    double, hub_env = hub
+    pushed = run_kto(annotation_project, "backup", "--push", env=hub_env)
+    assert pushed.returncode == 0, pushed.stderr
+    config = load_config(annotation_project / "project.yaml")
+    repo = f"dataset/{config.hub.namespace}/{config.hub.dataset}-ratings-backup"
+    assert double.repos[repo]["private"] is True
+    assert (
+        double.files[repo]["data/train-00000-of-00001.parquet"]
+        == (annotation_project / "data" / "backup" / "ratings.parquet").read_bytes()
+    )
 
 
 def test_the_local_server_keeps_its_data_through_down_and_up(tmp_path):

@@ -116,10 +116,9 @@ class LocalArgilla:
                 env,
             )
             self._save_state(pids, ports)
-            _wait_for(
-                lambda: _http_ok(f"http://127.0.0.1:{ports['search']}/"), "the search engine", self.logs
-            )
-            _wait_for(lambda: not _port_is_free(ports["redis"]), "redis", self.logs)
+            search_url = f"http://127.0.0.1:{ports['search']}/"
+            _wait_for(lambda: _http_ok(search_url), "the search engine", pids["search"], self.logs)
+            _wait_for(lambda: not _port_is_free(ports["redis"]), "redis", pids["redis"], self.logs)
             say("Preparing the database...")
             self._manage(env, "database", "migrate")
             if had_data:
@@ -130,7 +129,9 @@ class LocalArgilla:
             pids["worker"] = self._start("worker", [*self._server_command(), "worker"], env)
             self._save_state(pids, ports)
             url = f"http://127.0.0.1:{ports['server']}"
-            _wait_for(lambda: _http_ok(f"{url}/api/v1/status"), "the Argilla server", self.logs)
+            # Ours, not another server that took the port first: it knows our owner's key.
+            serving = lambda: _http_ok(f"{url}/api/v1/me", owner.api_key)  # noqa: E731
+            _wait_for(serving, "the Argilla server", pids["server"], self.logs)
         except BaseException:
             self.down()
             raise
@@ -317,17 +318,20 @@ def _port_is_free(port: int) -> bool:
         return probe.connect_ex(("127.0.0.1", port)) != 0
 
 
-def _http_ok(url: str) -> bool:
+def _http_ok(url: str, api_key: str | None = None) -> bool:
+    request = urllib.request.Request(url, headers={"X-Argilla-Api-Key": api_key} if api_key else {})
     try:
-        with urllib.request.urlopen(url, timeout=2) as response:
+        with urllib.request.urlopen(request, timeout=2) as response:
             return response.status == 200
     except OSError:
         return False
 
 
-def _wait_for(ready, what: str, logs: Path) -> None:
+def _wait_for(ready, what: str, pid: int, logs: Path) -> None:
     deadline = time.monotonic() + START_TIMEOUT
     while not ready():
+        if not _alive(pid):
+            raise KtoError("argilla", f"{what} stopped while starting (a port taken?): see {logs}")
         if time.monotonic() > deadline:
             raise KtoError("argilla", f"{what} did not start within {START_TIMEOUT:.0f} s: see {logs}")
         time.sleep(0.3)

@@ -201,6 +201,45 @@ def backup(
         console.print(f"Pushed to {url}")
 
 
+space_app = typer.Typer(help="The annotation Space on the Hugging Face Hub.")
+app.add_typer(space_app, name="space")
+
+
+@space_app.command("create")
+def space_create(
+    name: Annotated[
+        str | None, typer.Option(help="Space id (default: <namespace>/<dataset>-argilla)")
+    ] = None,
+    private: Annotated[bool, typer.Option(help="Only the namespace's members can see and join it")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print what would be created, create nothing")
+    ] = False,
+) -> None:
+    """Create the Argilla annotation Space, with Sign in with Hugging Face."""
+    from huggingface_hub import HfApi
+
+    from kto import space
+
+    config = project()
+    repo_id = name or f"{config.hub.namespace}/{config.argilla.dataset}-argilla"
+    api = HfApi()
+    plan = space.plan(config, repo_id, private, None if dry_run else space.hub_user(api))
+    console.print(plan.describe())
+    if dry_run:
+        for file_name, text in plan.files.items():
+            console.print(f"\n--- {file_name}\n{text}", markup=False, highlight=False)
+        console.print(f"\nNothing was created (--dry-run). {space.STORAGE_NOTE}")
+        return
+    url = space.create(api, plan)
+    console.print(f"Created {url}")
+    if plan.generated_api_key:
+        console.print(
+            "Its owner API key, shown once and stored only as the Space secret API_KEY: "
+            f"{plan.secrets['API_KEY']}\nPut it in ARGILLA_API_KEY, and the Space's URL in ARGILLA_API_URL."
+        )
+    console.print(space.STORAGE_NOTE)
+
+
 argilla_app = typer.Typer(help="A local Argilla server for dry runs and tests (no Docker needed).")
 app.add_typer(argilla_app, name="argilla")
 

@@ -2,16 +2,27 @@
 
 from pathlib import Path
 
-from kto.errors import KtoError
+from kto.errors import KtoError, one_line
 
 
 def push_parquet(path: Path, repo_id: str, *, private: bool) -> str:
-    """Upload ``path`` as the ``train`` split of dataset ``repo_id``; returns the dataset URL."""
-    import datasets
+    """Upload ``path`` as the ``train`` split of dataset ``repo_id``; returns the dataset URL.
 
+    A parquet file under ``data/`` named ``train-*`` is what the Hub (and ``load_dataset``) read
+    as the train split, so no loading script or card is needed.
+    """
+    from huggingface_hub import HfApi
+
+    api = HfApi()
     try:
-        dataset = datasets.Dataset.from_parquet(str(path))
-        dataset.push_to_hub(repo_id, private=private)
+        api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True)
+        api.upload_file(
+            path_or_fileobj=str(path),
+            path_in_repo="data/train-00000-of-00001.parquet",
+            repo_id=repo_id,
+            repo_type="dataset",
+            commit_message=f"Update {path.name} with kto",
+        )
     except Exception as error:  # auth, network and permission errors from the Hub all end here
-        raise KtoError("push", f"could not push {path} to {repo_id}: {error}") from error
+        raise KtoError("push", f"could not push {path.name} to {repo_id}: {one_line(error)[:200]}") from error
     return f"https://huggingface.co/datasets/{repo_id}"

@@ -1,0 +1,114 @@
+"""``kto space create``: the annotation Space on the Hugging Face Hub.
+
+Argilla's own Spaces image (Docker SDK) with "Sign in with Hugging Face": anyone who can see the
+Space joins as an annotator in the allowed workspace. Secrets come from the environment and go
+straight to the Hub's secret store; no file ever holds them.
+"""
+
+import os
+import secrets
+from dataclasses import dataclass, field
+
+from kto.config import ProjectConfig
+from kto.errors import KtoError, one_line
+
+# The last Argilla release, matching the SDK kto speaks (argilla==2.8.0).
+IMAGE = "argilla/argilla-hf-spaces:v2.8.0"
+STORAGE_NOTE = (
+    "A Space without persistent storage loses every record and rating when it restarts, and "
+    "Hugging Face is retiring Spaces persistent storage: run `kto backup --push` daily (cron or a "
+    "scheduled GitHub Action) so a restart loses nothing."
+)
+
+
+@dataclass
+class SpacePlan:
+    repo_id: str
+    private: bool
+    files: dict[str, str]
+    secrets: dict[str, str] = field(repr=False)
+    generated_api_key: bool = False
+
+    def describe(self) -> str:
+        lines = [
+            f"Space {self.repo_id} ({'private' if self.private else 'public'}), Docker SDK, image {IMAGE}"
+        ]
+        lines += [f"  file {name} ({len(text.encode())} bytes)" for name, text in self.files.items()]
+        lines += [f"  secret {name} (value hidden)" for name in self.secrets]
+        return "\n".join(lines)
+
+
+def space_files(config: ProjectConfig, title: str) -> dict[str, str]:
+    readme = (
+        "---\n"
+        f"title: {title}\n"
+        "emoji: 👍\n"
+        "colorFrom: yellow\n"
+        "colorTo: red\n"
+        "sdk: docker\n"
+        "app_port: 6900\n"
+        "hf_oauth: true\n"
+        "pinned: false\n"
+        "---\n\n"
+        f"# {title}\n\n"
+        f"Rate the answers of open models, {config.language.name} ({config.language.native_name}), "
+        f"task: {config.task.name}. Sign in with Hugging Face and open the "
+        f"`{config.argilla.dataset}` dataset: a thumbs up or down per answer.\n\n"
+        f"{config.argilla.guidelines}\n"
+    )
+    dockerfile = (
+        f"FROM {IMAGE}\n"
+        "# Who may join with Hugging Face sign-in, and into which workspace.\n"
+        "COPY .oauth.yaml /home/argilla/\n"
+    )
+    oauth = (
+        "providers:\n"
+        "  - name: huggingface\n"
+        "# Hugging Face sign-ins join these workspaces as annotators (they must exist).\n"
+        "allowed_workspaces:\n"
+        f"  - name: {config.argilla.workspace}\n"
+    )
+    return {"README.md": readme, "Dockerfile": dockerfile, ".oauth.yaml": oauth}
+
+
+def plan(config: ProjectConfig, repo_id: str, private: bool, hub_user: str | None) -> SpacePlan:
+    """What ``create`` will make. The owner's API key comes from ARGILLA_API_KEY, or is made up
+    here and shown once; USERNAME is needed only when an organisation owns the Space."""
+    api_key = os.environ.get("ARGILLA_API_KEY")
+    space_secrets = {"API_KEY": api_key or f"owner.{secrets.token_urlsafe(24)}"}
+    namespace = repo_id.split("/")[0]
+    if hub_user and namespace != hub_user:
+        space_secrets["USERNAME"] = hub_user
+    if password := os.environ.get("ARGILLA_PASSWORD"):
+        space_secrets["PASSWORD"] = password
+    title = f"{config.task.name.capitalize()} ratings, {config.language.native_name}"
+    return SpacePlan(repo_id, private, space_files(config, title), space_secrets, not api_key)
+
+
+def hub_user(api) -> str:
+    try:
+        return api.whoami()["name"]
+    except Exception as error:  # no token, a bad one, or no network
+        raise KtoError(
+            "space", f"cannot sign in to the Hub ({one_line(error)[:160]}): set HF_TOKEN"
+        ) from error
+
+
+def create(api, space: SpacePlan) -> str:
+    from huggingface_hub import CommitOperationAdd
+
+    try:
+        api.create_repo(
+            space.repo_id, repo_type="space", space_sdk="docker", private=space.private, exist_ok=True
+        )
+        api.create_commit(
+            space.repo_id,
+            repo_type="space",
+            operations=[CommitOperationAdd(name, text.encode()) for name, text in space.files.items()],
+            commit_message="Argilla annotation Space, made by kto space create",
+        )
+        for name, value in space.secrets.items():
+            api.add_space_secret(space.repo_id, name, value)
+    except Exception as error:
+        raise KtoError("space", f"could not create {space.repo_id}: {one_line(error)[:200]}") from error
+    return f"https://huggingface.co/spaces/{space.repo_id}"

@@ -1,0 +1,123 @@
+"""A stand-in for the Hugging Face Hub's HTTP API, on 127.0.0.1, for the few endpoints kto uses.
+
+The Hub cannot be reached from the test machines; the real ``huggingface_hub`` client talks to
+this server instead (``HF_ENDPOINT``), so everything above the HTTP boundary is the real code.
+"""
+
+import base64
+import json
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import yaml
+
+
+@dataclass
+class HubDouble:
+    user: str = "alice"
+    token: str = "hf_test_token"
+    repos: dict[str, dict] = field(default_factory=dict)  # "space/ns/name" -> {"private", "sdk", ...}
+    files: dict[str, dict[str, bytes]] = field(default_factory=dict)
+    secrets: dict[str, dict[str, str]] = field(default_factory=dict)
+    requests: list[str] = field(default_factory=list)
+
+    def start(self) -> str:
+        double = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):  # keep test output clean
+                pass
+
+            def do_GET(self):
+                self.route("GET")
+
+            def do_POST(self):
+                self.route("POST")
+
+            def route(self, method: str) -> None:
+                double.requests.append(f"{method} {self.path}")
+                if self.headers.get("Authorization") != f"Bearer {double.token}":
+                    return self.reply(401, {"error": "Invalid credentials in Authorization header"})
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                parts = self.path.split("?")[0].strip("/").split("/")
+                if parts[:2] == ["api", "whoami-v2"]:
+                    return self.reply(200, {"name": double.user, "type": "user", "orgs": []})
+                if parts[:2] == ["api", "validate-yaml"]:  # the README's front matter, before a commit
+                    return self.validate_yaml(json.loads(body)["content"])
+                if parts[:3] == ["api", "repos", "create"]:
+                    return self.create_repo(json.loads(body))
+                if len(parts) >= 5 and parts[0] == "api" and parts[1] in ("spaces", "datasets", "models"):
+                    repo = f"{parts[1][:-1]}/{parts[2]}/{parts[3]}"
+                    if repo not in double.repos:
+                        return self.reply(404, {"error": f"Repository not found: {repo}"})
+                    action = parts[4]
+                    if action == "preupload":
+                        files = json.loads(body)["files"]
+                        return self.reply(
+                            200,
+                            {
+                                "files": [
+                                    {"path": f["path"], "uploadMode": "regular", "shouldIgnore": False}
+                                    for f in files
+                                ]
+                            },
+                        )
+                    if action == "commit":
+                        return self.commit(repo, body)
+                    if action == "secrets":
+                        secret = json.loads(body)
+                        double.secrets.setdefault(repo, {})[secret["key"]] = secret["value"]
+                        return self.reply(200, {})
+                self.reply(404, {"error": f"not in the double: {method} {self.path}"})
+
+            def create_repo(self, payload: dict) -> None:
+                kind = payload.get("type", "model")
+                repo = f"{kind}/{payload['organization'] or double.user}/{payload['name']}"
+                if repo in double.repos:
+                    return self.reply(
+                        409, {"error": "You already created this repo", "url": self.repo_url(repo)}
+                    )
+                # huggingface_hub 2.x sends "visibility"; older clients sent "private": true.
+                private = payload.get("visibility") == "private" or payload.get("private") is True
+                double.repos[repo] = {**payload, "private": private}
+                self.reply(200, {"url": self.repo_url(repo)})
+
+            def validate_yaml(self, readme: str) -> None:
+                try:
+                    meta = yaml.safe_load(readme.split("---")[1]) if readme.startswith("---") else {}
+                    errors = [] if isinstance(meta, dict) else [{"message": "metadata must be a mapping"}]
+                except yaml.YAMLError as error:
+                    errors = [{"message": str(error)}]
+                self.reply(400 if errors else 200, {"errors": errors, "warnings": []})
+
+            def commit(self, repo: str, body: bytes) -> None:
+                for line in body.decode().splitlines():
+                    item = json.loads(line)
+                    if item["key"] == "file":
+                        content = base64.b64decode(item["value"]["content"])
+                        double.files.setdefault(repo, {})[item["value"]["path"]] = content
+                commit = f"{self.repo_url(repo)}/commit/{'1' * 40}"
+                self.reply(200, {"commitUrl": commit, "commitOid": "1" * 40, "pullRequestUrl": None})
+
+            def repo_url(self, repo: str) -> str:
+                """The Hub's URL shape, on this server: /spaces/ns/name, /datasets/ns/name, /ns/name."""
+                kind, name = repo.split("/", 1)
+                prefix = {"space": "spaces/", "dataset": "datasets/"}.get(kind, "")
+                return f"http://{self.headers['Host']}/{prefix}{name}"
+
+            def reply(self, status: int, payload: dict) -> None:
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return f"http://127.0.0.1:{self.server.server_port}"
+
+    def stop(self) -> None:
+        self.server.shutdown()

@@ -1,0 +1,90 @@
+"""kto space create: --dry-run, and a real create against a double of the Hub's HTTP API."""
+
+import yaml
+from conftest import run_kto, use_models, write_generations
+
+OWNER_KEY = "owner.kept-out-of-every-file-1234"
+
+
+def run_against(hub, project, *args, token: str | None = None):
+    _, env = hub
+    return run_kto(
+        project, *args, env={**env, "ARGILLA_API_KEY": OWNER_KEY, **({"HF_TOKEN": token} if token else {})}
+    )
+
+
+def front_matter(readme: str) -> dict:
+    return yaml.safe_load(readme.split("---")[1])
+
+
+def test_dry_run_shows_everything_and_creates_nothing(project, hub):
+    double, _ = hub
+    result = run_against(hub, project, "space", "create", "--dry-run")
+    assert result.returncode == 0, result.stderr
+    assert "Docker SDK" in result.stderr and "secret API_KEY (value hidden)" in result.stderr
+    assert "--- Dockerfile" in result.stderr and "argilla/argilla-hf-spaces:v2.8.0" in result.stderr
+    assert "persistent storage" in result.stderr
+    assert OWNER_KEY not in result.stderr + result.stdout
+    assert double.requests == []
+
+
+def test_create_makes_an_oauth_docker_space_with_secrets_from_the_environment(project, hub):
+    double, _ = hub
+    result = run_against(hub, project, "space", "create")
+    assert result.returncode == 0, result.stderr
+    config = yaml.safe_load((project / "project.yaml").read_text(encoding="utf-8"))
+    repo = f"space/{config['hub']['namespace']}/{config['argilla']['dataset']}-argilla"
+    assert double.repos[repo]["sdk"] == "docker"
+    assert double.repos[repo]["private"] is False  # public unless asked: anyone may sign in and rate
+    files = {name: content.decode() for name, content in double.files[repo].items()}
+    assert set(files) == {"README.md", "Dockerfile", ".oauth.yaml"}
+    meta = front_matter(files["README.md"])
+    assert (meta["sdk"], meta["app_port"], meta["hf_oauth"]) == ("docker", 6900, True)
+    assert yaml.safe_load(files[".oauth.yaml"])["allowed_workspaces"] == [
+        {"name": config["argilla"]["workspace"]}
+    ]
+    assert "COPY .oauth.yaml" in files["Dockerfile"]
+    # An organisation owns the Space, so the creator is named its owner; the key is the environment's.
+    assert double.secrets[repo] == {"API_KEY": OWNER_KEY, "USERNAME": "alice"}
+    assert OWNER_KEY not in result.stderr + result.stdout
+    assert not any(
+        OWNER_KEY in path.read_text(errors="ignore") for path in project.rglob("*") if path.is_file()
+    )
+    assert "persistent storage" in result.stderr
+
+    again = run_against(hub, project, "space", "create")
+    assert again.returncode == 0, again.stderr  # re-running updates the same Space
+
+
+def test_a_bad_token_is_one_line(project, hub):
+    result = run_against(hub, project, "space", "create", token="hf_wrong")
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: space: cannot sign in to the Hub")
+
+
+def test_generate_push_uploads_a_private_dataset(project, hub):
+    double, _ = hub
+    write_generations(project, prompts=2)
+    (project / "p.txt").write_text("Prompt number 0\nPrompt number 1\n", encoding="utf-8")
+    use_models(
+        project,
+        *(
+            {"id": f"team/model-{m}", "backend": "openai", "base_url": "http://127.0.0.1:9/v1"}
+            for m in (0, 1)
+        ),
+    )
+    pushed = run_against(hub, project, "generate", "--prompts", "p.txt", "--push")
+    assert pushed.returncode == 0, pushed.stderr
+    assert "already have a response from every model" in pushed.stderr  # nothing generated, only pushed
+    config = yaml.safe_load((project / "project.yaml").read_text(encoding="utf-8"))
+    repo = f"dataset/{config['hub']['namespace']}/{config['hub']['dataset']}-generations"
+    assert double.repos[repo]["private"] is True
+    uploaded = double.files[repo]["data/train-00000-of-00001.parquet"]
+    assert uploaded == (project / "data" / "generations.parquet").read_bytes()
+
+    refused = run_against(hub, project, "generate", "--prompts", "p.txt", "--push", token="hf_wrong")
+    assert refused.returncode == 1
+    assert (
+        refused.stderr.strip().splitlines()[-1].startswith("error: push: could not push generations.parquet")
+    )
