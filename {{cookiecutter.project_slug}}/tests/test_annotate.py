@@ -190,6 +190,21 @@ def test_backup_keeps_every_record_and_rating(annotation_project, argilla_server
     )
 
 
+def processes_started_in(folder) -> list[int]:
+    """Live processes whose working directory is ``folder`` (where kto argilla up starts them)."""
+    from pathlib import Path
+
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and (proc / "cwd").resolve() == folder.resolve():
+                state = (proc / "stat").read_text().split(") ", 1)[1][0]
+                found += [int(proc.name)] if state != "Z" else []
+        except OSError:
+            continue
+    return found
+
+
 def test_the_local_server_keeps_its_data_through_down_and_up(tmp_path):
     """A server of its own: stopped and started again, it still has every record and rating."""
     import shutil
@@ -207,6 +222,7 @@ def test_the_local_server_keeps_its_data_through_down_and_up(tmp_path):
         stopped = run_kto(tmp_path, "argilla", "down")
         assert "Stopped worker, server, redis, search" in stopped.stderr
         assert run_kto(tmp_path, "argilla", "status").returncode == 3
+        assert processes_started_in(tmp_path / ".argilla") == []  # the worker's forks too
         restarted = run_kto(tmp_path, "argilla", "up")
         assert restarted.returncode == 0, restarted.stderr
         again = run_kto(tmp_path, "annotate")

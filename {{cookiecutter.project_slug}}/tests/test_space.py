@@ -88,3 +88,19 @@ def test_generate_push_uploads_a_private_dataset(project, hub):
     assert (
         refused.stderr.strip().splitlines()[-1].startswith("error: push: could not push generations.parquet")
     )
+
+
+def test_the_docker_compose_file_pins_its_images_and_holds_no_secret():
+    from conftest import PROJECT
+
+    text = (PROJECT / "docker-compose.yaml").read_text(encoding="utf-8")
+    compose = yaml.safe_load(text)
+    assert set(compose["services"]) == {"argilla", "worker", "postgres", "elasticsearch", "redis"}
+    images = [service["image"] for service in compose["services"].values()]
+    assert all(":" in image and not image.endswith(":latest") for image in images), images
+    assert compose["services"]["argilla"]["image"] == "argilla/argilla-server:v2.8.0"
+    owner = compose["services"]["argilla"]["environment"]
+    assert owner["API_KEY"].startswith("${ARGILLA_API_KEY:?") and owner["PASSWORD"].startswith(
+        "${ARGILLA_PASSWORD:?"
+    )
+    assert owner["WORKSPACE"] == "argilla" and owner["ARGILLA_ENABLE_TELEMETRY"] == "0"

@@ -132,11 +132,11 @@ class LocalArgilla:
             # Ours, not another server that took the port first: it knows our owner's key.
             serving = lambda: _http_ok(f"{url}/api/v1/me", owner.api_key)  # noqa: E731
             _wait_for(serving, "the Argilla server", pids["server"], self.logs)
-        except BaseException:
+            logins = self._ensure_annotators(url, owner, annotators, workspace)
+            self._write_env_file(url, owner)
+        except BaseException:  # whatever failed, leave nothing running behind
             self.down()
             raise
-        logins = self._ensure_annotators(url, owner, annotators, workspace)
-        self._write_env_file(url, owner)
         return url, logins
 
     def _install_server(self, say) -> None:
@@ -296,13 +296,14 @@ def _alive(pid: int) -> bool:
 
 
 def _stop(pid: int, grace: float = 10.0) -> None:
+    """Stop the process and what it spawned (the worker forks): each was started as the leader of
+    a session, and so of a process group, of its own."""
     try:
-        os.kill(pid, signal.SIGTERM)
+        os.killpg(pid, signal.SIGTERM)
         deadline = time.monotonic() + grace
         while _alive(pid) and time.monotonic() < deadline:
             time.sleep(0.1)
-        if _alive(pid):
-            os.kill(pid, signal.SIGKILL)
+        os.killpg(pid, signal.SIGKILL)  # any child still hanging on
     except ProcessLookupError:
         pass
 
