@@ -127,10 +127,14 @@ def argilla_server(tmp_path_factory) -> ArgillaServer:
 
 @pytest.fixture
 def annotation_project(project, argilla_server, monkeypatch) -> Path:
-    """A project pointed at the session's server, with a dataset name of its own."""
+    """A project pointed at the session's server, with a dataset name of its own, where two
+    submitted ratings complete a record (the tests count on it, whatever the project chose)."""
     monkeypatch.setenv("ARGILLA_API_URL", argilla_server.url)
     monkeypatch.setenv("ARGILLA_API_KEY", argilla_server.api_key)
-    edit_config(project, lambda config: config["argilla"].update(dataset=f"test-{uuid.uuid4().hex[:8]}"))
+    edit_config(
+        project,
+        lambda config: config["argilla"].update(dataset=f"test-{uuid.uuid4().hex[:8]}", min_submitted=2),
+    )
     return project
 
 

@@ -56,28 +56,31 @@ def connect(config: ProjectConfig):
         raise KtoError("argilla", f"cannot reach {url}, set in {source}: {text[:200]}") from error
 
 
-def settings(config: ProjectConfig):
+def settings(config: ProjectConfig, client):
+    """The dataset's settings. Each part gets ``client``: without it the SDK builds a default one
+    from the environment."""
     import argilla as rg
 
     annotation = config.argilla
     return rg.Settings(
         guidelines=annotation.guidelines,
         fields=[
-            rg.TextField(name="prompt", title="Prompt", use_markdown=True),
-            rg.TextField(name="completion", title="Response", use_markdown=True),
+            rg.TextField(name="prompt", title="Prompt", use_markdown=True, client=client),
+            rg.TextField(name="completion", title="Response", use_markdown=True, client=client),
         ],
         questions=[
             rg.LabelQuestion(
                 name=QUESTION,
                 title=annotation.question,
                 labels={UP: f"👍 {annotation.label_up}", DOWN: f"👎 {annotation.label_down}"},
+                client=client,
             ),
-            rg.TextQuestion(name="comment", title="Comment (optional)", required=False, use_markdown=False),
+            rg.TextQuestion(name="comment", title="Comment (optional)", required=False, client=client),
         ],
         metadata=[
-            rg.TermsMetadataProperty("model", title="Model"),
-            rg.TermsMetadataProperty("prompt_id", title="Prompt id"),
-            rg.TermsMetadataProperty("language", title="Language"),
+            rg.TermsMetadataProperty("model", title="Model", client=client),
+            rg.TermsMetadataProperty("prompt_id", title="Prompt id", client=client),
+            rg.TermsMetadataProperty("language", title="Language", client=client),
         ],
         distribution=rg.TaskDistribution(min_submitted=annotation.min_submitted),
     )
@@ -101,7 +104,7 @@ def ensure_dataset(client, config: ProjectConfig):
     import argilla as rg
 
     name, workspace = config.argilla.dataset, config.argilla.workspace
-    wanted = settings(config)
+    wanted = settings(config, client)
     if client.workspaces(workspace) is None:
         rg.Workspace(name=workspace, client=client).create()
     dataset = client.datasets(name, workspace=workspace)

@@ -1,0 +1,56 @@
+"""The Argilla dataset kto asks for, and its records, built from this project's own config."""
+
+import pytest
+from conftest import PROJECT
+
+from kto import annotation
+from kto.config import load_config
+
+ROW = {
+    "input": "A prompt",
+    "generation_model": ["team/a", "team/b", "team/c"],
+    "generations": ["An answer", None, "  "],
+}
+
+
+@pytest.mark.slow
+def test_settings_carry_the_projects_texts_and_overlap(argilla_server):
+    config = load_config(PROJECT / "project.yaml")
+    settings = annotation.settings(config, argilla_server.client())
+    assert settings.guidelines == config.argilla.guidelines
+    assert settings.distribution.min_submitted == config.argilla.min_submitted
+    rating = settings.questions["rating"]
+    assert rating.title == config.argilla.question
+    titles = {option["value"]: option["text"] for option in rating.serialize()["settings"]["options"]}
+    assert titles == {"up": f"👍 {config.argilla.label_up}", "down": f"👎 {config.argilla.label_down}"}
+    assert [field.name for field in settings.fields] == ["prompt", "completion"]
+    assert sorted(prop.name for prop in settings.metadata) == ["language", "model", "prompt_id"]
+
+
+def test_one_record_per_non_empty_answer_with_ids_from_the_content():
+    records = list(annotation.records([ROW], "xx"))
+    assert len(records) == 1
+    record = records[0]
+    assert record["fields"] == {"prompt": "A prompt", "completion": "An answer"}
+    assert record["metadata"] == {
+        "model": "team/a",
+        "prompt_id": annotation.prompt_id("A prompt"),
+        "language": "xx",
+    }
+    assert record["id"] == annotation.record_id("A prompt", "team/a", "An answer")
+    assert record["id"] != annotation.record_id("A prompt", "team/b", "An answer")
+    assert list(annotation.records([ROW], "xx")) == records  # the same content, the same ids
+
+
+@pytest.mark.slow
+def test_settings_that_differ_are_told_apart(argilla_server):
+    client = argilla_server.client()
+    config = load_config(PROJECT / "project.yaml")
+    changed = config.model_copy(
+        update={
+            "argilla": config.argilla.model_copy(update={"min_submitted": config.argilla.min_submitted + 1})
+        }
+    )
+    same = annotation.settings_signature(annotation.settings(config, client))
+    assert same == annotation.settings_signature(annotation.settings(config, client))
+    assert same != annotation.settings_signature(annotation.settings(changed, client))
