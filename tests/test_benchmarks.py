@@ -21,3 +21,17 @@ def test_the_generation_benchmark_prints_both_rates_and_their_ratio():
     rates = re.findall(r"(\d+) tokens in +[\d.]+ s = +([\d.]+) tokens/s", result.stdout)
     assert len(rates) == 2 and all(int(tokens) > 0 for tokens, _ in rates), result.stdout
     assert re.search(r"ratio kto/plain +: \d+\.\d\d", result.stdout), result.stdout
+
+
+@pytest.mark.slow
+def test_the_annotation_benchmark_prints_both_rates_and_their_ratio():
+    result = subprocess.run(
+        [sys.executable, "benchmarks/annotate_throughput.py", "--records", "20"],
+        cwd=TEMPLATE,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert len(re.findall(r"[\d.]+ s = +[\d.]+ records/s", result.stdout)) == 2, result.stdout
+    assert re.search(r"ratio kto/SDK +: \d+\.\d\d", result.stdout), result.stdout
