@@ -54,3 +54,14 @@ def test_settings_that_differ_are_told_apart(argilla_server):
     same = annotation.settings_signature(annotation.settings(config, client))
     assert same == annotation.settings_signature(annotation.settings(config, client))
     assert same != annotation.settings_signature(annotation.settings(changed, client))
+
+
+def test_the_hub_token_goes_to_spaces_only(monkeypatch):
+    monkeypatch.setenv("HF_TOKEN", "hf_secret")
+    assert annotation.space_headers("https://my-org-ratings.hf.space") == {
+        "Authorization": "Bearer hf_secret"
+    }
+    for elsewhere in ("http://127.0.0.1:6900", "https://argilla.example.org", "https://hf.space.example.org"):
+        assert annotation.space_headers(elsewhere) == {}, elsewhere
+    monkeypatch.delenv("HF_TOKEN")
+    assert annotation.space_headers("https://my-org-ratings.hf.space") == {}

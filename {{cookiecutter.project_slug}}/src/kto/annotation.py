@@ -11,6 +11,7 @@ import os
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from urllib.parse import urlparse
 
 from dotenv import dotenv_values
 
@@ -44,16 +45,21 @@ def connect(config: ProjectConfig):
         raise KtoError("argilla", "no server: set ARGILLA_API_URL and ARGILLA_API_KEY, or run kto argilla up")
     if not key:
         raise KtoError("argilla", f"no API key for {url}: set ARGILLA_API_KEY")
-    headers = {}
-    if token := os.environ.get("HF_TOKEN"):  # a private Space sits behind Hugging Face sign-in
-        headers["Authorization"] = f"Bearer {token}"
     try:
-        return rg.Argilla(api_url=url, api_key=key, headers=headers, timeout=60, retries=1)
+        return rg.Argilla(api_url=url, api_key=key, headers=space_headers(url), timeout=60, retries=1)
     except Exception as error:  # the SDK checks the connection and the key right away
         text = one_line(error)
         if "401" in text or "Unauthorized" in text or "credentials" in text.lower():
             raise KtoError("argilla", f"{url} refused the API key from {source}") from error
         raise KtoError("argilla", f"cannot reach {url}, set in {source}: {text[:200]}") from error
+
+
+def space_headers(url: str) -> dict[str, str]:
+    """A private Space sits behind Hugging Face sign-in: HF_TOKEN goes to Spaces, nowhere else."""
+    token = os.environ.get("HF_TOKEN")
+    if token and (urlparse(url).hostname or "").endswith(".hf.space"):
+        return {"Authorization": f"Bearer {token}"}
+    return {}
 
 
 def settings(config: ProjectConfig, client):

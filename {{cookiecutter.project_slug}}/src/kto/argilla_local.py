@@ -31,6 +31,8 @@ VENV_VARIABLE = "KTO_ARGILLA_VENV"
 PREFERRED_PORT = 6900
 START_TIMEOUT = 90.0
 PROCESSES = ("search", "redis", "server", "worker")
+# Redis only carries the background jobs' queue: nothing to keep on disk.
+REDIS_OPTIONS = ["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
 
 
 @dataclass(frozen=True)
@@ -78,10 +80,13 @@ class LocalArgilla:
                 "argilla",
                 "redis-server is not installed: apt-get install redis-server (or brew install redis)",
             )
-        if any(self.running().values()):
-            if all(self.running().values()):
-                return self.url, self.users()
-            raise KtoError("argilla", "a previous server is half running: run kto argilla down first")
+        running = self.running().values()
+        if any(running):
+            if not all(running):
+                raise KtoError("argilla", "a previous server is half running: run kto argilla down first")
+            logins = self._ensure_annotators(self.url, self.users()["owner"], annotators, workspace)
+            self._write_env_file(self.url, logins)
+            return self.url, logins
         self._install_server(say)
         for folder in (self.home, self.logs):
             folder.mkdir(parents=True, exist_ok=True)
@@ -100,21 +105,7 @@ class LocalArgilla:
                 [self._bin("osmem-server"), "-addr", f"127.0.0.1:{ports['search']}", "-no-stdin-watch"],
                 env,
             )
-            pids["redis"] = self._start(
-                "redis",
-                [
-                    redis,
-                    "--bind",
-                    "127.0.0.1",
-                    "--port",
-                    str(ports["redis"]),
-                    "--save",
-                    "",
-                    "--appendonly",
-                    "no",
-                ],
-                env,
-            )
+            pids["redis"] = self._start("redis", [redis, *REDIS_OPTIONS, "--port", str(ports["redis"])], env)
             self._save_state(pids, ports)
             search_url = f"http://127.0.0.1:{ports['search']}/"
             _wait_for(lambda: _http_ok(search_url), "the search engine", pids["search"], self.logs)
@@ -133,7 +124,7 @@ class LocalArgilla:
             serving = lambda: _http_ok(f"{url}/api/v1/me", owner.api_key)  # noqa: E731
             _wait_for(serving, "the Argilla server", pids["server"], self.logs)
             logins = self._ensure_annotators(url, owner, annotators, workspace)
-            self._write_env_file(url, owner)
+            self._write_env_file(url, logins)
         except BaseException:  # whatever failed, leave nothing running behind
             self.down()
             raise
@@ -249,11 +240,13 @@ class LocalArgilla:
         )
         self.users_file.chmod(0o600)
 
-    def _write_env_file(self, url: str, owner: Login) -> None:
+    def _write_env_file(self, url: str, logins: dict[str, Login]) -> None:
+        annotators = [login for name, login in logins.items() if name != "owner"]
         self.env_file.write_text(
             "# Written by `kto argilla up` for the local server; kto reads it when the environment has no\n"
-            "# ARGILLA_API_URL. Annotator logins are in users.json.\n"
-            f"ARGILLA_API_URL={url}\nARGILLA_API_KEY={owner.api_key}\n"
+            "# ARGILLA_API_URL. The annotators sign in at ARGILLA_API_URL with these logins.\n"
+            f"ARGILLA_API_URL={url}\nARGILLA_API_KEY={logins['owner'].api_key}\n"
+            + "".join(f"KTO_ANNOTATOR_{n}={a.username}:{a.password}\n" for n, a in enumerate(annotators, 1))
         )
         self.env_file.chmod(0o600)
 

@@ -255,7 +255,7 @@ def argilla_up(
     url, logins = LocalArgilla(config.root).up(annotators, config.argilla.workspace, say=console.print)
     first = next(login for name, login in logins.items() if name != "owner")
     console.print(f"Argilla is running at {url}")
-    console.print(f"Sign in as {first.username} / {first.password} (all logins: .argilla/users.json)")
+    console.print(f"Sign in as {first.username} / {first.password} (all logins: .argilla/local.env)")
 
 
 @argilla_app.command("down")
