@@ -171,7 +171,7 @@ def status(
         models.add_row(
             model, str(votes["up"]), str(votes["down"]), f"{votes['up'] / total:.0%}" if total else "-"
         )
-    console.print(people, models)
+    console.print(people, models if approval else "No submitted ratings yet.")
     if plot:
         from kto.plots import status_chart
 
