@@ -8,30 +8,34 @@ import pytest
 from conftest import TEMPLATE
 
 
-@pytest.mark.slow
-def test_the_generation_benchmark_prints_both_rates_and_their_ratio():
+def run_benchmark(script: str, *args: str) -> str:
     result = subprocess.run(
-        [sys.executable, "benchmarks/generate_throughput.py", "--prompts", "2", "--max-new-tokens", "8"],
+        [sys.executable, f"benchmarks/{script}", *args],
         cwd=TEMPLATE,
         capture_output=True,
         text=True,
         timeout=600,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    rates = re.findall(r"(\d+) tokens in +[\d.]+ s = +([\d.]+) tokens/s", result.stdout)
-    assert len(rates) == 2 and all(int(tokens) > 0 for tokens, _ in rates), result.stdout
-    assert re.search(r"ratio kto/plain +: \d+\.\d\d", result.stdout), result.stdout
+    return result.stdout
+
+
+@pytest.mark.slow
+def test_the_generation_benchmark_prints_both_rates_and_their_ratio():
+    out = run_benchmark("generate_throughput.py", "--prompts", "2", "--max-new-tokens", "8")
+    rates = re.findall(r"(\d+) tokens in +[\d.]+ s = +([\d.]+) tokens/s", out)
+    assert len(rates) == 2 and all(int(tokens) > 0 for tokens, _ in rates), out
+    assert re.search(r"ratio kto/plain +: \d+\.\d\d", out), out
 
 
 @pytest.mark.slow
 def test_the_annotation_benchmark_prints_both_rates_and_their_ratio():
-    result = subprocess.run(
-        [sys.executable, "benchmarks/annotate_throughput.py", "--records", "20"],
-        cwd=TEMPLATE,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert len(re.findall(r"[\d.]+ s = +[\d.]+ records/s", result.stdout)) == 2, result.stdout
-    assert re.search(r"ratio kto/SDK +: \d+\.\d\d", result.stdout), result.stdout
+    out = run_benchmark("annotate_throughput.py", "--records", "20")
+    assert len(re.findall(r"[\d.]+ s = +[\d.]+ records/s", out)) == 2, out
+    assert re.search(r"ratio kto/SDK +: \d+\.\d\d", out), out
+
+
+def test_the_export_benchmark_prints_rates_and_growth():
+    out = run_benchmark("export_throughput.py", "--sizes", "200", "2000")
+    assert len(re.findall(r"\d+ records: +[\d.]+ s = +\d+ records/s", out)) == 2, out
+    assert re.search(r"per-record cost x\d+\.\d\d", out), out

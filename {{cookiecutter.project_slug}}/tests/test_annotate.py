@@ -1,5 +1,6 @@
 """kto annotate, status and backup against a real Argilla server on 127.0.0.1."""
 
+import json
 import signal
 import subprocess
 import sys
@@ -229,3 +230,34 @@ def test_the_local_server_keeps_its_data_through_down_and_up(tmp_path):
         assert "0 records added, 6 already there" in again.stderr
     finally:
         run_kto(tmp_path, "argilla", "down")
+
+
+def test_export_from_the_server_matches_the_hand_worked_case(annotation_project, argilla_server):
+    """The case of test_export.py, rated on a real server by three annotators, exported from it."""
+    import argilla as rg
+    from test_export import ALPHA, EXPECTED
+
+    write_generations(annotation_project, prompts=2, models=3)
+    assert run_kto(annotation_project, "annotate").returncode == 0
+    client = argilla_server.client()
+    dataset = dataset_of(argilla_server, annotation_project)
+    records = {(r.fields["prompt"], r.metadata["model"]): r for r in dataset.records()}
+    plan = {
+        (0, 0): [("annotator1", "up"), ("annotator2", "up"), ("annotator3", "up")],
+        (0, 1): [("annotator1", "down"), ("annotator2", "down"), ("annotator3", "up")],
+        (0, 2): [("annotator1", "up"), ("annotator2", "down")],
+        (1, 0): [("annotator1", "up")],
+        (1, 1): [("annotator2", "down", "discarded")],
+    }
+    for (prompt, model), given in plan.items():
+        target = records[(f"Prompt number {prompt}", f"team/model-{model}")]
+        for user, value, *status in given:
+            status = status[0] if status else "submitted"
+            target.responses.add(rg.Response("rating", value, user_id=client.users(user).id, status=status))
+    dataset.records.log(list(records.values()))
+
+    result = run_kto(annotation_project, "export")
+    assert result.returncode == 0, result.stderr
+    folder = annotation_project / "data" / "export"
+    assert json.loads((folder / "reconciliation.json").read_text()) == {**EXPECTED["majority"][0], "total": 6}
+    assert json.loads((folder / "statistics.json").read_text())["krippendorff_alpha"] == pytest.approx(ALPHA)

@@ -104,3 +104,21 @@ def test_the_docker_compose_file_pins_its_images_and_holds_no_secret():
         "${ARGILLA_PASSWORD:?"
     )
     assert owner["WORKSPACE"] == "argilla" and owner["ARGILLA_ENABLE_TELEMETRY"] == "0"
+
+
+def test_export_push_uploads_both_configs_and_the_card(project, hub):
+    from test_export import CASE
+
+    from kto.ratings import save
+
+    double, _ = hub
+    save(CASE, project / "ratings.parquet")
+    pushed = run_against(hub, project, "export", "--from", "ratings.parquet", "--push")
+    assert pushed.returncode == 0, pushed.stderr
+    config = yaml.safe_load((project / "project.yaml").read_text(encoding="utf-8"))
+    repo = f"dataset/{config['hub']['namespace']}/{config['hub']['dataset']}"
+    assert double.repos[repo]["private"] is True
+    export = project / "data" / "export"
+    assert set(double.files[repo]) == {str(p.relative_to(export)) for p in export.rglob("*") if p.is_file()}
+    assert double.files[repo]["kto/train.parquet"] == (export / "kto" / "train.parquet").read_bytes()
+    assert front_matter(double.files[repo]["README.md"].decode())["configs"][1]["config_name"] == "dpo"

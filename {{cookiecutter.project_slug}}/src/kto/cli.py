@@ -201,6 +201,60 @@ def backup(
         console.print(f"Pushed to {url}")
 
 
+@app.command("export")
+def export_command(
+    source: Annotated[
+        Path | None, typer.Option("--from", help="A kto backup file instead of the Argilla server")
+    ] = None,
+    policy: Annotated[str, typer.Option(help="majority, unanimous or min-votes=K")] = "majority",
+    format: Annotated[str, typer.Option(help="standard (text) or conversational (messages)")] = "standard",
+    max_pairs_per_prompt: Annotated[int | None, typer.Option(min=1, help="DPO pairs kept per prompt")] = None,
+    output: Annotated[Path | None, typer.Option(help="Folder to write (default: data/export)")] = None,
+    push: Annotated[
+        bool, typer.Option("--push", help="Push KTO, DPO and the card to the Hub (private)")
+    ] = False,
+) -> None:
+    """Turn the ratings into a KTO dataset and DPO pairs, with statistics, charts and a card."""
+    from rich.table import Table
+
+    from kto import export, export_files, ratings
+
+    config = project()
+    if format not in ("standard", "conversational"):
+        raise KtoError("format", f"{format!r} is not a format: use standard or conversational")
+    chosen = export.Policy.parse(policy, config.argilla.min_submitted)
+    if source:
+        rows = ratings.load(source)
+    else:
+        from kto import annotation
+
+        client = annotation.connect(config)
+        rows = ratings.fetch(client, annotation.existing_dataset(client, config))
+    result = export.aggregate(
+        rows, chosen, conversational=format == "conversational", max_pairs=max_pairs_per_prompt
+    )
+    folder = output or config.path("data/export")
+    export_files.write(result, config, chosen, folder, conversational=format == "conversational")
+
+    table = Table("outcome", "records", title=f"policy: {chosen}")
+    for name, count in result.reconciliation.items():
+        table.add_row(name, str(count))
+    console.print(table)
+    stats = result.statistics
+    alpha = stats["krippendorff_alpha"]
+    agreement = "undefined" if alpha is None else f"{alpha:.3f}"
+    console.print(
+        f"KTO: {len(result.kto)} rows ({stats['desirable']} up, {stats['undesirable']} down); "
+        f"DPO: {len(result.dpo)} pairs; Krippendorff's alpha: {agreement}; weights: {stats['weights']}"
+    )
+    console.print(f"Wrote {folder}")
+    if push:
+        from kto.hub import push_folder
+
+        url = push_folder(folder, f"{config.hub.namespace}/{config.hub.dataset}", private=config.hub.private)
+        console.print(f"Pushed to {url}")
+
+
 space_app = typer.Typer(help="The annotation Space on the Hugging Face Hub.")
 app.add_typer(space_app, name="space")
 

@@ -24,6 +24,8 @@ class Language(Strict):
     native_name: str
     direction: Literal["ltr", "rtl"] = "ltr"
     reviewed: bool = False
+    # A paragraph for the dataset card, in the language itself.
+    card_paragraph: str = ""
 
 
 class Task(Strict):

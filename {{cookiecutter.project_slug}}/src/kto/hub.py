@@ -1,5 +1,6 @@
 """Pushing project data to the Hugging Face Hub (private by default)."""
 
+from collections.abc import Callable
 from pathlib import Path
 
 from kto.errors import KtoError, one_line
@@ -11,18 +12,39 @@ def push_parquet(path: Path, repo_id: str, *, private: bool) -> str:
     A parquet file under ``data/`` named ``train-*`` is what the Hub (and ``load_dataset``) read
     as the train split, so no loading script or card is needed.
     """
-    from huggingface_hub import HfApi
-
-    api = HfApi()
-    try:
-        api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True)
-        api.upload_file(
+    return _push(
+        repo_id,
+        private,
+        path.name,
+        lambda api: api.upload_file(
             path_or_fileobj=str(path),
             path_in_repo="data/train-00000-of-00001.parquet",
             repo_id=repo_id,
             repo_type="dataset",
             commit_message=f"Update {path.name} with kto",
-        )
+        ),
+    )
+
+
+def push_folder(folder: Path, repo_id: str, *, private: bool) -> str:
+    """Upload a whole folder (an export: its card names the configs and their files)."""
+    return _push(
+        repo_id,
+        private,
+        f"{folder.name}/",
+        lambda api: api.upload_folder(
+            folder_path=str(folder), repo_id=repo_id, repo_type="dataset", commit_message="Export with kto"
+        ),
+    )
+
+
+def _push(repo_id: str, private: bool, what: str, upload: Callable) -> str:
+    from huggingface_hub import HfApi
+
+    api = HfApi()
+    try:
+        api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True)
+        upload(api)
     except Exception as error:  # auth, network and permission errors from the Hub all end here
-        raise KtoError("push", f"could not push {path.name} to {repo_id}: {one_line(error)[:200]}") from error
+        raise KtoError("push", f"could not push {what} to {repo_id}: {one_line(error)[:200]}") from error
     return f"https://huggingface.co/datasets/{repo_id}"

@@ -4,12 +4,47 @@ from collections import Counter
 from pathlib import Path
 
 
-def status_chart(approval: dict[str, Counter], annotators: dict[str, Counter], path: Path) -> None:
+def _pyplot():
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    return plt
+
+
+def export_charts(statistics: dict, folder: Path) -> None:
+    """approval.png (share of thumbs up per model, 95% interval) and annotators.png."""
+    plt = _pyplot()
+    models = statistics["models"]
+    figure, axes = plt.subplots(figsize=(8, 0.6 * len(models) + 1.5), layout="constrained")
+    rates = [m["rate"] for m in models.values()]
+    errors = [
+        [m["rate"] - m["ci95"][0] for m in models.values()],
+        [m["ci95"][1] - m["rate"] for m in models.values()],
+    ]
+    axes.barh(list(models), rates, xerr=errors, color="#4c9a5b", capsize=4)
+    axes.set_xlim(0, 1)
+    axes.set_xlabel("share of answers labelled thumbs up, with 95% interval")
+    axes.set_title("Approval per model")
+    figure.savefig(folder / "approval.png", dpi=100)
+    plt.close(figure)
+
+    annotators = statistics["annotators"]
+    figure, axes = plt.subplots(figsize=(8, 0.5 * len(annotators) + 1.5), layout="constrained")
+    ups = [counts.get("up", 0) for counts in annotators.values()]
+    downs = [counts.get("down", 0) for counts in annotators.values()]
+    axes.barh(list(annotators), ups, color="#4c9a5b", label="thumbs up")
+    axes.barh(list(annotators), downs, left=ups, color="#c44e52", label="thumbs down")
+    axes.set_xlabel("submitted ratings")
+    axes.set_title("Ratings per annotator")
+    axes.legend(loc="lower right")
+    figure.savefig(folder / "annotators.png", dpi=100)
+    plt.close(figure)
+
+
+def status_chart(approval: dict[str, Counter], annotators: dict[str, Counter], path: Path) -> None:
+    plt = _pyplot()
     figure, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5), layout="constrained")
     models = list(approval)
     shares = [votes["up"] / max(1, votes["up"] + votes["down"]) for votes in approval.values()]

@@ -1,0 +1,129 @@
+"""The dataset card of an export: Hub metadata through ``huggingface_hub``'s ``DatasetCardData``,
+a description in English, and a section in the project's own language."""
+
+from huggingface_hub import DatasetCard, DatasetCardData
+
+from kto.config import ProjectConfig
+
+TAGS = ["kto", "dpo", "preference", "synthetic", "argilla", "distilabel"]
+
+
+def size_category(count: int) -> str:
+    for limit, name in (
+        (1_000, "n<1K"),
+        (10_000, "1K<n<10K"),
+        (100_000, "10K<n<100K"),
+        (1_000_000, "100K<n<1M"),
+    ):
+        if count < limit:
+            return name
+    return "1M<n<10M"
+
+
+def build(config: ProjectConfig, export, policy, annotators: int) -> DatasetCard:
+    stats = export.statistics
+    data = DatasetCardData(
+        language=[config.language.code],
+        license=config.hub.license,
+        task_categories=["text-generation"],
+        size_categories=[size_category(len(export.kto))],
+        tags=TAGS,
+        pretty_name=f"{config.task.name.capitalize()} KTO, {config.language.name}",
+        configs=[
+            {
+                "config_name": "kto",
+                "data_files": [{"split": "train", "path": "kto/train.parquet"}],
+                "default": True,
+            },
+            {"config_name": "dpo", "data_files": [{"split": "train", "path": "dpo/train.parquet"}]},
+        ],
+    )
+    repo = f"{config.hub.namespace}/{config.hub.dataset}"
+    reconciliation = "\n".join(f"| {name} | {count} |" for name, count in export.reconciliation.items())
+    models = "\n".join(
+        f"| {model} | {m['up']} | {m['down']} | {m['rate']:.0%} | {m['ci95'][0]:.0%} to {m['ci95'][1]:.0%} |"
+        for model, m in stats["models"].items()
+    )
+    alpha = stats["krippendorff_alpha"]
+    alpha_text = f"{alpha:.3f}" if alpha is not None else "undefined (too little overlap or no variation)"
+    weights = stats["weights"]
+    native = config.language.card_paragraph.strip()
+    if config.language.direction == "rtl":
+        native = f'<div dir="rtl">\n\n{native}\n\n</div>'
+    system_prompt = "\n".join(f"> {line}" for line in config.task.system_prompt.splitlines())
+    guidelines = "\n".join(f"> {line}" for line in config.argilla.guidelines.splitlines())
+    content = f"""---
+{data.to_yaml()}
+---
+
+# {data.pretty_name}
+
+A preference dataset for **{config.task.name}** in **{config.language.name}** ({config.language.native_name}):
+open models answered prompts, and people rated each answer with a thumbs up or a thumbs down on
+Argilla. Two configurations:
+
+- `kto` ({len(export.kto)} rows): `prompt`, `completion`, `label` (true = thumbs up), `model`,
+  `votes_up`, `votes_down`, `agreement`; ready for TRL's `KTOTrainer`.
+- `dpo` ({len(export.dpo)} pairs): `prompt`, `chosen`, `rejected`, `chosen_model`, `rejected_model`,
+  for every prompt with at least one answer rated up and one rated down.
+
+## {config.language.native_name}
+
+{native}
+
+## How it was made
+
+Models: {", ".join(sorted(stats["models"])) or "none labelled yet"}. Their system prompt:
+
+{system_prompt}
+
+Annotation: {annotators} annotators, {config.argilla.min_submitted} ratings asked per answer, labels
+decided by the policy **{policy}**. The guidelines:
+
+{guidelines}
+
+## Figures
+
+Every rated record, in exactly one row:
+
+| outcome | records |
+| --- | --- |
+{reconciliation}
+
+| model | thumbs up | thumbs down | share up | 95% interval (Wilson) |
+| --- | --- | --- | --- | --- |
+{models}
+
+Inter-annotator agreement, Krippendorff's alpha (nominal): {alpha_text}.
+Desirable : undesirable = {stats["desirable"]} : {stats["undesirable"]}; the weights TRL's KTO advice
+suggests for that balance: `desirable_weight={weights["desirable_weight"]}`,
+`undesirable_weight={weights["undesirable_weight"]}`.
+
+![Approval per model](approval.png)
+![Ratings per annotator](annotators.png)
+
+## Use it
+
+```python
+from datasets import load_dataset
+
+kto = load_dataset("{repo}", "kto", split="train")
+dpo = load_dataset("{repo}", "dpo", split="train")
+```
+
+```python
+from trl.experimental.kto import KTOConfig, KTOTrainer
+
+args = KTOConfig(
+    output_dir="kto-model",
+    desirable_weight={weights["desirable_weight"]},
+    undesirable_weight={weights["undesirable_weight"]},
+    per_device_train_batch_size=4,
+    learning_rate=5e-6,
+)
+trainer = KTOTrainer(model=model, args=args, train_dataset=kto, processing_class=tokenizer)
+```
+
+Made with kto-template (distilabel for the answers, Argilla for the ratings).
+"""
+    return DatasetCard(content)

@@ -1,0 +1,215 @@
+"""``kto export``: ratings -> a KTO dataset, DPO pairs, a reconciliation and statistics.
+
+Every record falls in exactly one outcome (``OUTCOMES``); only labelled records become data,
+and every other one is counted, never silently dropped.
+"""
+
+import math
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from itertools import product
+
+from kto.annotation import DOWN, UP
+from kto.errors import KtoError
+
+OUTCOMES = ("labelled-up", "labelled-down", "tie", "below-threshold", "discarded", "pending")
+
+
+@dataclass(frozen=True)
+class Policy:
+    """How a record's submitted ratings become a label.
+
+    ``majority``: more ups than downs (or the reverse) among at least ``min_votes`` ratings;
+    ``unanimous``: every rating the same, at least ``min_votes`` of them; ``min-votes=K``: a
+    majority of at least K ratings. An even split, or any disagreement under ``unanimous``, is a tie.
+    """
+
+    name: str
+    min_votes: int
+
+    @classmethod
+    def parse(cls, text: str, overlap: int) -> "Policy":
+        if text in ("majority", "unanimous"):
+            return cls(text, overlap)
+        if match := re.fullmatch(r"min-votes=([1-9]\d*)", text):
+            return cls("min-votes", int(match.group(1)))
+        raise KtoError("policy", f"{text!r} is not a policy: use majority, unanimous or min-votes=K (K >= 1)")
+
+    def __str__(self) -> str:
+        return (
+            f"min-votes={self.min_votes}"
+            if self.name == "min-votes"
+            else f"{self.name} ({self.min_votes}+ votes)"
+        )
+
+    def outcome(self, up: int, down: int, discarded: int) -> str:
+        if up + down == 0:
+            return "discarded" if discarded else "pending"
+        if up + down < self.min_votes:
+            return "below-threshold"
+        if up == down or (self.name == "unanimous" and up and down):
+            return "tie"
+        return "labelled-up" if up > down else "labelled-down"
+
+
+@dataclass
+class Export:
+    kto: list[dict]
+    dpo: list[dict]
+    reconciliation: dict[str, int]
+    statistics: dict
+
+
+def votes(row: dict) -> tuple[int, int, int]:
+    counts = Counter(
+        (response["status"], response["value"])
+        for response in row["responses"]
+        if response["status"] != "draft"
+    )
+    discarded = sum(n for (status, _), n in counts.items() if status == "discarded")
+    return counts[("submitted", UP)], counts[("submitted", DOWN)], discarded
+
+
+def aggregate(
+    rows: list[dict], policy: Policy, *, conversational: bool = False, max_pairs: int | None = None
+) -> Export:
+    if not any(response["status"] == "submitted" for row in rows for response in row["responses"]):
+        raise KtoError("ratings", f"no submitted ratings yet among {len(rows)} records: nothing to export")
+    reconciliation = dict.fromkeys(OUTCOMES, 0)
+    labelled = []
+    for row in rows:
+        up, down, discarded = votes(row)
+        outcome = policy.outcome(up, down, discarded)
+        reconciliation[outcome] += 1
+        if outcome.startswith("labelled"):
+            labelled.append(
+                {
+                    "prompt": row["prompt"],
+                    "completion": row["completion"],
+                    "label": outcome == "labelled-up",
+                    "model": row["model"],
+                    "votes_up": up,
+                    "votes_down": down,
+                    "agreement": max(up, down) / (up + down),
+                }
+            )
+    reconciliation["total"] = len(rows)
+    labelled.sort(key=lambda item: (item["prompt"], -item["agreement"], item["model"], item["completion"]))
+    pairs = dpo_pairs(labelled, max_pairs)
+    statistics = summary(rows, labelled)
+    if conversational:
+        labelled = [
+            {**item, "prompt": user(item["prompt"]), "completion": assistant(item["completion"])}
+            for item in labelled
+        ]
+        pairs = [
+            {
+                **pair,
+                "prompt": user(pair["prompt"]),
+                "chosen": assistant(pair["chosen"]),
+                "rejected": assistant(pair["rejected"]),
+            }
+            for pair in pairs
+        ]
+    return Export(labelled, pairs, reconciliation, statistics)
+
+
+def user(text: str) -> list[dict]:
+    return [{"role": "user", "content": text}]
+
+
+def assistant(text: str) -> list[dict]:
+    return [{"role": "assistant", "content": text}]
+
+
+def dpo_pairs(labelled: list[dict], max_pairs: int | None) -> list[dict]:
+    """Every (thumbs up, thumbs down) pair of answers to the same prompt, best agreed first."""
+    by_prompt: dict[str, dict[bool, list[dict]]] = defaultdict(lambda: {True: [], False: []})
+    for item in labelled:
+        by_prompt[item["prompt"]][item["label"]].append(item)
+    pairs = []
+    for prompt, sides in by_prompt.items():
+        combos = list(product(sides[True], sides[False]))[:max_pairs]
+        pairs += [
+            {
+                "prompt": prompt,
+                "chosen": chosen["completion"],
+                "rejected": rejected["completion"],
+                "chosen_model": chosen["model"],
+                "rejected_model": rejected["model"],
+            }
+            for chosen, rejected in combos
+        ]
+    return pairs
+
+
+def wilson(successes: int, total: int, z: float = 1.96) -> tuple[float, float]:
+    """The 95% Wilson score interval of a proportion (sound for small counts, unlike p +- 2 SE)."""
+    if total == 0:
+        return (0.0, 1.0)
+    p = successes / total
+    centre = (p + z * z / (2 * total)) / (1 + z * z / total)
+    margin = z * math.sqrt(p * (1 - p) / total + z * z / (4 * total * total)) / (1 + z * z / total)
+    return (max(0.0, centre - margin), min(1.0, centre + margin))
+
+
+def kto_weights(desirable: int, undesirable: int) -> dict[str, float]:
+    """TRL's KTO advice: (desirable_weight x desirable) : (undesirable_weight x undesirable) in
+    [1:1, 4:3]. Weighting down the larger side brings it to 1:1."""
+    if not desirable or not undesirable:
+        return {"desirable_weight": 1.0, "undesirable_weight": 1.0}
+    if desirable >= undesirable:
+        return {"desirable_weight": round(undesirable / desirable, 4), "undesirable_weight": 1.0}
+    return {"desirable_weight": 1.0, "undesirable_weight": round(desirable / undesirable, 4)}
+
+
+def krippendorff_alpha(rows: list[dict]) -> float | None:
+    """Nominal Krippendorff's alpha over the submitted ratings (annotators x records); None where
+    it is undefined: no record rated by two people, or one value only (no variation to agree on)."""
+    import krippendorff
+    import numpy as np
+
+    ratings = [
+        {r["user"]: 1.0 if r["value"] == UP else 0.0 for r in row["responses"] if r["status"] == "submitted"}
+        for row in rows
+    ]
+    ratings = [rated for rated in ratings if len(rated) >= 2]  # only records rated twice or more are pairable
+    users = sorted({user for rated in ratings for user in rated})
+    if len(users) < 2 or not ratings:
+        return None
+    matrix = np.array([[rated.get(user, np.nan) for rated in ratings] for user in users])
+    if len(np.unique(matrix[~np.isnan(matrix)])) < 2:
+        return None
+    return float(krippendorff.alpha(reliability_data=matrix, level_of_measurement="nominal"))
+
+
+def summary(rows: list[dict], labelled: list[dict]) -> dict:
+    per_model: dict[str, Counter] = defaultdict(Counter)
+    for item in labelled:
+        per_model[item["model"]]["up" if item["label"] else "down"] += 1
+    models = {}
+    for model, counts in sorted(per_model.items()):
+        total = counts["up"] + counts["down"]
+        low, high = wilson(counts["up"], total)
+        models[model] = {
+            "up": counts["up"],
+            "down": counts["down"],
+            "rate": counts["up"] / total,
+            "ci95": [low, high],
+        }
+    annotators: dict[str, Counter] = defaultdict(Counter)
+    for row in rows:
+        for response in row["responses"]:
+            if response["status"] == "submitted":
+                annotators[response["user"]][response["value"]] += 1
+    desirable = sum(1 for item in labelled if item["label"])
+    undesirable = len(labelled) - desirable
+    return {
+        "models": models,
+        "annotators": {user: dict(counts) for user, counts in sorted(annotators.items())},
+        "desirable": desirable,
+        "undesirable": undesirable,
+        "weights": kto_weights(desirable, undesirable),
+        "krippendorff_alpha": krippendorff_alpha(rows),
+    }

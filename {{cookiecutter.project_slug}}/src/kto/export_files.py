@@ -1,0 +1,67 @@
+"""Writing an export: parquet for KTO and DPO, the reconciliation and statistics as JSON, the
+charts, and the dataset card. All of it goes to a temporary folder first and then replaces the
+previous export at once, so a failure never leaves a half-written export behind."""
+
+import json
+import shutil
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from kto import dataset_card
+from kto.config import ProjectConfig
+from kto.export import Export, Policy
+from kto.plots import export_charts
+
+MESSAGES = pa.list_(pa.struct([("role", pa.string()), ("content", pa.string())]))
+
+
+def schemas(conversational: bool) -> tuple[pa.Schema, pa.Schema]:
+    text = MESSAGES if conversational else pa.string()
+    kto = pa.schema(
+        [
+            ("prompt", text),
+            ("completion", text),
+            ("label", pa.bool_()),
+            ("model", pa.string()),
+            ("votes_up", pa.int64()),
+            ("votes_down", pa.int64()),
+            ("agreement", pa.float64()),
+        ]
+    )
+    dpo = pa.schema(
+        [
+            ("prompt", text),
+            ("chosen", text),
+            ("rejected", text),
+            ("chosen_model", pa.string()),
+            ("rejected_model", pa.string()),
+        ]
+    )
+    return kto, dpo
+
+
+def write(
+    export: Export, config: ProjectConfig, policy: Policy, folder: Path, *, conversational: bool
+) -> None:
+    partial = folder.with_name(f".{folder.name}.partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    kto_schema, dpo_schema = schemas(conversational)
+    for name, rows, schema in (("kto", export.kto, kto_schema), ("dpo", export.dpo, dpo_schema)):
+        (partial / name).mkdir(parents=True)
+        pq.write_table(pa.Table.from_pylist(rows, schema=schema), partial / name / "train.parquet")
+    (partial / "reconciliation.json").write_text(json.dumps(export.reconciliation, indent=2) + "\n")
+    (partial / "statistics.json").write_text(
+        json.dumps(export.statistics, indent=2, ensure_ascii=False) + "\n"
+    )
+    export_charts(export.statistics, partial)
+    annotators = len(export.statistics["annotators"])
+    dataset_card.build(config, export, policy, annotators).save(partial / "README.md")
+
+    previous = folder.with_name(f".{folder.name}.previous")
+    shutil.rmtree(previous, ignore_errors=True)
+    if folder.exists():
+        folder.rename(previous)
+    partial.rename(folder)
+    shutil.rmtree(previous, ignore_errors=True)

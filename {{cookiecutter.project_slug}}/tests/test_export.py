@@ -1,0 +1,167 @@
+"""kto export on a case worked out by hand: three annotators, one record per outcome."""
+
+import json
+
+import pyarrow.parquet as pq
+import pytest
+from conftest import run_kto
+from huggingface_hub import DatasetCard
+
+from kto import ratings
+from kto.config import load_config
+
+
+def response(user: str, value: str, status: str = "submitted") -> dict:
+    return {"user": user, "value": value, "status": status}
+
+
+def record(number: int, prompt: str, model: str, *responses: dict) -> dict:
+    return {
+        "id": f"r{number}",
+        "prompt": prompt,
+        "completion": f"answer {number}",
+        "model": model,
+        "prompt_id": prompt,
+        "language": "xx",
+        "status": "completed" if len(responses) >= 2 else "pending",
+        "responses": list(responses),
+    }
+
+
+# r1 3 up; r2 2 down, 1 up; r3 1 up, 1 down; r4 1 up; r5 discarded; r6 not rated.
+CASE = [
+    record(1, "P1", "m1", response("a1", "up"), response("a2", "up"), response("a3", "up")),
+    record(2, "P1", "m2", response("a1", "down"), response("a2", "down"), response("a3", "up")),
+    record(3, "P1", "m3", response("a1", "up"), response("a2", "down")),
+    record(4, "P2", "m1", response("a1", "up")),
+    record(5, "P2", "m2", response("a2", "down", "discarded")),
+    record(6, "P2", "m3"),
+]
+# Nominal Krippendorff's alpha by hand over r1-r3 (the records rated twice or more): coincidences
+# o00=1, o01=o10=2, o11=3, n=8, n0=3, n1=5; D_o = 4/8, D_e = 2*3*5/(8*7); alpha = 1 - D_o/D_e = 1/15.
+ALPHA = 1 / 15
+
+EXPECTED = {
+    "majority": (
+        {"labelled-up": 1, "labelled-down": 1, "tie": 1, "below-threshold": 1, "discarded": 1, "pending": 1},
+        [("answer 1", True, 3, 0), ("answer 2", False, 1, 2)],
+    ),
+    "unanimous": (
+        {"labelled-up": 1, "labelled-down": 0, "tie": 2, "below-threshold": 1, "discarded": 1, "pending": 1},
+        [("answer 1", True, 3, 0)],
+    ),
+    "min-votes=1": (
+        {"labelled-up": 2, "labelled-down": 1, "tie": 1, "below-threshold": 0, "discarded": 1, "pending": 1},
+        [("answer 1", True, 3, 0), ("answer 2", False, 1, 2), ("answer 4", True, 1, 0)],
+    ),
+}
+
+
+@pytest.fixture
+def backup(project):
+    path = project / "ratings.parquet"
+    ratings.save(CASE, path)
+    return path
+
+
+def read(project, name):
+    return pq.read_table(project / "data" / "export" / name / "train.parquet").to_pylist()
+
+
+@pytest.mark.parametrize("policy", list(EXPECTED))
+def test_each_policy_gives_the_expected_rows_and_reconciliation(project, backup, policy):
+    result = run_kto(project, "export", "--from", str(backup), "--policy", policy)
+    assert result.returncode == 0, result.stderr
+    reconciliation, kto_rows = EXPECTED[policy]
+    saved = json.loads((project / "data" / "export" / "reconciliation.json").read_text())
+    assert saved == {**reconciliation, "total": 6}
+    assert sum(reconciliation.values()) == 6
+    rows = read(project, "kto")
+    assert [(r["completion"], r["label"], r["votes_up"], r["votes_down"]) for r in rows] == kto_rows
+    assert [r["prompt"] for r in rows] == ["P1"] * (len(kto_rows) - (policy == "min-votes=1")) + ["P2"] * (
+        policy == "min-votes=1"
+    )
+    pairs = read(project, "dpo")
+    expected_pairs = [] if policy == "unanimous" else [("P1", "answer 1", "answer 2", "m1", "m2")]
+    assert [
+        (p["prompt"], p["chosen"], p["rejected"], p["chosen_model"], p["rejected_model"]) for p in pairs
+    ] == (expected_pairs)
+
+
+def test_statistics_agreement_and_weights(project, backup):
+    assert run_kto(project, "export", "--from", str(backup)).returncode == 0
+    stats = json.loads((project / "data" / "export" / "statistics.json").read_text())
+    assert stats["krippendorff_alpha"] == pytest.approx(ALPHA)
+    assert stats["desirable"] == 1 and stats["undesirable"] == 1
+    assert stats["weights"] == {"desirable_weight": 1.0, "undesirable_weight": 1.0}
+    assert stats["models"]["m1"]["up"] == 1 and stats["models"]["m1"]["rate"] == 1.0
+    low, high = stats["models"]["m1"]["ci95"]
+    assert 0.2 < low < 0.21 and high == 1.0  # Wilson interval of 1 out of 1
+    assert stats["annotators"] == {"a1": {"up": 3, "down": 1}, "a2": {"up": 1, "down": 2}, "a3": {"up": 2}}
+    for chart in ("approval.png", "annotators.png"):
+        assert (project / "data" / "export" / chart).read_bytes().startswith(b"\x89PNG")
+
+
+def test_the_card_round_trips_with_valid_metadata(project, backup):
+    assert run_kto(project, "export", "--from", str(backup)).returncode == 0
+    config = load_config(project / "project.yaml")
+    path = project / "data" / "export" / "README.md"
+    card = DatasetCard.load(path)
+    meta = card.data.to_dict()
+    assert meta["language"] == [config.language.code] and meta["license"] == config.hub.license
+    assert {"kto", "dpo", "preference", "synthetic", "argilla", "distilabel"} <= set(meta["tags"])
+    assert meta["task_categories"] == ["text-generation"] and meta["size_categories"] == ["n<1K"]
+    assert [c["config_name"] for c in meta["configs"]] == ["kto", "dpo"]
+    text = path.read_text(encoding="utf-8")
+    assert "{{" not in text and "{%" not in text
+    assert config.language.card_paragraph in text and config.task.system_prompt.splitlines()[0] in text
+    assert "| labelled-up | 1 |" in text and "0.067" in text
+    assert ('dir="rtl"' in text) == (config.language.direction == "rtl")
+
+
+def test_conversational_format_and_pair_limit(project, backup):
+    result = run_kto(
+        project, "export", "--from", str(backup), "--format", "conversational", "--max-pairs-per-prompt", "1"
+    )
+    assert result.returncode == 0, result.stderr
+    row = read(project, "kto")[0]
+    assert row["prompt"] == [{"role": "user", "content": "P1"}]
+    assert row["completion"] == [{"role": "assistant", "content": "answer 1"}]
+    assert len(read(project, "dpo")) == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "field"),
+    [
+        (["--policy", "loudest"], "policy"),
+        (["--policy", "min-votes=0"], "policy"),
+        (["--format", "chat"], "format"),
+        (["--from", "missing.parquet"], "from"),
+    ],
+)
+def test_bad_input_is_one_line_and_leaves_the_last_export(project, backup, args, field):
+    assert run_kto(project, "export", "--from", str(backup)).returncode == 0
+    before = (project / "data" / "export" / "kto" / "train.parquet").read_bytes()
+    if args[0] != "--from":
+        args = ["--from", str(backup), *args]
+    result = run_kto(project, "export", *args)
+    assert result.returncode == 1
+    assert (
+        result.stderr.strip().startswith(f"error: {field}: ") and len(result.stderr.strip().splitlines()) == 1
+    )
+    assert (project / "data" / "export" / "kto" / "train.parquet").read_bytes() == before
+
+
+def test_no_ratings_and_a_file_of_another_shape(project):
+    empty = project / "empty.parquet"
+    ratings.save([record(1, "P1", "m1")], empty)
+    result = run_kto(project, "export", "--from", str(empty))
+    assert result.stderr.strip().startswith("error: ratings: no submitted ratings yet")
+    (project / "data").mkdir()
+    wrong = project / "data" / "generations.parquet"
+    from conftest import write_generations
+
+    write_generations(project, prompts=1)
+    result = run_kto(project, "export", "--from", str(wrong))
+    assert result.stderr.strip().startswith("error: from: ") and "not a kto backup" in result.stderr
+    assert not (project / "data" / "export").exists()
