@@ -165,3 +165,16 @@ def test_no_ratings_and_a_file_of_another_shape(project):
     result = run_kto(project, "export", "--from", str(wrong))
     assert result.stderr.strip().startswith("error: from: ") and "not a kto backup" in result.stderr
     assert not (project / "data" / "export").exists()
+
+
+def test_the_export_folder_loads_with_datasets_by_config_name(project, backup):
+    """The card's configs point at the files, as they will on the Hub."""
+    import datasets
+
+    assert run_kto(project, "export", "--from", str(backup)).returncode == 0
+    folder = str(project / "data" / "export")
+    kto_rows = datasets.load_dataset(folder, "kto", split="train")
+    dpo_rows = datasets.load_dataset(folder, "dpo", split="train")
+    assert kto_rows.to_list() == read(project, "kto") and len(kto_rows) == 2
+    assert dpo_rows.column_names == ["prompt", "chosen", "rejected", "chosen_model", "rejected_model"]
+    assert kto_rows.features["label"].dtype == "bool"
