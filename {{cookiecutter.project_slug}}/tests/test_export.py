@@ -4,7 +4,7 @@ import json
 
 import pyarrow.parquet as pq
 import pytest
-from conftest import run_kto
+from conftest import edit_config, run_kto
 from huggingface_hub import DatasetCard
 
 from kto import ratings
@@ -59,6 +59,8 @@ EXPECTED = {
 
 @pytest.fixture
 def backup(project):
+    """The case as a backup file, in a project that asks two ratings per record (the case's premise)."""
+    edit_config(project, lambda config: config["argilla"].update(min_submitted=2))
     path = project / "ratings.parquet"
     ratings.save(CASE, path)
     return path
