@@ -88,9 +88,7 @@ def generate(
         )
         with progress_bar() as bar:
             tasks = {job.slot.id: bar.add_task(job.slot.id, total=len(job.prompts)) for job in jobs}
-            new, _ = run_pipeline(
-                pipeline, jobs, use_cache=cache, on_rows=lambda m, n: bar.advance(tasks[m], n)
-            )
+            new = run_pipeline(pipeline, jobs, use_cache=cache, on_rows=lambda m, n: bar.advance(tasks[m], n))
         table = responses.merge(table, new)
     else:
         console.print(f"All {len(texts)} prompts already have a response from every model.")

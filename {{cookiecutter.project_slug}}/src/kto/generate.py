@@ -110,8 +110,8 @@ def run_pipeline(
     *,
     use_cache: bool = True,
     on_rows: RowsDone | None = None,
-) -> tuple[Table, dict[str, int]]:
-    """Run the pipeline; returns the new responses and the completion tokens per model.
+) -> Table:
+    """Run the pipeline; returns the new responses.
 
     ``on_rows(model_id, rows)`` is called as answers arrive.
     """
@@ -122,7 +122,6 @@ def run_pipeline(
         pipeline.on_rows = lambda step, rows: on_rows(model_of_step[step], rows)
     distiset = pipeline.run(use_cache=use_cache)
     table: Table = {}
-    tokens: dict[str, int] = {}
     for job in jobs:
         # A pipeline with a single leaf step names its only subset "default".
         subset = distiset["default" if len(jobs) == 1 else job.step]["train"]
@@ -131,6 +130,4 @@ def run_pipeline(
             messages = metadata.get(f"raw_input_{job.step}")
             seen = prompt_seen(job.slot, messages) if messages else None
             table.setdefault(row["instruction"], {})[job.slot.id] = Response(seen, row["generation"])
-            statistics = metadata.get(f"statistics_{job.step}") or {}
-            tokens[job.slot.id] = tokens.get(job.slot.id, 0) + (statistics.get("output_tokens") or 0)
-    return table, tokens
+    return table
