@@ -78,6 +78,16 @@ def run_kto(
     )
 
 
+def table_rows(output: str) -> dict[str, list[str]]:
+    """The rows of the tables kto prints (``kto status``): first cell -> the other cells."""
+    rows = {}
+    for line in output.splitlines():
+        if line.count("│") >= 3:
+            first, *cells = (cell.strip() for cell in line.split("│")[1:-1])
+            rows[first] = cells
+    return rows
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

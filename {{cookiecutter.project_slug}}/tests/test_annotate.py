@@ -7,7 +7,7 @@ import sys
 import time
 
 import pytest
-from conftest import edit_config, kto_env, run_kto, write_generations
+from conftest import edit_config, kto_env, run_kto, table_rows, write_generations
 
 from kto import ratings
 from kto.config import load_config
@@ -155,11 +155,10 @@ def test_status_counts_submissions_per_annotator_and_model(annotation_project, a
     result = run_kto(annotation_project, "status", "--plot", str(chart))
     assert result.returncode == 0, result.stderr
     assert "1 of 6 records completed" in result.stderr
-    lines = {line.split("│")[1].strip(): line for line in result.stderr.splitlines() if line.count("│") >= 4}
-    cells = lambda name: [cell.strip() for cell in lines[name].split("│")[2:-1]]  # noqa: E731
-    assert cells("annotator1") == ["2", "0", "0", "4"]  # submitted, discarded, draft, pending
-    assert cells("annotator2") == ["1", "0", "0", "5"]  # their one rating is on the completed record
-    assert cells("team/model-0") == ["3", "1", "75%"]
+    rows = table_rows(result.stderr)
+    assert rows["annotator1"] == ["2", "0", "0", "4"]  # submitted, discarded, draft, pending
+    assert rows["annotator2"] == ["1", "0", "0", "5"]  # their one rating is on the completed record
+    assert rows["team/model-0"] == ["3", "1", "75%"]
     assert chart.read_bytes().startswith(b"\x89PNG")
 
 

@@ -6,7 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import PROJECT, run_kto, write_generations
+from conftest import PROJECT, run_kto, table_rows, write_generations
 
 from kto.config import load_config
 
@@ -48,7 +48,6 @@ def test_an_annotator_gives_a_thumbs_up_in_the_browser(annotation_project, argil
 
     status = run_kto(annotation_project, "status")
     assert status.returncode == 0, status.stderr
-    row = next(line for line in status.stderr.splitlines() if "annotator1" in line)
-    assert [cell.strip() for cell in row.split("│")[2:-1]] == ["1", "0", "0", "1"]
-    model_row = next(line for line in status.stderr.splitlines() if "team/model-0" in line)
-    assert [cell.strip() for cell in model_row.split("│")[2:-1]] == ["1", "0", "100%"]
+    rows = table_rows(status.stderr)
+    assert rows["annotator1"] == ["1", "0", "0", "1"]  # submitted, discarded, draft, pending
+    assert rows["team/model-0"] == ["1", "0", "100%"]

@@ -127,14 +127,16 @@ def ensure_dataset(client, config: ProjectConfig):
     return dataset
 
 
-def existing_dataset(client, config: ProjectConfig):
+def open_dataset(config: ProjectConfig):
+    """The client and the configured dataset, which must exist already (kto annotate makes it)."""
+    client = connect(config)
     name, workspace = config.argilla.dataset, config.argilla.workspace
     dataset = client.datasets(name, workspace=workspace)
     if dataset is None:
         raise KtoError(
             "argilla", f"no dataset {workspace}/{name} on {client.api_url}: run kto annotate first"
         )
-    return dataset
+    return client, dataset
 
 
 def record_id(prompt: str, model: str, completion: str) -> str:

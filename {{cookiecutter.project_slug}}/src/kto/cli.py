@@ -148,8 +148,7 @@ def status(
     from kto import annotation, ratings
 
     config = project()
-    client = annotation.connect(config)
-    dataset = annotation.existing_dataset(client, config)
+    client, dataset = annotation.open_dataset(config)
     progress = dataset.progress(with_users_distribution=True)
     rows = ratings.fetch(client, dataset)
     name = f"{config.argilla.workspace}/{config.argilla.dataset}"
@@ -186,8 +185,7 @@ def backup(
     from kto import annotation, ratings
 
     config = project()
-    client = annotation.connect(config)
-    rows = ratings.fetch(client, annotation.existing_dataset(client, config))
+    rows = ratings.fetch(*annotation.open_dataset(config))
     path = output or config.path("data/backup/ratings.parquet")
     ratings.save(rows, path)
     answered = sum(1 for row in rows if row["responses"])
@@ -195,7 +193,7 @@ def backup(
     if push:
         from kto.hub import push_parquet
 
-        url = push_parquet(path, f"{config.hub.namespace}/{config.hub.dataset}-ratings-backup", private=True)
+        url = push_parquet(path, config.hub.ratings_backup_repo, private=True)  # ratings stay private
         console.print(f"Pushed to {url}")
 
 
@@ -226,8 +224,7 @@ def export_command(
     else:
         from kto import annotation
 
-        client = annotation.connect(config)
-        rows = ratings.fetch(client, annotation.existing_dataset(client, config))
+        rows = ratings.fetch(*annotation.open_dataset(config))
     result = export.aggregate(
         rows, chosen, conversational=format == "conversational", max_pairs=max_pairs_per_prompt
     )
@@ -249,7 +246,7 @@ def export_command(
     if push:
         from kto.hub import push_folder
 
-        url = push_folder(folder, f"{config.hub.namespace}/{config.hub.dataset}", private=config.hub.private)
+        url = push_folder(folder, config.hub.export_repo, private=config.hub.private)
         console.print(f"Pushed to {url}")
 
 

@@ -109,6 +109,15 @@ class Hub(Strict):
     def generations_repo(self) -> str:
         return f"{self.namespace}/{self.dataset}-generations"
 
+    @property
+    def export_repo(self) -> str:
+        """The KTO and DPO datasets, two configurations of one repository."""
+        return f"{self.namespace}/{self.dataset}"
+
+    @property
+    def ratings_backup_repo(self) -> str:
+        return f"{self.namespace}/{self.dataset}-ratings-backup"
+
 
 class Argilla(Strict):
     dataset: str

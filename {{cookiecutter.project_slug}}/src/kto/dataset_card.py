@@ -38,7 +38,7 @@ def build(config: ProjectConfig, export, policy, annotators: int) -> DatasetCard
             {"config_name": "dpo", "data_files": [{"split": "train", "path": "dpo/train.parquet"}]},
         ],
     )
-    repo = f"{config.hub.namespace}/{config.hub.dataset}"
+    repo = config.hub.export_repo
     reconciliation = "\n".join(f"| {name} | {count} |" for name, count in export.reconciliation.items())
     models = "\n".join(
         f"| {model} | {m['up']} | {m['down']} | {m['rate']:.0%} | {m['ci95'][0]:.0%} to {m['ci95'][1]:.0%} |"

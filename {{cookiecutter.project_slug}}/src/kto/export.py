@@ -12,6 +12,7 @@ from itertools import product
 
 from kto.annotation import DOWN, UP
 from kto.errors import KtoError
+from kto.ratings import submitted
 
 OUTCOMES = ("labelled-up", "labelled-down", "tie", "below-threshold", "discarded", "pending")
 
@@ -74,7 +75,7 @@ def votes(row: dict) -> tuple[int, int, int]:
 def aggregate(
     rows: list[dict], policy: Policy, *, conversational: bool = False, max_pairs: int | None = None
 ) -> Export:
-    if not any(response["status"] == "submitted" for row in rows for response in row["responses"]):
+    if not submitted(rows):
         raise KtoError("ratings", f"no submitted ratings yet among {len(rows)} records: nothing to export")
     reconciliation = dict.fromkeys(OUTCOMES, 0)
     labelled = []
@@ -199,10 +200,8 @@ def summary(rows: list[dict], labelled: list[dict]) -> dict:
             "ci95": [low, high],
         }
     annotators: dict[str, Counter] = defaultdict(Counter)
-    for row in rows:
-        for response in row["responses"]:
-            if response["status"] == "submitted":
-                annotators[response["user"]][response["value"]] += 1
+    for _, response in submitted(rows):
+        annotators[response["user"]][response["value"]] += 1
     desirable = sum(1 for item in labelled if item["label"])
     undesirable = len(labelled) - desirable
     return {
