@@ -66,3 +66,13 @@ def test_help_lists_the_steps(tmp_path):
     result = run_kto(tmp_path)
     assert result.returncode == 0
     assert "generate" in result.stdout and "serve" in result.stdout
+
+
+def test_annotate_names_its_input_when_the_file_is_of_another_shape(project):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.Table.from_pylist([{"prompt": "p", "completion": "c"}]), project / "other.parquet")
+    result = run_kto(project, "annotate", "--input", "other.parquet")
+    assert_one_error_line(result, "input")
+    assert "is not a generations file" in result.stderr

@@ -180,7 +180,7 @@ def log_missing(dataset, wanted: list[dict], on_logged: Callable[[int], None] | 
 def read_generations(path: Path) -> list[dict]:
     from kto.responses import read_table, to_rows
 
-    table = read_table(path)
+    table = read_table(path, field="input")
     if not table:
         raise KtoError("input", f"{path} has no generations: run kto generate first")
     return to_rows(table, [], [])

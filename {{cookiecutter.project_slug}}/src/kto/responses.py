@@ -59,16 +59,18 @@ def clean_response(raw: str | None) -> str | None:
     return text or None
 
 
-def read_table(path: Path) -> Table:
+def read_table(path: Path, field: str = "output") -> Table:
+    """The generations in ``path`` (none if it does not exist yet); ``field`` names the option or
+    setting the path came from, for the error line."""
     if not path.exists():
         return {}
     try:
         rows = pq.read_table(path).to_pylist()
     except (pa.ArrowInvalid, OSError) as error:
-        raise KtoError("output", f"{path} is not a readable parquet file ({error})") from error
+        raise KtoError(field, f"{path} is not a readable parquet file ({error})") from error
     missing = [name for name in SCHEMA.names if rows and name not in rows[0]]
     if missing:
-        raise KtoError("output", f"{path} is not a generations file: it lacks {', '.join(missing)}")
+        raise KtoError(field, f"{path} is not a generations file: it lacks {', '.join(missing)}")
     table: Table = {}
     for row in rows:
         table[row["input"]] = {
