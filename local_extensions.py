@@ -12,15 +12,29 @@ import yaml
 from jinja2.ext import Extension
 
 LANGUAGES_DIR = Path(__file__).parent / "languages"
+# The file of English texts for a language that has no file yet; "{language}" in it stands for
+# the name the team typed.
+OTHER = "other"
 
 
 @cache
-def load_language(code: str) -> dict:
+def load_language(code: str, name: str = "") -> dict:
     """The language file for ``code``; unknown codes are reported by the pre-gen hook."""
     path = LANGUAGES_DIR / f"{code}.yaml"
     if not path.is_file():
         return {}
-    return yaml.safe_load(path.read_text(encoding="utf-8"))
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return _named(data, name) if code == OTHER else data
+
+
+def _named(value, name: str):
+    if isinstance(value, str):
+        return value.replace("{language}", name)
+    if isinstance(value, list):
+        return [_named(item, name) for item in value]
+    if isinstance(value, dict):
+        return {key: _named(item, name) for key, item in value.items()}
+    return value
 
 
 def supported_language_codes() -> list[str]:

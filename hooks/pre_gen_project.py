@@ -13,6 +13,7 @@ import sys
 ANSWERS = json.loads(
     r"""{
     "language_code": {{ cookiecutter.language_code | tojson }},
+    "language_name": {{ cookiecutter.language_name | tojson }},
     "task": {{ cookiecutter.task | tojson }},
     "task_description": {{ cookiecutter.task_description | tojson }},
     "project_name": {{ cookiecutter.project_name | tojson }},
@@ -35,9 +36,12 @@ HUB_NAME_RULE = (
     "at most 96 characters"
 )
 MAX_MIN_SUBMITTED = 50
-# Defaults derived from other answers (cookiecutter.json): when a source answer is bad, the
-# derived one is bad too, and reporting it would name a field the user never typed.
-DERIVED_FROM = {
+OTHER_LANGUAGE = "other"
+# Answers that depend on others: defaults derived from them (cookiecutter.json), or judged against
+# them. When a source answer is bad, reporting the dependent one too would only add noise, or name
+# a field the user never typed.
+DEPENDS_ON = {
+    "language_name": ("language_code",),
     "project_name": ("task", "language_code"),
     "project_slug": ("project_name",),
     "dataset_name": ("task", "language_code"),
@@ -84,12 +88,22 @@ def min_submitted(value) -> str | None:
     return None
 
 
+def language_name(name: str, code: str) -> str | None:
+    if code == OTHER_LANGUAGE:
+        problem = one_line_text(name, 60)
+        return problem and f"{problem}: type your language's name, as language_code is {OTHER_LANGUAGE!r}"
+    if name.strip():
+        return f"only used with language_code {OTHER_LANGUAGE!r}; leave it empty for {code!r}"
+    return None
+
+
 def problems(answers: dict) -> dict[str, str]:
     checks = {
         "language_code": None
         if answers["language_code"] in SUPPORTED_LANGUAGES
         else f"{answers['language_code']!r} is not supported; choose one of: "
         + ", ".join(SUPPORTED_LANGUAGES),
+        "language_name": language_name(answers["language_name"], answers["language_code"]),
         "task": one_line_text(answers["task"], 60),
         "task_description": one_line_text(answers["task_description"], 500),
         "project_name": one_line_text(answers["project_name"], 100),
@@ -104,7 +118,7 @@ def problems(answers: dict) -> dict[str, str]:
     }
     found: dict[str, str] = {}
     for field, problem in checks.items():
-        if problem and not any(source in found for source in DERIVED_FROM.get(field, ())):
+        if problem and not any(source in found for source in DEPENDS_ON.get(field, ())):
             found[field] = problem
     return found
 

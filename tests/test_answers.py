@@ -8,6 +8,8 @@ from kto.config import load_config
 BAD_ANSWERS = [
     pytest.param(["language_code=xx"], "language_code", id="unknown-language"),
     pytest.param(["language_code="], "language_code", id="empty-language"),
+    pytest.param(["language_code=other"], "language_name", id="other-language-without-a-name"),
+    pytest.param(["language_code=nl", "language_name=Flemish"], "language_name", id="name-for-listed"),
     pytest.param(["project_slug=Bad Slug"], "project_slug", id="slug-with-space"),
     pytest.param(["project_slug=1-haiku"], "project_slug", id="slug-starts-with-digit"),
     pytest.param(["project_slug=haiku--kto"], "project_slug", id="slug-double-dash"),

@@ -17,13 +17,17 @@ ROW = {
 def test_settings_carry_the_projects_texts_and_overlap(argilla_server):
     config = load_config(PROJECT / "project.yaml")
     settings = annotation.settings(config, argilla_server.client())
-    assert settings.guidelines == config.argilla.guidelines
+    assert settings.guidelines == config.language.markdown_block(config.argilla.guidelines)
     assert settings.distribution.min_submitted == config.argilla.min_submitted
     rating = settings.questions["rating"]
     assert rating.title == config.argilla.question
     titles = {option["value"]: option["text"] for option in rating.serialize()["settings"]["options"]}
     assert titles == {"up": f"👍 {config.argilla.label_up}", "down": f"👎 {config.argilla.label_down}"}
-    assert [field.name for field in settings.fields] == ["prompt", "completion"]
+    assert [(field.name, field.title) for field in settings.fields] == [
+        ("prompt", config.argilla.prompt_title),
+        ("completion", config.argilla.response_title),
+    ]
+    assert settings.questions["comment"].title == config.argilla.comment_title
     assert sorted(prop.name for prop in settings.metadata) == ["language", "model", "prompt_id"]
 
 

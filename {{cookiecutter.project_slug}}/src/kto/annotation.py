@@ -67,28 +67,28 @@ def settings(config: ProjectConfig, client):
     from the environment."""
     import argilla as rg
 
-    annotation = config.argilla
+    texts = config.argilla
     return rg.Settings(
-        guidelines=annotation.guidelines,
+        guidelines=config.language.markdown_block(texts.guidelines),
         fields=[
-            rg.TextField(name="prompt", title="Prompt", use_markdown=True, client=client),
-            rg.TextField(name="completion", title="Response", use_markdown=True, client=client),
+            rg.TextField(name="prompt", title=texts.prompt_title, use_markdown=True, client=client),
+            rg.TextField(name="completion", title=texts.response_title, use_markdown=True, client=client),
         ],
         questions=[
             rg.LabelQuestion(
                 name=QUESTION,
-                title=annotation.question,
-                labels={UP: f"👍 {annotation.label_up}", DOWN: f"👎 {annotation.label_down}"},
+                title=texts.question,
+                labels={UP: f"👍 {texts.label_up}", DOWN: f"👎 {texts.label_down}"},
                 client=client,
             ),
-            rg.TextQuestion(name="comment", title="Comment (optional)", required=False, client=client),
+            rg.TextQuestion(name="comment", title=texts.comment_title, required=False, client=client),
         ],
         metadata=[
             rg.TermsMetadataProperty("model", title="Model", client=client),
             rg.TermsMetadataProperty("prompt_id", title="Prompt id", client=client),
             rg.TermsMetadataProperty("language", title="Language", client=client),
         ],
-        distribution=rg.TaskDistribution(min_submitted=annotation.min_submitted),
+        distribution=rg.TaskDistribution(min_submitted=texts.min_submitted),
     )
 
 

@@ -27,6 +27,15 @@ class Language(Strict):
     # A paragraph for the dataset card, in the language itself.
     card_paragraph: str = ""
 
+    @property
+    def hub_code(self) -> str | None:
+        """The code for Hub metadata: None while the project is on the 'other' placeholder."""
+        return None if self.code == "other" else self.code
+
+    def markdown_block(self, text: str) -> str:
+        """Markdown in the language, marked right-to-left when it is written so."""
+        return f'<div dir="rtl">\n\n{text}\n\n</div>' if self.direction == "rtl" else text
+
 
 class Task(Strict):
     name: str = Field(min_length=1)
@@ -127,6 +136,9 @@ class Argilla(Strict):
     question: str
     label_up: str
     label_down: str
+    prompt_title: str = "Prompt"
+    response_title: str = "Response"
+    comment_title: str = "Comment (optional)"
 
 
 class ProjectConfig(Strict):

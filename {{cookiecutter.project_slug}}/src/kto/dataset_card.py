@@ -8,6 +8,10 @@ from kto.config import ProjectConfig
 TAGS = ["kto", "dpo", "preference", "synthetic", "argilla", "distilabel"]
 
 
+def quoted_in_language(config: ProjectConfig, text: str) -> str:
+    return config.language.markdown_block("\n".join(f"> {line}" for line in text.splitlines()))
+
+
 def size_category(count: int) -> str:
     for limit, name in (
         (1_000, "n<1K"),
@@ -23,7 +27,7 @@ def size_category(count: int) -> str:
 def build(config: ProjectConfig, export, policy, annotators: int) -> DatasetCard:
     stats = export.statistics
     data = DatasetCardData(
-        language=[config.language.code],
+        language=[config.language.hub_code] if config.language.hub_code else None,
         license=config.hub.license,
         task_categories=["text-generation"],
         size_categories=[size_category(len(export.kto))],
@@ -47,11 +51,9 @@ def build(config: ProjectConfig, export, policy, annotators: int) -> DatasetCard
     alpha = stats["krippendorff_alpha"]
     alpha_text = f"{alpha:.3f}" if alpha is not None else "undefined (too little overlap or no variation)"
     weights = stats["weights"]
-    native = config.language.card_paragraph.strip()
-    if config.language.direction == "rtl":
-        native = f'<div dir="rtl">\n\n{native}\n\n</div>'
-    system_prompt = "\n".join(f"> {line}" for line in config.task.system_prompt.splitlines())
-    guidelines = "\n".join(f"> {line}" for line in config.argilla.guidelines.splitlines())
+    native = config.language.markdown_block(config.language.card_paragraph.strip())
+    system_prompt = quoted_in_language(config, config.task.system_prompt)
+    guidelines = quoted_in_language(config, config.argilla.guidelines)
     content = f"""---
 {data.to_yaml()}
 ---
