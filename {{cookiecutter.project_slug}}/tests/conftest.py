@@ -173,3 +173,31 @@ def write_generations(project: Path, prompts: int, models: int = 2, missing: set
     path = project / "data" / "generations.parquet"
     write_rows(rows, path)
     return path
+
+
+def dataset_of(server, project):
+    from kto.config import load_config
+
+    config = load_config(project / "project.yaml")
+    return server.client().datasets(config.argilla.dataset, workspace=config.argilla.workspace)
+
+
+def records_of(dataset, model: str) -> list:
+    import argilla as rg
+
+    return list(dataset.records(query=rg.Query(filter=rg.Filter(("metadata.model", "==", model)))))
+
+
+def submit(server, project, votes: dict[tuple[str, int], str]) -> None:
+    """Ratings given on the annotators' behalf: {(username, prompt index): "up" | "down"}."""
+    import argilla as rg
+
+    client = server.client()
+    dataset = dataset_of(server, project)
+    by_prompt = {record.fields["prompt"]: record for record in records_of(dataset, "team/model-0")}
+    for (username, prompt), value in votes.items():
+        record = by_prompt[f"Prompt number {prompt}"]
+        record.responses.add(
+            rg.Response("rating", value, user_id=client.users(username).id, status="submitted")
+        )
+    dataset.records.log(list(by_prompt.values()))

@@ -7,23 +7,21 @@ import sys
 import time
 
 import pytest
-from conftest import edit_config, kto_env, run_kto, table_rows, write_generations
+from conftest import (
+    dataset_of,
+    edit_config,
+    kto_env,
+    records_of,
+    run_kto,
+    submit,
+    table_rows,
+    write_generations,
+)
 
 from kto import ratings
 from kto.config import load_config
 
 pytestmark = pytest.mark.slow
-
-
-def dataset_of(server, project):
-    config = load_config(project / "project.yaml")
-    return server.client().datasets(config.argilla.dataset, workspace=config.argilla.workspace)
-
-
-def records_of(dataset, model: str) -> list:
-    import argilla as rg
-
-    return list(dataset.records(query=rg.Query(filter=rg.Filter(("metadata.model", "==", model)))))
 
 
 def record_count(server, project) -> int:
@@ -121,21 +119,6 @@ def test_nothing_to_annotate_is_one_line(annotation_project):
     assert result.stderr.strip() == "error: input: no non-empty responses to annotate"
     missing_file = run_kto(annotation_project, "annotate", "--input", "nope.parquet")
     assert missing_file.stderr.startswith("error: input: ")
-
-
-def submit(server, project, votes: dict[tuple[str, int], str]) -> None:
-    """Ratings given on the annotators' behalf: {(username, prompt index): "up" | "down"}."""
-    import argilla as rg
-
-    client = server.client()
-    dataset = dataset_of(server, project)
-    by_prompt = {record.fields["prompt"]: record for record in records_of(dataset, "team/model-0")}
-    for (username, prompt), value in votes.items():
-        record = by_prompt[f"Prompt number {prompt}"]
-        record.responses.add(
-            rg.Response("rating", value, user_id=client.users(username).id, status="submitted")
-        )
-    dataset.records.log(list(by_prompt.values()))
 
 
 def test_status_counts_submissions_per_annotator_and_model(annotation_project, argilla_server, tmp_path):

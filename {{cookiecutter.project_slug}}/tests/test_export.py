@@ -169,6 +169,34 @@ def test_no_ratings_and_a_file_of_another_shape(project):
     assert not (project / "data" / "export").exists()
 
 
+def test_judge_suggestions_are_compared_not_counted(project, backup):
+    """r1 (3 up) judged down, r2 (2 down, 1 up) judged down, r4 (1 up: below threshold) judged up."""
+    judged = {"r1": "down", "r2": "down", "r4": "up"}
+    rows = [
+        {**row, "suggestion": {"value": judged[row["id"]], "score": 1.0, "agent": "team/judge"}}
+        if row["id"] in judged
+        else row
+        for row in CASE
+    ]
+    ratings.save(rows, backup)
+    assert run_kto(project, "export", "--from", str(backup)).returncode == 0
+    assert [(row["completion"], row["label"]) for row in read(project, "kto")] == [
+        ("answer 1", True),
+        ("answer 2", False),
+    ]
+    stats = json.loads((project / "data" / "export" / "statistics.json").read_text())
+    assert stats["judge"] == {"agents": ["team/judge"], "compared": 2, "agreed": 1, "rate": 0.5}
+
+
+def test_a_backup_from_before_suggestions_still_loads(project, backup):
+    import pyarrow as pa
+
+    old = pa.schema([field for field in ratings.SCHEMA if field.name != "suggestion"])
+    pq.write_table(pa.Table.from_pylist(CASE, schema=old), backup)
+    assert run_kto(project, "export", "--from", str(backup)).returncode == 0
+    assert json.loads((project / "data" / "export" / "statistics.json").read_text())["judge"] is None
+
+
 def test_the_export_folder_loads_with_datasets_by_config_name(project, backup):
     """The card's configs point at the files, as they will on the Hub."""
     import datasets

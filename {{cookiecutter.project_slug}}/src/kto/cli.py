@@ -64,7 +64,7 @@ def generate(
     """Ask every configured model to answer every prompt."""
     from kto import responses
     from kto.generate import build_pipeline, plan_jobs, run_pipeline
-    from kto.llms import local_slots
+    from kto.llms import build_llm, local_slots
     from kto.prompts import load_prompts
 
     if ray:
@@ -81,7 +81,13 @@ def generate(
     missing = responses.gaps(table, texts, model_ids)
     jobs = plan_jobs(missing, slots)
     if jobs:
-        pipeline = build_pipeline(jobs, config, ray=ray)  # checks keys and extras before any work
+        pipeline = build_pipeline(  # checks keys and extras before any work
+            jobs,
+            config,
+            lambda slot: build_llm(slot, config, config.generation.max_new_tokens),
+            system_prompt=config.task.system_prompt,
+            ray=ray,
+        )
         todo = sum(len(job.prompts) for job in jobs)
         console.print(
             f"Generating {todo} responses: {len(texts)} prompts x {len(slots)} models ({todo} missing)"
@@ -136,6 +142,52 @@ def annotate(
         f"{config.argilla.workspace}/{config.argilla.dataset}: {added} records added, "
         f"{len(wanted) - added} already there ({len(wanted)} in all) at {client.api_url}"
     )
+
+
+@app.command()
+def suggest(
+    local: Annotated[bool, typer.Option("--local", help="Judge with the embedded tiny model")] = False,
+    redo: Annotated[
+        bool, typer.Option("--redo", help="Judge again the records this judge has already judged")
+    ] = False,
+) -> None:
+    """Pre-fill each record's rating with a judge model's suggestion, for annotators to accept or change."""
+    from kto import annotation
+    from kto import suggest as judging
+    from kto.generate import build_pipeline, run_pipeline
+    from kto.llms import EmbeddedGemmaJudge, build_llm
+
+    config = project()
+    client, dataset = annotation.open_dataset(config)
+    judge = judging.judge_slot(config, local)
+    records = list(dataset.records(with_suggestions=True, with_responses=False))
+    pending = judging.to_judge(records, judge.id, redo)
+    name = f"{config.argilla.workspace}/{config.argilla.dataset} at {client.api_url}"
+    if not pending:
+        console.print(f"{name}: all {len(records)} records already have a suggestion from {judge.id}.")
+        return
+    by_text = judging.judge_texts(config, pending)
+    jobs = judging.plan(list(by_text), judging.sample_slots(judge, config.suggest.samples))
+    pipeline = build_pipeline(
+        jobs,
+        config,
+        lambda slot: build_llm(slot, config, judging.JUDGE_MAX_NEW_TOKENS, EmbeddedGemmaJudge),
+        command="suggest",
+    )
+    console.print(f"Judging {len(pending)} records with {judge.id}, {len(jobs)} times each")
+    with progress_bar() as bar:
+        task = bar.add_task(judge.id, total=len(jobs) * len(by_text))
+        table = run_pipeline(pipeline, jobs, on_rows=lambda _, rows: bar.advance(task, rows))
+    written = judging.write(dataset, by_text, judging.verdicts(table, list(by_text)), judge.id)
+    console.print(
+        f"{name}: {written} suggestions from {judge.id}; "
+        f"{len(records) - len(pending)} records already had one"
+    )
+    if written < len(pending):
+        console.print(
+            f"[yellow]warning: no clear verdict (no 0 or 1 in the answers, or a tie) for "
+            f"{len(pending) - written} records; run kto suggest again to retry them[/]"
+        )
 
 
 @app.command()
@@ -242,6 +294,11 @@ def export_command(
         f"KTO: {len(result.kto)} rows ({stats['desirable']} up, {stats['undesirable']} down); "
         f"DPO: {len(result.dpo)} pairs; Krippendorff's alpha: {agreement}; weights: {stats['weights']}"
     )
+    if judge := stats["judge"]:
+        console.print(
+            f"Judge-human agreement: {judge['rate']:.0%} ({judge['agreed']} of {judge['compared']} "
+            f"labelled records); suggestions are not ratings and set no label"
+        )
     console.print(f"Wrote {folder}")
     if push:
         from kto.hub import push_folder

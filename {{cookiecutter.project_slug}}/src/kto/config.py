@@ -127,6 +127,11 @@ class Hub(Strict):
     def ratings_backup_repo(self) -> str:
         return f"{self.namespace}/{self.dataset}-ratings-backup"
 
+    @property
+    def model_repo(self) -> str:
+        """The model ``kto train --push`` uploads."""
+        return f"{self.namespace}/{self.dataset}-model"
+
 
 class Argilla(Strict):
     dataset: str
@@ -141,6 +146,53 @@ class Argilla(Strict):
     comment_title: str = "Comment (optional)"
 
 
+class Suggest(Strict):
+    """``kto suggest``: a judge model pre-fills each record's rating for annotators."""
+
+    judge: ModelSlot
+    # Each record is judged this many times: the suggestion is the majority, its score the share
+    # of judgements that agree.
+    samples: int = Field(default=3, ge=1, le=9)
+    # {instructions}: the task's system prompt; {prompt}, {response}: the record.
+    prompt: str
+
+    @model_validator(mode="after")
+    def _prompt_has_the_record(self):
+        missing = [name for name in ("{prompt}", "{response}") if name not in self.prompt]
+        if missing:
+            raise ValueError(f"the judge prompt must contain {' and '.join(missing)}")
+        return self
+
+    def judge_text(self, instructions: str, prompt: str, response: str) -> str:
+        # Plain replacement: the texts may hold braces of their own.
+        text = self.prompt.replace("{instructions}", instructions).replace("{prompt}", prompt)
+        return text.replace("{response}", response)
+
+
+class Lora(Strict):
+    r: int = Field(default=16, ge=1)
+    alpha: int = Field(default=32, ge=1)
+    dropout: float = Field(default=0.05, ge=0.0, lt=1.0)
+    target_modules: str | list[str] = "all-linear"
+
+
+class Training(Strict):
+    """``kto train``: TRL's KTOTrainer on the export."""
+
+    base_model: str = Field(min_length=1)
+    output_dir: str = "data/model"
+    beta: float = Field(default=0.1, gt=0)
+    learning_rate: float = Field(default=5e-6, gt=0)
+    epochs: float = Field(default=1.0, gt=0)
+    batch_size: int = Field(default=4, ge=2)  # the KL estimate of KTO needs more than one example
+    gradient_accumulation_steps: int = Field(default=1, ge=1)
+    max_length: int = Field(default=512, ge=16)
+    # None: computed from the export's ratio of thumbs up to thumbs down, as TRL advises.
+    desirable_weight: float | None = Field(default=None, gt=0)
+    undesirable_weight: float | None = Field(default=None, gt=0)
+    lora: Lora | None = Lora()
+
+
 class ProjectConfig(Strict):
     language: Language
     task: Task
@@ -148,6 +200,8 @@ class ProjectConfig(Strict):
     generation: Generation
     hub: Hub
     argilla: Argilla
+    suggest: Suggest
+    training: Training | None = None
     # The folder holding project.yaml: relative paths in the config start there.
     root: Path = Field(default=Path("."), exclude=True)
 

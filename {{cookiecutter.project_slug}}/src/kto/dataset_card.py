@@ -50,6 +50,14 @@ def build(config: ProjectConfig, export, policy, annotators: int) -> DatasetCard
     )
     alpha = stats["krippendorff_alpha"]
     alpha_text = f"{alpha:.3f}" if alpha is not None else "undefined (too little overlap or no variation)"
+    judge = stats["judge"]
+    judge_text = (
+        f"Judge-human agreement: {judge['rate']:.0%} ({judge['agreed']} of {judge['compared']} labelled "
+        f"answers) for the judge {', '.join(judge['agents'])}, whose suggestions annotators saw on "
+        "Argilla; suggestions are never counted as ratings."
+        if judge
+        else "No judge suggestions were shown to annotators."
+    )
     weights = stats["weights"]
     native = config.language.markdown_block(config.language.card_paragraph.strip())
     system_prompt = quoted_in_language(config, config.task.system_prompt)
@@ -97,6 +105,7 @@ Every rated record, in exactly one row:
 {models}
 
 Inter-annotator agreement, Krippendorff's alpha (nominal): {alpha_text}.
+{judge_text}
 Desirable : undesirable = {stats["desirable"]} : {stats["undesirable"]}; the weights TRL's KTO advice
 suggests for that balance: `desirable_weight={weights["desirable_weight"]}`,
 `undesirable_weight={weights["undesirable_weight"]}`.

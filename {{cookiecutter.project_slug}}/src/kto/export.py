@@ -79,10 +79,13 @@ def aggregate(
         raise KtoError("ratings", f"no submitted ratings yet among {len(rows)} records: nothing to export")
     reconciliation = dict.fromkeys(OUTCOMES, 0)
     labelled = []
+    judged = []  # (the judge's suggestion, the people's label): compared, never used as a label
     for row in rows:
         up, down, discarded = votes(row)
         outcome = policy.outcome(up, down, discarded)
         reconciliation[outcome] += 1
+        if outcome.startswith("labelled") and row.get("suggestion"):
+            judged.append((row["suggestion"], outcome == "labelled-up"))
         if outcome.startswith("labelled"):
             labelled.append(
                 {
@@ -98,7 +101,7 @@ def aggregate(
     reconciliation["total"] = len(rows)
     labelled.sort(key=lambda item: (item["prompt"], -item["agreement"], item["model"], item["completion"]))
     pairs = dpo_pairs(labelled, max_pairs)
-    statistics = summary(rows, labelled)
+    statistics = summary(rows, labelled) | {"judge": judge_agreement(judged)}
     if conversational:
         labelled = [
             {**item, "prompt": user(item["prompt"]), "completion": assistant(item["completion"])}
@@ -183,6 +186,19 @@ def krippendorff_alpha(rows: list[dict]) -> float | None:
     if len(np.unique(matrix[~np.isnan(matrix)])) < 2:
         return None
     return float(krippendorff.alpha(reliability_data=matrix, level_of_measurement="nominal"))
+
+
+def judge_agreement(judged: list[tuple[dict, bool]]) -> dict | None:
+    """How often kto suggest's judge matched the label people gave (None: no suggestions)."""
+    if not judged:
+        return None
+    agreed = sum((suggestion["value"] == UP) == label for suggestion, label in judged)
+    return {
+        "agents": sorted({suggestion["agent"] for suggestion, _ in judged}),
+        "compared": len(judged),
+        "agreed": agreed,
+        "rate": agreed / len(judged),
+    }
 
 
 def summary(rows: list[dict], labelled: list[dict]) -> dict:

@@ -2,6 +2,7 @@
 
 Each slot gets its own branch (load -> generate) holding only the prompts it still lacks,
 so a re-run fills gaps (a failed model, new prompts) and never duplicates a response.
+``kto suggest`` runs its judge through the same pipeline.
 """
 
 import hashlib
@@ -11,16 +12,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from datasets.utils.logging import disable_progress_bar
+from distilabel.models.llms.base import LLM
 from distilabel.pipeline import Pipeline, RayPipeline
 from distilabel.pipeline.base import BasePipeline
 from distilabel.steps import LoadDataFromDicts
 from distilabel.steps.tasks import TextGeneration
 
 from kto.config import ModelSlot, ProjectConfig
-from kto.llms import build_llm, prompt_seen
+from kto.llms import prompt_seen
 from kto.responses import Response, Table
 
-PIPELINE_NAME = "kto-generate"
 # Small batches keep the progress bar moving and lose little work if a run is killed.
 BATCH_SIZE = 8
 
@@ -69,20 +70,28 @@ class Job:
         return f"generate_{self.index}"
 
 
-def pipeline_name(jobs: list[Job]) -> str:
+def pipeline_name(command: str, jobs: list[Job]) -> str:
     """Name the cache folder after the work itself.
 
     distilabel's cache signature covers step settings but not LoadDataFromDicts' data, so
     without this a run over other prompts would be answered from the previous run's cache.
     """
     work = json.dumps([[job.slot.id, job.prompts] for job in jobs], ensure_ascii=False)
-    return f"{PIPELINE_NAME}-{hashlib.sha256(work.encode()).hexdigest()[:16]}"
+    return f"kto-{command}-{hashlib.sha256(work.encode()).hexdigest()[:16]}"
 
 
-def build_pipeline(jobs: list[Job], config: ProjectConfig, *, ray: bool = False) -> BasePipeline:
+def build_pipeline(
+    jobs: list[Job],
+    config: ProjectConfig,
+    make_llm: Callable[[ModelSlot], LLM],
+    *,
+    command: str = "generate",
+    system_prompt: str | None = None,
+    ray: bool = False,
+) -> BasePipeline:
     pipeline_class = RayGenerationPipeline if ray else GenerationPipeline
     cache_dir = config.path(".cache/distilabel")
-    with pipeline_class(name=pipeline_name(jobs), cache_dir=cache_dir) as pipeline:
+    with pipeline_class(name=pipeline_name(command, jobs), cache_dir=cache_dir) as pipeline:
         for job in jobs:
             load = LoadDataFromDicts(
                 name=f"load_{job.index}",
@@ -91,8 +100,8 @@ def build_pipeline(jobs: list[Job], config: ProjectConfig, *, ray: bool = False)
             )
             generate = SlotGeneration(
                 name=job.step,
-                llm=build_llm(job.slot, config),
-                system_prompt=config.task.system_prompt,
+                llm=make_llm(job.slot),
+                system_prompt=system_prompt,
                 input_batch_size=BATCH_SIZE,
             )
             load >> generate

@@ -1,8 +1,9 @@
 """Records and their human ratings, read from Argilla or from a ``kto backup`` file.
 
 One row per record: ``id``, ``prompt``, ``completion``, ``model``, ``prompt_id``, ``language``,
-``status`` (Argilla's: pending or completed) and ``responses``, a list of
-``{"user", "value", "status"}`` for the rating question (status: submitted, discarded, draft).
+``status`` (Argilla's: pending or completed), ``responses``, a list of
+``{"user", "value", "status"}`` for the rating question (status: submitted, discarded, draft),
+and ``suggestion``, the judge's ``{"value", "score", "agent"}`` from ``kto suggest`` (or null).
 """
 
 from collections import Counter, defaultdict
@@ -16,6 +17,7 @@ from kto.errors import KtoError
 from kto.responses import write_table_atomically
 
 RESPONSE = pa.struct([("user", pa.string()), ("value", pa.string()), ("status", pa.string())])
+SUGGESTION = pa.struct([("value", pa.string()), ("score", pa.float64()), ("agent", pa.string())])
 SCHEMA = pa.schema(
     [
         ("id", pa.string()),
@@ -26,14 +28,17 @@ SCHEMA = pa.schema(
         ("language", pa.string()),
         ("status", pa.string()),
         ("responses", pa.list_(RESPONSE)),
+        ("suggestion", SUGGESTION),
     ]
 )
+# Backups made before kto suggest existed lack the column; they load with no suggestions.
+OPTIONAL = {"suggestion"}
 
 
 def fetch(client, dataset) -> list[dict]:
     usernames = {user.id: user.username for user in client.users}
     rows = []
-    for record in dataset.records(with_responses=True, with_suggestions=False):
+    for record in dataset.records(with_responses=True, with_suggestions=True):
         metadata = record.metadata or {}
         rows.append(
             {
@@ -54,6 +59,7 @@ def fetch(client, dataset) -> list[dict]:
                     }
                     for response in record.responses[QUESTION]
                 ],
+                "suggestion": record.suggestions.to_dict().get(QUESTION),
             }
         )
     return rows
@@ -69,9 +75,9 @@ def load(path: Path) -> list[dict]:
     except (OSError, pa.ArrowInvalid) as error:
         raise KtoError("from", f"{path} is not a readable parquet file") from error
     missing = [name for name in SCHEMA.names if name not in table.column_names]
-    if missing:
+    if set(missing) - OPTIONAL:
         raise KtoError("from", f"{path} is not a kto backup: it lacks {', '.join(missing)}")
-    return table.to_pylist()
+    return [dict.fromkeys(missing) | row for row in table.to_pylist()]
 
 
 def submitted(rows: list[dict]) -> list[tuple[dict, dict]]:

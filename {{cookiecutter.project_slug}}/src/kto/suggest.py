@@ -1,0 +1,100 @@
+"""``kto suggest``: a judge model pre-fills each record's thumbs up / down as an Argilla suggestion.
+
+The judge runs through the same distilabel pipeline as ``kto generate``, ``samples`` times per
+record (one slot per sample, so the samples run in parallel). The suggestion is the majority of
+the judgements, its score the share that agreed, its agent the judge's id. A record holds one
+suggestion per question, so writing again replaces it: re-runs never duplicate. Records already
+judged by the same judge are skipped unless asked to redo them.
+"""
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+from kto.annotation import BATCH_SIZE, DOWN, QUESTION, UP
+from kto.config import ModelSlot, ProjectConfig
+from kto.generate import Job
+from kto.local_model import MODEL_NAME
+from kto.responses import Table
+
+# The judge answers with one digit; a few tokens leave room for a server's chat formatting.
+JUDGE_MAX_NEW_TOKENS = 4
+DIGIT = re.compile(r"[01]")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    value: str  # UP or DOWN
+    score: float  # the share of judgements that agree with it
+
+
+def judge_slot(config: ProjectConfig, local: bool) -> ModelSlot:
+    judge = config.suggest.judge
+    if local:
+        return ModelSlot(id=f"{MODEL_NAME}-local-judge", backend="local", temperature=judge.temperature)
+    return judge
+
+
+def sample_slots(judge: ModelSlot, samples: int) -> list[ModelSlot]:
+    """One slot per judgement of each record; their ids name the samples, not the judge."""
+    return [judge.model_copy(update={"id": f"{judge.id}#{n}"}) for n in range(1, samples + 1)]
+
+
+def to_judge(records, judge_id: str, redo: bool) -> list:
+    """The records without a suggestion from this judge (all of them with ``redo``)."""
+    return [
+        record
+        for record in records
+        if redo or (record.suggestions.to_dict().get(QUESTION) or {}).get("agent") != judge_id
+    ]
+
+
+def judge_texts(config: ProjectConfig, records) -> dict[str, list]:
+    """The judge's prompt for each record; records with the same prompt and response share one."""
+    texts: dict[str, list] = {}
+    for record in records:
+        text = config.suggest.judge_text(
+            config.task.system_prompt, record.fields["prompt"], record.fields["completion"]
+        )
+        texts.setdefault(text, []).append(record)
+    return texts
+
+
+def plan(texts: list[str], slots: list[ModelSlot]) -> list[Job]:
+    return [Job(index, slot, texts) for index, slot in enumerate(slots)]
+
+
+def verdict(answers: list[str | None]) -> Verdict | None:
+    """The majority of the judgements that give a digit; None when there are none, or a tie."""
+    digits = Counter(match.group() for answer in answers if answer and (match := DIGIT.search(answer)))
+    if not digits or digits["1"] == digits["0"]:
+        return None
+    value, count = digits.most_common(1)[0]
+    return Verdict(UP if value == "1" else DOWN, count / sum(digits.values()))
+
+
+def verdicts(table: Table, texts: list[str]) -> dict[str, Verdict | None]:
+    return {text: verdict([response.text for response in table.get(text, {}).values()]) for text in texts}
+
+
+def write(dataset, records_by_text: dict[str, list], found: dict[str, Verdict | None], judge_id: str) -> int:
+    """Attach each verdict as the record's suggestion; fields and metadata are sent again because
+    Argilla's upsert replaces them, while human responses are left as they are."""
+    import argilla as rg
+
+    updated = [
+        rg.Record(
+            id=record.id,
+            fields=dict(record.fields),
+            metadata=dict(record.metadata or {}),
+            suggestions=[
+                rg.Suggestion(QUESTION, found_verdict.value, score=found_verdict.score, agent=judge_id)
+            ],
+        )
+        for text, found_verdict in found.items()
+        if found_verdict
+        for record in records_by_text[text]
+    ]
+    for start in range(0, len(updated), BATCH_SIZE):
+        dataset.records.log(updated[start : start + BATCH_SIZE])
+    return len(updated)

@@ -1,0 +1,95 @@
+"""kto suggest: a real judge (the embedded tiny model) on a real local Argilla."""
+
+import json
+
+import pyarrow.parquet as pq
+import pytest
+from conftest import dataset_of, records_of, run_kto, submit, write_generations
+
+from kto import suggest
+from kto.config import ModelSlot, load_config
+
+JUDGE = "gemma-3-270m-local-judge"
+
+
+def suggestions(server, project) -> dict[str, list[dict]]:
+    """Every record's suggestions, by record id."""
+    dataset = dataset_of(server, project)
+    return {
+        record.id: [
+            {"question": s.question_name, "value": s.value, "score": s.score, "agent": s.agent}
+            for s in record.suggestions
+        ]
+        for record in dataset.records(with_suggestions=True)
+    }
+
+
+@pytest.mark.slow
+def test_suggestions_fill_every_record_once_and_never_become_labels(annotation_project, argilla_server):
+    write_generations(annotation_project, prompts=2, models=2)
+    assert run_kto(annotation_project, "annotate").returncode == 0
+    submit(argilla_server, annotation_project, {("annotator1", 0): "up"})  # a rating given before
+
+    first = run_kto(annotation_project, "suggest", "--local")
+    assert first.returncode == 0, first.stderr
+    assert "4 suggestions from gemma-3-270m-local-judge" in first.stderr
+    found = suggestions(argilla_server, annotation_project)
+    assert len(found) == 4
+    for [one] in found.values():
+        assert one["question"] == "rating" and one["agent"] == JUDGE and one["value"] in {"up", "down"}
+        assert one["score"] == pytest.approx(2 / 3) or one["score"] == 1.0  # 2 or 3 of 3 judgements
+    dataset = dataset_of(argilla_server, annotation_project)
+    [rated] = [record for record in records_of(dataset, "team/model-0") if record.responses["rating"]]
+    assert [response.value for response in rated.responses["rating"]] == ["up"]  # left as it was
+    assert {record.metadata["model"] for record in dataset.records()} == {"team/model-0", "team/model-1"}
+
+    again = run_kto(annotation_project, "suggest", "--local")
+    assert again.returncode == 0 and "all 4 records already have a suggestion" in again.stderr
+    redo = run_kto(annotation_project, "suggest", "--local", "--redo")
+    assert redo.returncode == 0, redo.stderr
+    assert all(len(each) == 1 for each in suggestions(argilla_server, annotation_project).values())
+
+    # People decide two records: one as the judge did, one against it.
+    judged = {record.fields["prompt"]: record for record in records_of(dataset, "team/model-0")}
+    verdict = {prompt: record.suggestions["rating"].value for prompt, record in judged.items()}
+    against = {"up": "down", "down": "up"}
+    votes = {}
+    for index, agree in ((0, True), (1, False)):
+        wanted = verdict[f"Prompt number {index}"] if agree else against[verdict[f"Prompt number {index}"]]
+        votes |= {(user, index): wanted for user in ("annotator2", "annotator3")}
+    submit(argilla_server, annotation_project, votes)
+
+    result = run_kto(annotation_project, "export")
+    assert result.returncode == 0, result.stderr
+    folder = annotation_project / "data" / "export"
+    rows = pq.read_table(folder / "kto" / "train.parquet").to_pylist()
+    labels = {row["prompt"]: row["label"] for row in rows}
+    assert labels == {f"Prompt number {index}": (votes[("annotator2", index)] == "up") for index in (0, 1)}
+    judge = json.loads((folder / "statistics.json").read_text())["judge"]
+    assert judge == {"agents": [JUDGE], "compared": 2, "agreed": 1, "rate": 0.5}
+    assert "Judge-human agreement: 50% (1 of 2" in (folder / "README.md").read_text(encoding="utf-8")
+
+
+def test_the_majority_of_judgements_is_the_verdict():
+    assert suggest.verdict(["1", "1", "0"]) == suggest.Verdict("up", 2 / 3)
+    assert suggest.verdict(["0", " 0.", None]) == suggest.Verdict("down", 1.0)
+    assert suggest.verdict(["Yes: 1", "no digit", ""]) == suggest.Verdict("up", 1.0)
+    assert suggest.verdict(["1", "0"]) is None  # a tie decides nothing
+    assert suggest.verdict(["maybe", None]) is None
+
+
+def test_each_sample_is_a_slot_of_the_judge(project):
+    judge = ModelSlot(id="team/judge", backend="openai", base_url="http://127.0.0.1:9/v1", temperature=0.3)
+    slots = suggest.sample_slots(judge, 3)
+    assert [slot.id for slot in slots] == ["team/judge#1", "team/judge#2", "team/judge#3"]
+    assert {(slot.base_url, slot.temperature) for slot in slots} == {("http://127.0.0.1:9/v1", 0.3)}
+    config = load_config(project / "project.yaml")
+    assert suggest.judge_slot(config, local=True).backend == "local"
+    assert suggest.judge_slot(config, local=False) == config.suggest.judge
+
+
+def test_the_judge_prompt_carries_the_task_and_the_record(project):
+    config = load_config(project / "project.yaml")
+    text = config.suggest.judge_text(config.task.system_prompt, "A {braced} prompt", "An answer")
+    assert config.task.system_prompt in text and "A {braced} prompt" in text and "An answer" in text
+    assert "{prompt}" not in text and "{response}" not in text
