@@ -17,13 +17,13 @@ def remove(*relative_paths: str) -> None:
             path.unlink()
 
 
-def remove_training() -> None:
-    remove("TRAINING.md")
+# Removed when training is not chosen: `kto train` then says the project has no training section.
+TRAINING_FILES = ("TRAINING.md", "src/kto/train.py", "tests/test_train.py")
 
 
 def main() -> None:
     if not INCLUDE_TRAINING:
-        remove_training()
+        remove(*TRAINING_FILES)
     print(
         f"""
 Created {PROJECT_DIR.name}. Next steps:

@@ -307,6 +307,47 @@ def export_command(
         console.print(f"Pushed to {url}")
 
 
+@app.command()
+def train(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="2 steps on a tiny random model built here (offline, CPU)")
+    ] = False,
+    data: Annotated[Path | None, typer.Option(help="Export folder (default: data/export)")] = None,
+    push: Annotated[
+        bool, typer.Option("--push", help="Upload the model (or adapter) and its card to the Hub")
+    ] = False,
+) -> None:
+    """Train with TRL's KTOTrainer on the exported KTO dataset (LoRA by default)."""
+    from kto import train as training
+
+    config = project()
+    if config.training is None:
+        raise KtoError("training", "project.yaml has no training section (the template's include_training)")
+    training.require_training_extra()
+    rows = training.read_export(data or config.path("data/export"))
+    model, tokenizer = training.model_and_tokenizer(config, rows, dry_run=dry_run)
+    name = "a tiny random model" if dry_run else config.training.base_model
+    console.print(f"Training {name} on {len(rows)} KTO rows")
+    with progress_bar() as bar:
+        task = bar.add_task("steps", total=None)
+
+        def on_step(step: int, total: int, loss: float) -> None:
+            bar.update(task, completed=step, total=total, description=f"steps (loss {loss:.4f})")
+
+        result = training.run(config, rows, model, tokenizer, dry_run=dry_run, on_step=on_step)
+    card = training.write_model_card(config, result, dry_run=dry_run)
+    console.print(
+        f"{result.steps} steps, final loss {result.loss:.4f}, weights {result.weights}; "
+        f"saved to {result.output_dir} (card: {card.name})"
+    )
+    if push:
+        from kto.hub import push_folder
+
+        repo = config.hub.model_repo
+        url = push_folder(result.output_dir, repo, private=config.hub.private, repo_type="model")
+        console.print(f"Pushed to {url}")
+
+
 space_app = typer.Typer(help="The annotation Space on the Hugging Face Hub.")
 app.add_typer(space_app, name="space")
 

@@ -123,7 +123,7 @@ dpo = load_dataset("{repo}", "dpo", split="train")
 ```
 
 ```python
-from trl.experimental.kto import KTOConfig, KTOTrainer
+from trl import KTOConfig, KTOTrainer
 
 args = KTOConfig(
     output_dir="kto-model",

@@ -26,25 +26,26 @@ def push_parquet(path: Path, repo_id: str, *, private: bool) -> str:
     )
 
 
-def push_folder(folder: Path, repo_id: str, *, private: bool) -> str:
-    """Upload a whole folder (an export: its card names the configs and their files)."""
+def push_folder(folder: Path, repo_id: str, *, private: bool, repo_type: str = "dataset") -> str:
+    """Upload a whole folder: an export (its card names the configs and their files), or a model."""
     return _push(
         repo_id,
         private,
         f"{folder.name}/",
         lambda api: api.upload_folder(
-            folder_path=str(folder), repo_id=repo_id, repo_type="dataset", commit_message="Export with kto"
+            folder_path=str(folder), repo_id=repo_id, repo_type=repo_type, commit_message="Upload with kto"
         ),
+        repo_type,
     )
 
 
-def _push(repo_id: str, private: bool, what: str, upload: Callable) -> str:
+def _push(repo_id: str, private: bool, what: str, upload: Callable, repo_type: str = "dataset") -> str:
     from huggingface_hub import HfApi
 
     api = HfApi()
     try:
-        api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True)
+        api.create_repo(repo_id, repo_type=repo_type, private=private, exist_ok=True)
         upload(api)
     except Exception as error:  # auth, network and permission errors from the Hub all end here
         raise KtoError("push", f"could not push {what} to {repo_id}: {one_line(error)[:200]}") from error
-    return f"https://huggingface.co/datasets/{repo_id}"
+    return f"https://huggingface.co/{'datasets/' if repo_type == 'dataset' else ''}{repo_id}"

@@ -1,0 +1,244 @@
+"""``kto train``: TRL's KTOTrainer on the exported KTO dataset, with LoRA adapters through peft.
+
+``--dry-run`` swaps the base model for a tiny randomly initialised causal LM built on the spot (a
+LlamaConfig and a BPE tokenizer trained on the export's own text), so the whole loop runs offline
+on a CPU in seconds. It proves the plumbing; the model learns nothing worth keeping.
+"""
+
+import copy
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from kto.config import ProjectConfig, Training
+from kto.errors import KtoError, one_line
+from kto.export import kto_weights
+
+DRY_RUN_STEPS = 2
+TINY_VOCABULARY = 300
+SPECIAL_TOKENS = ["<unk>", "<s>", "</s>", "<pad>"]
+
+StepDone = Callable[[int, int, float | None], None]
+
+
+@dataclass(frozen=True)
+class Result:
+    output_dir: Path
+    steps: int
+    loss: float
+    weights: dict[str, float]
+
+
+def read_export(folder: Path) -> list[dict]:
+    """The KTO rows, checked: both labels are needed (KTO weighs one side against the other)."""
+    path = folder / "kto" / "train.parquet"
+    if not path.is_file():
+        raise KtoError("train", f"no KTO dataset at {path}: run kto export first")
+    rows = pq.read_table(path).to_pylist()
+    if not rows:
+        raise KtoError("train", f"{path} has no rows: rate more answers, then kto export again")
+    if not isinstance(rows[0]["prompt"], str):
+        raise KtoError("train", f"{path} is conversational: export it with --format standard")
+    ups = sum(1 for row in rows if row["label"])
+    if ups in (0, len(rows)):
+        side = "thumbs up" if ups else "thumbs down"
+        raise KtoError(
+            "train", f"all {len(rows)} rows are {side}: KTO needs both labels; rate more, then export again"
+        )
+    return [{"prompt": row["prompt"], "completion": row["completion"], "label": row["label"]} for row in rows]
+
+
+def weights(settings: Training, rows: list[dict]) -> dict[str, float]:
+    """The configured weights, else those TRL advises for the export's balance."""
+    ups = sum(1 for row in rows if row["label"])
+    advised = kto_weights(ups, len(rows) - ups)
+    return {
+        "desirable_weight": settings.desirable_weight or advised["desirable_weight"],
+        "undesirable_weight": settings.undesirable_weight or advised["undesirable_weight"],
+    }
+
+
+def require_training_extra() -> None:
+    try:
+        import peft  # noqa: F401
+        import torch  # noqa: F401
+        import trl  # noqa: F401
+    except ImportError as error:
+        raise KtoError(
+            "train", f"install the training extra: pip install -e '.[train]' ({one_line(error)})"
+        ) from error
+
+
+def tiny_model(rows: list[dict]):
+    """A randomly initialised Llama of ~40k parameters and a BPE tokenizer trained on ``rows``."""
+    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+
+    bpe = Tokenizer(models.BPE(unk_token="<unk>"))
+    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    texts = [text for row in rows for text in (row["prompt"], row["completion"])]
+    bpe.train_from_iterator(
+        texts,
+        trainers.BpeTrainer(
+            vocab_size=TINY_VOCABULARY,
+            special_tokens=SPECIAL_TOKENS,
+            initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        ),
+    )
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=bpe, unk_token="<unk>", bos_token="<s>", eos_token="</s>", pad_token="<pad>"
+    )
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=512,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    return LlamaForCausalLM(config), tokenizer
+
+
+def base_model(name: str):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(name)
+        model = AutoModelForCausalLM.from_pretrained(name)
+    except OSError as error:  # not cached and no network (HF_HUB_OFFLINE), or no such model
+        raise KtoError(
+            "training.base_model",
+            f"cannot load {name!r}: {one_line(error)[:200]} (offline, a model must be in the Hugging "
+            "Face cache or a local folder; kto train --dry-run needs none)",
+        ) from error
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return model, tokenizer
+
+
+def lora_config(settings: Training):
+    if settings.lora is None:
+        return None
+    from peft import LoraConfig
+
+    lora = settings.lora
+    return LoraConfig(
+        r=lora.r,
+        lora_alpha=lora.alpha,
+        lora_dropout=lora.dropout,
+        target_modules=lora.target_modules,
+        task_type="CAUSAL_LM",
+    )
+
+
+def model_and_tokenizer(config: ProjectConfig, rows: list[dict], *, dry_run: bool):
+    return tiny_model(rows) if dry_run else base_model(config.training.base_model)
+
+
+def run(
+    config: ProjectConfig,
+    rows: list[dict],
+    model,
+    tokenizer,
+    *,
+    dry_run: bool,
+    on_step: StepDone | None = None,
+) -> Result:
+    """Train, save the model (or adapter) and tokenizer to ``training.output_dir``."""
+    import torch
+    from datasets import Dataset
+    from transformers import PrinterCallback, TrainerCallback
+    from trl import KTOConfig, KTOTrainer  # stable since TRL 1.16; trl.experimental.kto is deprecated
+
+    settings = config.training
+    chosen = weights(settings, rows)
+    output_dir = config.path(settings.output_dir)
+    steps_per_epoch = math.ceil(len(rows) / (settings.batch_size * settings.gradient_accumulation_steps))
+    total = DRY_RUN_STEPS if dry_run else math.ceil(steps_per_epoch * settings.epochs)
+    args = KTOConfig(
+        output_dir=str(output_dir),
+        beta=settings.beta,
+        learning_rate=settings.learning_rate,
+        num_train_epochs=settings.epochs,
+        max_steps=DRY_RUN_STEPS if dry_run else -1,
+        per_device_train_batch_size=settings.batch_size,
+        gradient_accumulation_steps=settings.gradient_accumulation_steps,
+        max_length=settings.max_length,
+        **chosen,
+        logging_steps=1,
+        save_strategy="no",  # the final model is saved below, once
+        report_to="none",
+        use_cpu=not torch.cuda.is_available(),
+        disable_tqdm=True,  # kto draws its own progress bar
+    )
+    peft_config = lora_config(settings)
+    losses: list[float] = []
+
+    class Progress(TrainerCallback):
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            if logs and "loss" in logs:
+                losses.append(float(logs["loss"]))
+                if on_step:
+                    on_step(state.global_step, total, losses[-1])
+
+    trainer = KTOTrainer(
+        model=model,
+        # Without LoRA the frozen reference is a copy; with it, the base model without adapters.
+        ref_model=None if peft_config else copy.deepcopy(model),
+        args=args,
+        train_dataset=Dataset.from_list(rows),
+        processing_class=tokenizer,
+        peft_config=peft_config,
+        callbacks=[Progress()],
+    )
+    trainer.remove_callback(PrinterCallback)  # it prints every log dict; the progress bar shows the loss
+    trainer.train()
+    trainer.save_model(str(output_dir))
+    tokenizer.save_pretrained(str(output_dir))
+    if not losses or not all(math.isfinite(loss) for loss in losses):
+        raise KtoError("train", f"the loss is not finite ({losses}): lower training.learning_rate")
+    return Result(output_dir, trainer.state.global_step, losses[-1], chosen)
+
+
+def write_model_card(config: ProjectConfig, result: Result, *, dry_run: bool) -> Path:
+    """A model card linking the dataset, written beside the weights (and pushed with them)."""
+    from huggingface_hub import ModelCard, ModelCardData
+
+    settings = config.training
+    base = "a tiny random model (kto train --dry-run)" if dry_run else settings.base_model
+    data = ModelCardData(
+        base_model=None if dry_run else settings.base_model,
+        datasets=[config.hub.export_repo],
+        language=[config.language.hub_code] if config.language.hub_code else None,
+        library_name="peft" if settings.lora else "transformers",
+        license=config.hub.license,
+        tags=["kto", "trl", "preference"],
+    )
+    lora = f"LoRA (r={settings.lora.r}, alpha={settings.lora.alpha})" if settings.lora else "all weights"
+    content = f"""---
+{data.to_yaml()}
+---
+
+# {config.task.name.capitalize()} KTO, {config.language.name}
+
+{base} trained with TRL's `KTOTrainer` on
+[{config.hub.export_repo}](https://huggingface.co/datasets/{config.hub.export_repo}): answers to
+{config.task.name} prompts in {config.language.name} that people rated with a thumbs up or down.
+
+- Training: {lora}, beta {settings.beta}, learning rate {settings.learning_rate},
+  {result.steps} steps, final loss {result.loss:.4f}.
+- Weights: desirable {result.weights["desirable_weight"]}, undesirable {result.weights["undesirable_weight"]}
+  (balanced from the dataset's ratio, as TRL's KTO documentation advises, unless set).
+
+Made with kto-template.
+"""
+    path = result.output_dir / "README.md"
+    ModelCard(content).save(path)
+    return path

@@ -1,0 +1,88 @@
+"""kto train: real KTO optimisation steps with TRL on a tiny model built offline."""
+
+import math
+import re
+
+import pytest
+from conftest import PROJECT, run_kto
+
+from kto import ratings
+from kto.export import kto_weights
+
+pytestmark = pytest.mark.slow
+
+
+def rated(up: int, down: int) -> list[dict]:
+    """Records rated by two annotators: ``up`` thumbs up, then ``down`` thumbs down."""
+    return [
+        {
+            "id": f"r{n}",
+            "prompt": f"Write a haiku about the river, number {n}.",
+            "completion": f"Cold river at dawn\nline {n} of a quiet poem\nmist over the stones",
+            "model": "team/model",
+            "prompt_id": f"p{n}",
+            "language": "xx",
+            "status": "completed",
+            "responses": [
+                {"user": user, "value": "up" if n < up else "down", "status": "submitted"}
+                for user in ("a", "b")
+            ],
+            "suggestion": None,
+        }
+        for n in range(up + down)
+    ]
+
+
+def exported(project, up: int, down: int):
+    backup = project / "ratings.parquet"
+    ratings.save(rated(up, down), backup)
+    result = run_kto(project, "export", "--from", str(backup))
+    assert result.returncode == 0, result.stderr
+    return project
+
+
+def test_a_dry_run_takes_two_real_steps_and_saves_an_adapter_with_its_card(project):
+    exported(project, up=6, down=3)
+    result = run_kto(project, "train", "--dry-run")
+    assert result.returncode == 0, result.stderr
+    match = re.search(r"(\d+) steps, final loss ([-\d.e]+|nan|inf)", result.stderr)
+    assert match and int(match.group(1)) == 2 and math.isfinite(float(match.group(2))), result.stderr
+    assert str(kto_weights(6, 3)) in result.stderr  # 0.5 : 1, from the export's balance
+    model = project / "data" / "model"
+    assert (model / "adapter_model.safetensors").stat().st_size > 0
+    assert (model / "adapter_config.json").is_file() and (model / "tokenizer.json").is_file()
+    card = (model / "README.md").read_text(encoding="utf-8")
+    assert "KTOTrainer" in card and "2 steps" in card and "datasets:" in card
+
+
+def test_push_uploads_the_adapter_and_a_card_that_links_the_dataset(project, hub):
+    double, env = hub
+    exported(project, up=3, down=3)
+    result = run_kto(project, "train", "--dry-run", "--push", env=env)
+    assert result.returncode == 0, result.stderr
+    repo = next(name for name in double.repos if name.startswith("model/"))
+    assert double.repos[repo]["private"] is True
+    uploaded = double.files[repo]
+    assert {"adapter_model.safetensors", "adapter_config.json", "README.md"} <= set(uploaded)
+    dataset = repo.removeprefix("model/").removesuffix("-model")
+    assert f"- {dataset}" in uploaded["README.md"].decode()
+
+
+def test_bad_inputs_are_one_line(project, tmp_path):
+    def error(*args, **env):
+        result = run_kto(project, "train", *args, env=env or None)
+        assert result.returncode == 1
+        [line] = result.stderr.strip().splitlines()
+        return line
+
+    assert error("--dry-run").startswith("error: train: no KTO dataset at ")
+    exported(project, up=4, down=0)
+    assert "all 4 rows are thumbs up: KTO needs both labels" in error("--dry-run")
+    exported(project, up=2, down=2)
+    hidden = tmp_path / "no-torch"
+    (hidden / "torch").mkdir(parents=True)
+    (hidden / "torch" / "__init__.py").write_text("raise ImportError('No module named torch')\n")
+    missing_extra = error("--dry-run", PYTHONPATH=f"{hidden}:{PROJECT / 'src'}")
+    assert missing_extra.startswith("error: train: install the training extra: pip install -e '.[train]'")
+    offline = error(HF_HUB_OFFLINE="1")  # the configured base model is not in the cache
+    assert offline.startswith("error: training.base_model: cannot load ")
