@@ -65,7 +65,20 @@ def test_a_generations_file_of_another_shape_is_not_overwritten(project):
 def test_help_lists_the_steps(tmp_path):
     result = run_kto(tmp_path)
     assert result.returncode == 0
-    assert "generate" in result.stdout and "serve" in result.stdout
+    for step in ("generate", "annotate", "suggest", "export", "train", "serve"):
+        assert step in result.stdout
+
+
+def test_train_without_a_training_section_is_named(project):
+    edit_config(project, lambda config: config.pop("training", None))
+    assert_one_error_line(run_kto(project, "train", "--dry-run"), "training")
+
+
+def test_a_judge_prompt_without_the_record_is_named(project):
+    edit_config(project, lambda config: config["suggest"].update(prompt="Is it good? {instructions}"))
+    result = run_kto(project, "suggest", "--local")
+    assert_one_error_line(result, "project.yaml: suggest")
+    assert "{prompt} and {response}" in result.stderr
 
 
 def test_annotate_names_its_input_when_the_file_is_of_another_shape(project):

@@ -318,11 +318,11 @@ def train(
     ] = False,
 ) -> None:
     """Train with TRL's KTOTrainer on the exported KTO dataset (LoRA by default)."""
-    from kto import train as training
-
     config = project()
     if config.training is None:
         raise KtoError("training", "project.yaml has no training section (the template's include_training)")
+    from kto import train as training
+
     training.require_training_extra()
     rows = training.read_export(data or config.path("data/export"))
     model, tokenizer = training.model_and_tokenizer(config, rows, dry_run=dry_run)
