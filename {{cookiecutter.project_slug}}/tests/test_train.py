@@ -4,7 +4,7 @@ import math
 import re
 
 import pytest
-from conftest import PROJECT, run_kto
+from conftest import PROJECT, edit_config, run_kto
 
 from kto import ratings
 from kto.export import kto_weights
@@ -34,6 +34,8 @@ def rated(up: int, down: int) -> list[dict]:
 
 
 def exported(project, up: int, down: int):
+    """An export of ``rated(up, down)``, in a project that asks two ratings per record (its premise)."""
+    edit_config(project, lambda config: config["argilla"].update(min_submitted=2))
     backup = project / "ratings.parquet"
     ratings.save(rated(up, down), backup)
     result = run_kto(project, "export", "--from", str(backup))
