@@ -168,13 +168,18 @@ def log_missing(dataset, wanted: list[dict], on_logged: Callable[[int], None] | 
     import argilla as rg
 
     present = existing_ids(dataset)
-    missing = [record for record in wanted if record["id"] not in present]
-    for start in range(0, len(missing), BATCH_SIZE):
-        batch = [rg.Record(**record) for record in missing[start : start + BATCH_SIZE]]
+    missing = [rg.Record(**record) for record in wanted if record["id"] not in present]
+    log_in_batches(dataset, missing, on_logged)
+    return len(missing)
+
+
+def log_in_batches(dataset, records: list, on_logged: Callable[[int], None] | None = None) -> None:
+    """Log (add or update, by id) ``records`` a batch at a time."""
+    for start in range(0, len(records), BATCH_SIZE):
+        batch = records[start : start + BATCH_SIZE]
         dataset.records.log(batch, batch_size=BATCH_SIZE)
         if on_logged:
             on_logged(len(batch))
-    return len(missing)
 
 
 def read_generations(path: Path) -> list[dict]:

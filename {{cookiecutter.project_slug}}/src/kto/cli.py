@@ -154,7 +154,7 @@ def suggest(
     """Pre-fill each record's rating with a judge model's suggestion, for annotators to accept or change."""
     from kto import annotation
     from kto import suggest as judging
-    from kto.generate import build_pipeline, run_pipeline
+    from kto.generate import build_pipeline, plan_jobs, run_pipeline
     from kto.llms import EmbeddedGemmaJudge, build_llm
 
     config = project()
@@ -167,7 +167,8 @@ def suggest(
         console.print(f"{name}: all {len(records)} records already have a suggestion from {judge.id}.")
         return
     by_text = judging.judge_texts(config, pending)
-    jobs = judging.plan(list(by_text), judging.sample_slots(judge, config.suggest.samples))
+    slots = judging.sample_slots(judge, config.suggest.samples)
+    jobs = plan_jobs({slot.id: list(by_text) for slot in slots}, slots)
     pipeline = build_pipeline(
         jobs,
         config,

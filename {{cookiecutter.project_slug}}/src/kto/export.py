@@ -84,9 +84,9 @@ def aggregate(
         up, down, discarded = votes(row)
         outcome = policy.outcome(up, down, discarded)
         reconciliation[outcome] += 1
-        if outcome.startswith("labelled") and row.get("suggestion"):
-            judged.append((row["suggestion"], outcome == "labelled-up"))
         if outcome.startswith("labelled"):
+            if row.get("suggestion"):
+                judged.append((row["suggestion"], outcome == "labelled-up"))
             labelled.append(
                 {
                     "prompt": row["prompt"],

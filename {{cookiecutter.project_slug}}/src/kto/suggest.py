@@ -11,9 +11,8 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-from kto.annotation import BATCH_SIZE, DOWN, QUESTION, UP
+from kto.annotation import DOWN, QUESTION, UP, log_in_batches
 from kto.config import ModelSlot, ProjectConfig
-from kto.generate import Job
 from kto.local_model import MODEL_NAME
 from kto.responses import Table
 
@@ -60,10 +59,6 @@ def judge_texts(config: ProjectConfig, records) -> dict[str, list]:
     return texts
 
 
-def plan(texts: list[str], slots: list[ModelSlot]) -> list[Job]:
-    return [Job(index, slot, texts) for index, slot in enumerate(slots)]
-
-
 def verdict(answers: list[str | None]) -> Verdict | None:
     """The majority of the judgements that give a digit; None when there are none, or a tie."""
     digits = Counter(match.group() for answer in answers if answer and (match := DIGIT.search(answer)))
@@ -95,6 +90,5 @@ def write(dataset, records_by_text: dict[str, list], found: dict[str, Verdict | 
         if found_verdict
         for record in records_by_text[text]
     ]
-    for start in range(0, len(updated), BATCH_SIZE):
-        dataset.records.log(updated[start : start + BATCH_SIZE])
+    log_in_batches(dataset, updated)
     return len(updated)
