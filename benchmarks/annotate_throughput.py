@@ -50,7 +50,7 @@ def main() -> None:
         project = Path(cookiecutter(str(TEMPLATE), no_input=True, output_dir=folder))
         sys.path.insert(0, str(project / "src"))
         import argilla as rg
-        from kto import annotation
+        from kto import annotation, argilla_client
         from kto.config import load_config
         from kto.responses import write_rows
 
@@ -69,7 +69,7 @@ def main() -> None:
         kto(project, "argilla", "up")
         try:
             config = load_config(project / "project.yaml")
-            client = annotation.connect(config)
+            client = argilla_client.connect(config)
             records = list(annotation.records(rows, config.language.code))
             # The SDK's own plain form: flat dicts, matched to fields and metadata by name.
             flat = [{"id": record["id"], **record["fields"], **record["metadata"]} for record in records]

@@ -14,7 +14,7 @@ import yaml
 # Tests never reach the Hub: set before anything imports huggingface_hub or datasets.
 os.environ["HF_HUB_OFFLINE"] = "1"
 
-PROJECT = Path(__file__).resolve().parents[1]
+PROJECT = Path(__file__).absolute().parents[1]  # not resolve(): tests may be a symlink
 FALLBACK_PROMPTS = ["Describe the sea at dawn.", "Describe a busy market.", "Describe an old tree."]
 
 

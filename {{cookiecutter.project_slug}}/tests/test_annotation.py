@@ -3,7 +3,7 @@
 import pytest
 from conftest import PROJECT
 
-from kto import annotation
+from kto import annotation, argilla_client
 from kto.config import load_config
 
 ROW = {
@@ -62,10 +62,10 @@ def test_settings_that_differ_are_told_apart(argilla_server):
 
 def test_the_hub_token_goes_to_spaces_only(monkeypatch):
     monkeypatch.setenv("HF_TOKEN", "hf_secret")
-    assert annotation.space_headers("https://my-org-ratings.hf.space") == {
+    assert argilla_client.space_headers("https://my-org-ratings.hf.space") == {
         "Authorization": "Bearer hf_secret"
     }
     for elsewhere in ("http://127.0.0.1:6900", "https://argilla.example.org", "https://hf.space.example.org"):
-        assert annotation.space_headers(elsewhere) == {}, elsewhere
+        assert argilla_client.space_headers(elsewhere) == {}, elsewhere
     monkeypatch.delenv("HF_TOKEN")
-    assert annotation.space_headers("https://my-org-ratings.hf.space") == {}
+    assert argilla_client.space_headers("https://my-org-ratings.hf.space") == {}

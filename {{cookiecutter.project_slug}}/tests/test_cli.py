@@ -40,7 +40,7 @@ def test_a_missing_api_key_is_named(project):
     result = run_kto(project, "generate", "--prompts", "p.txt")
     assert_one_error_line(result, "generation.models[a/b].api_key_env")
     assert "NO_SUCH_KEY" in result.stderr
-    assert not (project / "data").exists()
+    assert not list((project / "data").glob("*.parquet"))  # nothing written, nothing asked
 
 
 def test_ray_without_the_extra_is_named(project):

@@ -62,28 +62,31 @@ def test_the_default_prompts_and_output_are_used_when_none_are_given(project):
     assert len(read_rows(project)) == 1
 
 
-def test_the_ray_pipeline_builds_the_same_steps(project):
+def test_the_ray_pipeline_builds_one_branch_per_slot(project):
     from kto.config import ModelSlot
-    from kto.generate import Job, RayGenerationPipeline, build_pipeline
+    from kto.engine import Job
     from kto.llms import build_llm
+    from kto.ray_pipeline import JournaledRayPipeline, build
 
     config = load_config(project / "project.yaml")
     slots = [
         ModelSlot(id=f"team/model-{n}", backend="openai", base_url="http://127.0.0.1:9/v1") for n in (1, 2)
     ]
-    jobs = [Job(index, slot, ["a prompt"]) for index, slot in enumerate(slots)]
-    pipeline = build_pipeline(jobs, config, lambda slot: build_llm(slot, config, 16), ray=True)
-    assert isinstance(pipeline, RayGenerationPipeline)
+    jobs = [Job(slot, ["a prompt"]) for slot in slots]
+    pipeline = build(
+        jobs, config, {slot.id: build_llm(slot, config, 16) for slot in slots}, system_prompt=None
+    )
+    assert isinstance(pipeline, JournaledRayPipeline)
     assert set(pipeline.dag) == {"load_0", "generate_0", "load_1", "generate_1"}
     assert set(pipeline.dag.leaf_steps) == {"generate_0", "generate_1"}
     assert [pipeline.dag.get_step(f"generate_{i}")["step"].llm.model for i in (0, 1)] == [s.id for s in slots]
 
 
-def test_pipeline_cache_folders_differ_by_work(project):
-    from kto.generate import Job, pipeline_name
+def test_ray_pipeline_folders_differ_by_work(project):
+    from kto.engine import Job
+    from kto.ray_pipeline import pipeline_name
 
     slot = load_config(project / "project.yaml").generation.models[0]
-    one, two = [Job(0, slot, ["a"])], [Job(0, slot, ["a", "b"])]
-    assert pipeline_name("generate", one) == pipeline_name("generate", [Job(0, slot, ["a"])])
-    assert pipeline_name("generate", one) != pipeline_name("generate", two)
-    assert pipeline_name("generate", one) != pipeline_name("suggest", one)
+    one, two = [Job(slot, ["a"])], [Job(slot, ["a", "b"])]
+    assert pipeline_name(one) == pipeline_name([Job(slot, ["a"])])
+    assert pipeline_name(one) != pipeline_name(two)

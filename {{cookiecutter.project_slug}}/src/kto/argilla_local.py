@@ -215,7 +215,7 @@ class LocalArgilla:
         members of ``workspace``, where Hugging Face sign-ins land on a Space too."""
         import argilla as rg
 
-        from kto.annotation import quiet_sdk
+        from kto.argilla_client import quiet_sdk
 
         quiet_sdk()
         client = rg.Argilla(api_url=url, api_key=owner.api_key)

@@ -1,7 +1,14 @@
-"""The ``kto`` command: one subcommand per step of the loop."""
+"""The ``kto`` command: one subcommand per step of the loop.
 
+Each command parses its options, calls one function of its step's module and prints what it
+returns; the work itself lives in the modules. Heavy libraries are imported by the commands that
+need them, so ``kto --help`` and the quick commands start fast.
+"""
+
+import enum
 import os
 import sys
+import traceback
 import warnings
 from pathlib import Path
 from typing import Annotated
@@ -9,6 +16,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
 from kto.config import ProjectConfig, load_config
 from kto.errors import KtoError, one_line
@@ -21,33 +29,57 @@ warnings.filterwarnings("ignore", message="A custom validator is returning a val
 # kto draws its own progress bars; tqdm reads this once, when it is first imported.
 os.environ.setdefault("TQDM_DISABLE", "1")
 
+# Where an unexpected error's full report goes; KTO_DEBUG=1 prints it as well.
+ERROR_LOG = Path.home() / ".cache" / "kto" / "last-error.log"
+
 app = typer.Typer(
     help="Build a KTO preference dataset: generate -> annotate -> export.",
     pretty_exceptions_enable=False,
 )
 console = Console(stderr=True, soft_wrap=True)
-state: dict[str, Path | None] = {"config": None}
 
 
 @app.callback()
 def options(
+    ctx: typer.Context,
     config: Annotated[
         Path | None, typer.Option(help="project.yaml to use (default: found from the working directory up)")
     ] = None,
 ) -> None:
-    state["config"] = config
+    ctx.obj = config
 
 
-def project() -> ProjectConfig:
-    config = load_config(state["config"])
+def project(ctx: typer.Context) -> ProjectConfig:
+    config = load_config(ctx.obj)
     from dotenv import load_dotenv
 
     load_dotenv(config.path(".env"), override=False)  # tokens may live in an ignored .env
     return config
 
 
+class ProgressBars:
+    """A bar per model slot, for the engine's ``Progress``; failed requests count as done."""
+
+    def __init__(self, bar: Progress, what: str):
+        self.bar, self.what, self.tasks = bar, what, {}
+
+    def planned(self, jobs, estimates, recovered: int) -> None:
+        if recovered:
+            console.print(f"Resuming: {recovered} answers kept from an interrupted run")
+        if estimates:
+            table = Table("model", "requests", "completion tokens (at most)", title=f"{self.what} to ask")
+            for estimate in estimates:
+                table.add_row(estimate.model, str(estimate.requests), f"{estimate.max_completion_tokens:,}")
+            console.print(table)
+        self.tasks = {job.slot.id: self.bar.add_task(job.slot.id, total=len(job.prompts)) for job in jobs}
+
+    def answered(self, model: str, ok: bool) -> None:
+        self.bar.advance(self.tasks[model])
+
+
 @app.command()
 def generate(
+    ctx: typer.Context,
     prompts: Annotated[
         str | None, typer.Option(help="Prompts file (.jsonl/.csv/.txt/.parquet) or Hub dataset id")
     ] = None,
@@ -58,59 +90,49 @@ def generate(
     limit: Annotated[int | None, typer.Option(min=1, help="Use only the first N prompts")] = None,
     local: Annotated[bool, typer.Option("--local", help="Use the embedded tiny model in every slot")] = False,
     ray: Annotated[bool, typer.Option("--ray", help="Run on distilabel's Ray pipeline")] = False,
+    estimate: Annotated[
+        bool, typer.Option("--estimate", help="Print what would be asked of each model, send nothing")
+    ] = False,
     push: Annotated[bool, typer.Option("--push", help="Push the result to the Hub (private)")] = False,
-    cache: Annotated[bool, typer.Option(help="Resume from distilabel's cache of an interrupted run")] = True,
 ) -> None:
-    """Ask every configured model to answer every prompt."""
-    from kto import responses
-    from kto.generate import build_pipeline, plan_jobs, run_pipeline
-    from kto.llms import build_llm, local_slots
+    """Ask every configured model to answer every prompt (only what is still missing)."""
+    from kto import generate as generation
+    from kto.llms import local_slots
     from kto.prompts import load_prompts
 
     if ray:
         require_ray()
-    config = project()
+    config = project(ctx)
     texts = load_prompts(
         prompts or config.prompts.source, prompt_column or config.prompts.column, config.root
     )[:limit]
     slots = local_slots(config) if local else list(config.generation.models)
-    model_ids = [slot.id for slot in slots]
     path = output or config.path(config.generation.output)
-
-    table = responses.read_table(path)
-    missing = responses.gaps(table, texts, model_ids)
-    jobs = plan_jobs(missing, slots)
-    if jobs:
-        pipeline = build_pipeline(  # checks keys and extras before any work
-            jobs,
+    with progress_bar() as bar:
+        report = generation.run(
             config,
-            lambda slot: build_llm(slot, config, config.generation.max_new_tokens),
-            system_prompt=config.task.system_prompt,
+            texts,
+            slots,
+            path,
+            progress=ProgressBars(bar, "Responses"),
+            warn=warn,
             ray=ray,
+            estimate_only=estimate,
         )
-        todo = sum(len(job.prompts) for job in jobs)
-        console.print(
-            f"Generating {todo} responses: {len(texts)} prompts x {len(slots)} models ({todo} missing)"
-        )
-        with progress_bar() as bar:
-            tasks = {job.slot.id: bar.add_task(job.slot.id, total=len(job.prompts)) for job in jobs}
-            new = run_pipeline(pipeline, jobs, use_cache=cache, on_rows=lambda m, n: bar.advance(tasks[m], n))
-        table = responses.merge(table, new)
-    else:
+    if estimate:
+        console.print(f"{report.asked} requests in all; nothing was sent (--estimate).")
+        return
+    if not report.asked:
         console.print(f"All {len(texts)} prompts already have a response from every model.")
-    rows = responses.to_rows(table, texts, model_ids)
-    responses.write_rows(rows, path)
-
-    for model, still_missing in responses.gaps(table, texts, model_ids).items():
-        if still_missing:
-            console.print(
-                f"[yellow]warning: {model} gave no response to {len(still_missing)} of {len(texts)} prompts; "
-                "run kto generate again to fill the gaps[/]"
-            )
-    older = {model for row in rows for model in row["generation_model"]} - set(model_ids)
-    if older:
-        console.print(f"note: {path.name} also keeps responses from {', '.join(sorted(older))}")
-    console.print(f"Wrote {len(rows)} rows to {path}")
+    for model, count in report.still_missing.items():
+        cause = f" ({report.errors[model]})" if model in report.errors else ""
+        warn(
+            f"{model} gave no response to {count} of {len(texts)} prompts{cause}; "
+            "run kto generate again to fill the gaps"
+        )
+    if report.older_models:
+        console.print(f"note: {path.name} also keeps responses from {', '.join(report.older_models)}")
+    console.print(f"Wrote {report.rows} rows to {path}")
     if push:
         from kto.hub import push_parquet
 
@@ -120,19 +142,21 @@ def generate(
 
 @app.command()
 def annotate(
+    ctx: typer.Context,
     generations: Annotated[
         Path | None, typer.Option("--input", help="Generations file (default from project.yaml)")
     ] = None,
 ) -> None:
     """Put every response on Argilla for a thumbs up or down (adds only what is missing)."""
     from kto import annotation
+    from kto.argilla_client import connect
 
-    config = project()
+    config = project(ctx)
     rows = annotation.read_generations(generations or config.path(config.generation.output))
     wanted = list(annotation.records(rows, config.language.code))
     if not wanted:
         raise KtoError("input", "no non-empty responses to annotate")
-    client = annotation.connect(config)
+    client = connect(config)
     dataset = annotation.ensure_dataset(client, config)
     with progress_bar() as bar:
         task = bar.add_task("records", total=len(wanted))
@@ -146,99 +170,79 @@ def annotate(
 
 @app.command()
 def suggest(
+    ctx: typer.Context,
     local: Annotated[bool, typer.Option("--local", help="Judge with the embedded tiny model")] = False,
     redo: Annotated[
         bool, typer.Option("--redo", help="Judge again the records this judge has already judged")
     ] = False,
 ) -> None:
     """Pre-fill each record's rating with a judge model's suggestion, for annotators to accept or change."""
-    from kto import annotation
     from kto import suggest as judging
-    from kto.generate import build_pipeline, plan_jobs, run_pipeline
-    from kto.llms import EmbeddedGemmaJudge, build_llm
 
-    config = project()
-    client, dataset = annotation.open_dataset(config)
-    judge = judging.judge_slot(config, local)
-    records = list(dataset.records(with_suggestions=True, with_responses=False))
-    pending = judging.to_judge(records, judge.id, redo)
-    name = f"{config.argilla.workspace}/{config.argilla.dataset} at {client.api_url}"
-    if not pending:
-        console.print(f"{name}: all {len(records)} records already have a suggestion from {judge.id}.")
-        return
-    by_text = judging.judge_texts(config, pending)
-    slots = judging.sample_slots(judge, config.suggest.samples)
-    jobs = plan_jobs({slot.id: list(by_text) for slot in slots}, slots)
-    pipeline = build_pipeline(
-        jobs,
-        config,
-        lambda slot: build_llm(slot, config, judging.JUDGE_MAX_NEW_TOKENS, EmbeddedGemmaJudge),
-        command="suggest",
-    )
-    console.print(f"Judging {len(pending)} records with {judge.id}, {len(jobs)} times each")
+    config = project(ctx)
     with progress_bar() as bar:
-        task = bar.add_task(judge.id, total=len(jobs) * len(by_text))
-        table = run_pipeline(pipeline, jobs, on_rows=lambda _, rows: bar.advance(task, rows))
-    written = judging.write(dataset, by_text, judging.verdicts(table, list(by_text)), judge.id)
-    console.print(
-        f"{name}: {written} suggestions from {judge.id}; "
-        f"{len(records) - len(pending)} records already had one"
-    )
-    if written < len(pending):
+        report = judging.run(
+            config, local=local, redo=redo, progress=ProgressBars(bar, "Judgements"), warn=warn
+        )
+    if not report.pending:
         console.print(
-            f"[yellow]warning: no clear verdict (no 0 or 1 in the answers, or a tie) for "
-            f"{len(pending) - written} records; run kto suggest again to retry them[/]"
+            f"{report.dataset}: all {report.records} records already have a suggestion from {report.judge}."
+        )
+        return
+    console.print(
+        f"{report.dataset}: {report.written} suggestions from {report.judge}; "
+        f"{report.records - report.pending} records already had one"
+    )
+    if report.written < report.pending:
+        warn(
+            f"no clear verdict (no 0 or 1 in the answers, or a tie) for {report.pending - report.written} "
+            "records; run kto suggest again to retry them"
         )
 
 
 @app.command()
 def status(
+    ctx: typer.Context,
     plot: Annotated[Path | None, typer.Option(help="Also write a PNG chart here")] = None,
 ) -> None:
     """Annotation progress overall and per annotator, and thumbs up per model so far."""
-    from rich.table import Table
+    from kto import status as progress
+    from kto.labels import DOWN, UP, share_up
 
-    from kto import annotation, ratings
-
-    config = project()
-    client, dataset = annotation.open_dataset(config)
-    progress = dataset.progress(with_users_distribution=True)
-    rows = ratings.fetch(client, dataset)
-    name = f"{config.argilla.workspace}/{config.argilla.dataset}"
+    config = project(ctx)
+    report = progress.collect(config)
     console.print(
-        f"{name}: {progress['completed']} of {progress['total']} records completed "
-        f"({config.argilla.min_submitted} submitted ratings each), {progress['pending']} pending"
+        f"{report.dataset}: {report.completed} of {report.total} records completed "
+        f"({config.argilla.min_submitted} submitted ratings each), {report.pending} pending"
     )
-    per_annotator = ratings.by_annotator(rows, ratings.annotators(client, config.argilla.workspace))
     columns = ("submitted", "discarded", "draft", "pending")
     people = Table("annotator", *columns)
-    for user, counts in per_annotator.items():
+    for user, counts in report.per_annotator.items():
         people.add_row(user, *(str(counts[key]) for key in columns))
     models = Table("model", "thumbs up", "thumbs down", "share up")
-    approval = ratings.approval_by_model(rows)
-    for model, votes in approval.items():
-        total = votes["up"] + votes["down"]
-        models.add_row(
-            model, str(votes["up"]), str(votes["down"]), f"{votes['up'] / total:.0%}" if total else "-"
-        )
-    console.print(people, models if approval else "No submitted ratings yet.")
+    for model, votes in report.approval.items():
+        share = share_up(votes)
+        models.add_row(model, str(votes[UP]), str(votes[DOWN]), "-" if share is None else f"{share:.0%}")
+    console.print(people, models if report.approval else "No submitted ratings yet.")
     if plot:
         from kto.plots import status_chart
 
-        status_chart(approval, per_annotator, plot)
+        status_chart(report.approval, report.per_annotator, plot)
         console.print(f"Chart written to {plot}")
 
 
 @app.command()
 def backup(
+    ctx: typer.Context,
     output: Annotated[Path | None, typer.Option(help="Parquet file to write")] = None,
     push: Annotated[bool, typer.Option("--push", help="Also push it to a private Hub dataset")] = False,
 ) -> None:
     """Save every record and its ratings to a parquet file, so a Space restart loses nothing."""
-    from kto import annotation, ratings
+    from kto import ratings
+    from kto.argilla_client import open_dataset
 
-    config = project()
-    rows = ratings.fetch(*annotation.open_dataset(config))
+    config = project(ctx)
+    rows = ratings.fetch(*open_dataset(config))
     path = output or config.path("data/backup/ratings.parquet")
     ratings.save(rows, path)
     answered = sum(1 for row in rows if row["responses"])
@@ -250,40 +254,42 @@ def backup(
         console.print(f"Pushed to {url}")
 
 
+class ExportFormat(enum.StrEnum):
+    standard = "standard"
+    conversational = "conversational"
+
+
 @app.command("export")
 def export_command(
+    ctx: typer.Context,
     source: Annotated[
         Path | None, typer.Option("--from", help="A kto backup file instead of the Argilla server")
     ] = None,
     policy: Annotated[str, typer.Option(help="majority, unanimous or min-votes=K")] = "majority",
-    format: Annotated[str, typer.Option(help="standard (text) or conversational (messages)")] = "standard",
+    format: Annotated[
+        ExportFormat, typer.Option(help="standard (text) or conversational (messages)")
+    ] = ExportFormat.standard,
     max_pairs_per_prompt: Annotated[int | None, typer.Option(min=1, help="DPO pairs kept per prompt")] = None,
-    output: Annotated[Path | None, typer.Option(help="Folder to write (default: data/export)")] = None,
+    output: Annotated[Path | None, typer.Option(help="Folder to write (default from project.yaml)")] = None,
     push: Annotated[
         bool, typer.Option("--push", help="Push KTO, DPO and the card to the Hub (private)")
     ] = False,
 ) -> None:
     """Turn the ratings into a KTO dataset and DPO pairs, with statistics, charts and a card."""
-    from rich.table import Table
+    from kto import export_files
+    from kto.export import Policy
 
-    from kto import export, export_files, ratings
-
-    config = project()
-    if format not in ("standard", "conversational"):
-        raise KtoError("format", f"{format!r} is not a format: use standard or conversational")
-    chosen = export.Policy.parse(policy, config.argilla.min_submitted)
-    if source:
-        rows = ratings.load(source)
-    else:
-        from kto import annotation
-
-        rows = ratings.fetch(*annotation.open_dataset(config))
-    result = export.aggregate(
-        rows, chosen, conversational=format == "conversational", max_pairs=max_pairs_per_prompt
+    config = project(ctx)
+    chosen = Policy.parse(policy, config.argilla.min_submitted)
+    folder = output or config.path(config.export.output)
+    result = export_files.run(
+        config,
+        chosen,
+        folder,
+        source=source,
+        conversational=format == ExportFormat.conversational,
+        max_pairs=max_pairs_per_prompt,
     )
-    folder = output or config.path("data/export")
-    export_files.write(result, config, chosen, folder, conversational=format == "conversational")
-
     table = Table("outcome", "records", title=f"policy: {chosen}")
     for name, count in result.reconciliation.items():
         table.add_row(name, str(count))
@@ -310,22 +316,23 @@ def export_command(
 
 @app.command()
 def train(
+    ctx: typer.Context,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="2 steps on a tiny random model built here (offline, CPU)")
     ] = False,
-    data: Annotated[Path | None, typer.Option(help="Export folder (default: data/export)")] = None,
+    data: Annotated[Path | None, typer.Option(help="Export folder (default from project.yaml)")] = None,
     push: Annotated[
         bool, typer.Option("--push", help="Upload the model (or adapter) and its card to the Hub")
     ] = False,
 ) -> None:
     """Train with TRL's KTOTrainer on the exported KTO dataset (LoRA by default)."""
-    config = project()
+    config = project(ctx)
     if config.training is None:
         raise KtoError("training", "project.yaml has no training section (the template's include_training)")
     from kto import train as training
 
     training.require_training_extra()
-    rows = training.read_export(data or config.path("data/export"))
+    rows = training.read_export(data or config.path(config.export.output))
     model, tokenizer = training.model_and_tokenizer(config, rows, dry_run=dry_run)
     name = "a tiny random model" if dry_run else config.training.base_model
     console.print(f"Training {name} on {len(rows)} KTO rows")
@@ -355,6 +362,7 @@ app.add_typer(space_app, name="space")
 
 @space_app.command("create")
 def space_create(
+    ctx: typer.Context,
     name: Annotated[
         str | None, typer.Option(help="Space id (default: <namespace>/<dataset>-argilla)")
     ] = None,
@@ -368,7 +376,7 @@ def space_create(
 
     from kto import space
 
-    config = project()
+    config = project(ctx)
     repo_id = name or f"{config.hub.namespace}/{config.argilla.dataset}-argilla"
     api = HfApi()
     plan = space.plan(config, repo_id, private, None if dry_run else space.hub_user(api))
@@ -394,12 +402,13 @@ app.add_typer(argilla_app, name="argilla")
 
 @argilla_app.command("up")
 def argilla_up(
+    ctx: typer.Context,
     annotators: Annotated[int, typer.Option(min=1, max=50, help="Annotator accounts to create")] = 2,
 ) -> None:
     """Start the server on 127.0.0.1 and write .argilla/local.env."""
     from kto.argilla_local import LocalArgilla
 
-    config = project()
+    config = project(ctx)
     url, logins = LocalArgilla(config.root).up(annotators, config.argilla.workspace, say=console.print)
     first = next(login for name, login in logins.items() if name != "owner")
     console.print(f"Argilla is running at {url}")
@@ -407,20 +416,20 @@ def argilla_up(
 
 
 @argilla_app.command("down")
-def argilla_down() -> None:
+def argilla_down(ctx: typer.Context) -> None:
     """Stop the processes `up` started; the data stays in .argilla/."""
     from kto.argilla_local import LocalArgilla
 
-    stopped = LocalArgilla(project().root).down()
+    stopped = LocalArgilla(project(ctx).root).down()
     console.print(f"Stopped {', '.join(stopped)}." if stopped else "Nothing was running.")
 
 
 @argilla_app.command("status")
-def argilla_status() -> None:
+def argilla_status(ctx: typer.Context) -> None:
     """Which of the local server's processes are running."""
     from kto.argilla_local import LocalArgilla
 
-    local = LocalArgilla(project().root)
+    local = LocalArgilla(project(ctx).root)
     running = local.running()
     if not running:
         console.print("Not running (kto argilla up starts it).")
@@ -434,13 +443,14 @@ def argilla_status() -> None:
 
 @app.command()
 def serve(
+    ctx: typer.Context,
     host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on")] = 8080,
 ) -> None:
     """Serve the embedded tiny model on an OpenAI-compatible API (to try the openai backend offline)."""
     from kto import local_model
 
-    settings = project().generation.local
+    settings = project(ctx).generation.local
     console.print(f"Serving {local_model.MODEL_NAME} on http://{host}:{port}/v1 (Ctrl+C stops)")
     local_model.serve(host, port, n_ctx=settings.n_ctx, n_threads=settings.n_threads)
 
@@ -462,8 +472,13 @@ def progress_bar() -> Progress:
     )
 
 
+def warn(message: str) -> None:
+    console.print(f"[yellow]warning: {message}[/]")
+
+
 def main() -> None:
-    """Entry point: every expected failure ends as one line, ``error: <field>: <problem>``."""
+    """Entry point: every failure ends as one line, ``error: <field>: <problem>``; an unexpected
+    one names its type and the file with its full report (printed too with KTO_DEBUG=1)."""
     command = typer.main.get_command(app)
     args = sys.argv[1:] or ["--help"]
     try:
@@ -472,14 +487,24 @@ def main() -> None:
         if isinstance(code, int):
             sys.exit(code)
     except KtoError as error:
-        fail(str(error), 1)
-    except typer.Abort:
-        fail("interrupted", 130)
+        fail(str(error), 1, error)
+    except (typer.Abort, KeyboardInterrupt) as error:
+        fail("interrupted", 130, error)
     except typer.TyperException as error:  # bad options and arguments
         param = getattr(error, "param", None)
-        fail(f"{param.name if param else 'usage'}: {error.format_message()}", 2)
+        fail(f"{param.name if param else 'usage'}: {error.format_message()}", 2, error)
+    except Exception as error:
+        # Never a library's traceback handler (distilabel installs rich's, which prints locals).
+        report = "".join(traceback.format_exception(error))
+        ERROR_LOG.parent.mkdir(parents=True, exist_ok=True)
+        ERROR_LOG.write_text(report, encoding="utf-8")
+        fail(
+            f"unexpected {type(error).__name__}: {one_line(error)[:300]} (full report: {ERROR_LOG})", 1, error
+        )
 
 
-def fail(message: str, code: int) -> None:
+def fail(message: str, code: int, error: BaseException) -> None:
+    if os.environ.get("KTO_DEBUG"):
+        traceback.print_exception(error, file=sys.stderr)
     console.print(f"error: {one_line(message)}", markup=False, highlight=False)
     sys.exit(code)

@@ -8,9 +8,12 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from kto.errors import KtoError
+from kto.local_model import slot_id
 
 CONFIG_FILE = "project.yaml"
 HF_ROUTER_URL = "https://router.huggingface.co/v1"
+DEFAULT_CONCURRENCY = 32
+DEFAULT_TEMPERATURE = 0.7
 
 
 class Strict(BaseModel):
@@ -49,23 +52,43 @@ class Prompts(Strict):
 
 
 class ModelSlot(Strict):
-    """One generating model; its ``id`` names it in the data (``generation_model``)."""
+    """One generating model; its ``id`` names it in the data (``generation_model``). The embedded
+    model's slots are named after their temperature unless given an id."""
 
     id: str = Field(min_length=1)
     backend: Literal["local", "openai"]
-    temperature: float = Field(default=0.7, ge=0.0, le=2.0)
+    temperature: float = Field(default=DEFAULT_TEMPERATURE, ge=0.0, le=2.0)
     base_url: str | None = None
     api_key_env: str | None = None
     # The model name the server expects, when it differs from ``id``.
     served_model: str | None = None
-    timeout: float = Field(default=120.0, gt=0)
-    max_retries: int = Field(default=2, ge=0)
+    # Requests kept in flight at once; a server's default suits a provider or a vLLM server
+    # (which wants 64-256 to fill a GPU). The embedded model answers one at a time.
+    concurrency: int | None = Field(default=None, ge=1, le=1024)
+    timeout: float = Field(default=120.0, gt=0)  # seconds for one attempt
+    # 429 and 5xx answers are retried with backoff that honours Retry-After, up to max_retries
+    # times and retry_budget seconds for one request in all.
+    max_retries: int = Field(default=5, ge=0)
+    retry_budget: float = Field(default=600.0, gt=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _local_id(cls, data):
+        if isinstance(data, dict) and data.get("backend") == "local" and not data.get("id"):
+            data = {**data, "id": slot_id(data.get("temperature", DEFAULT_TEMPERATURE))}
+        return data
 
     @model_validator(mode="after")
-    def _openai_needs_base_url(self):
+    def _backend_settings(self):
         if self.backend == "openai" and not self.base_url:
             raise ValueError("an 'openai' backend needs a base_url")
+        if self.backend == "local" and (self.concurrency or 1) > 1:
+            raise ValueError("the embedded model answers one request at a time: remove concurrency")
         return self
+
+    @property
+    def parallel_requests(self) -> int:
+        return 1 if self.backend == "local" else self.concurrency or DEFAULT_CONCURRENCY
 
     def api_key(self) -> str:
         """The key from the environment; HF_TOKEN also falls back to ``hf auth login``."""
@@ -97,6 +120,8 @@ class LocalModel(Strict):
 class Generation(Strict):
     output: str = "data/generations.parquet"
     max_new_tokens: int = Field(default=128, ge=1)
+    # A run in which no request ends for this long stops, naming the slot that is stuck.
+    stall_timeout: float = Field(default=300.0, gt=0)
     models: list[ModelSlot] = Field(min_length=1)
     local: LocalModel = LocalModel()
 
@@ -131,6 +156,12 @@ class Hub(Strict):
     def model_repo(self) -> str:
         """The model ``kto train --push`` uploads."""
         return f"{self.namespace}/{self.dataset}-model"
+
+
+class ExportSettings(Strict):
+    """``kto export``: where the datasets, figures and card go (``kto train`` reads them there)."""
+
+    output: str = "data/export"
 
 
 class Argilla(Strict):
@@ -201,6 +232,7 @@ class ProjectConfig(Strict):
     hub: Hub
     argilla: Argilla
     suggest: Suggest
+    export: ExportSettings = ExportSettings()
     training: Training | None = None
     # The folder holding project.yaml: relative paths in the config start there.
     root: Path = Field(default=Path("."), exclude=True)

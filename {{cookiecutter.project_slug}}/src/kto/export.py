@@ -10,8 +10,8 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from itertools import product
 
-from kto.annotation import DOWN, UP
 from kto.errors import KtoError
+from kto.labels import DOWN, UP, share_up
 from kto.ratings import submitted
 
 OUTCOMES = ("labelled-up", "labelled-down", "tie", "below-threshold", "discarded", "pending")
@@ -204,16 +204,14 @@ def judge_agreement(judged: list[tuple[dict, bool]]) -> dict | None:
 def summary(rows: list[dict], labelled: list[dict]) -> dict:
     per_model: dict[str, Counter] = defaultdict(Counter)
     for item in labelled:
-        per_model[item["model"]]["up" if item["label"] else "down"] += 1
+        per_model[item["model"]][UP if item["label"] else DOWN] += 1
     models = {}
     for model, counts in sorted(per_model.items()):
-        total = counts["up"] + counts["down"]
-        low, high = wilson(counts["up"], total)
         models[model] = {
-            "up": counts["up"],
-            "down": counts["down"],
-            "rate": counts["up"] / total,
-            "ci95": [low, high],
+            "up": counts[UP],
+            "down": counts[DOWN],
+            "rate": share_up(counts),
+            "ci95": list(wilson(counts[UP], counts[UP] + counts[DOWN])),
         }
     annotators: dict[str, Counter] = defaultdict(Counter)
     for _, response in submitted(rows):

@@ -3,7 +3,6 @@ charts, and the dataset card. All of it goes to a temporary folder first and the
 previous export at once, so a failure never leaves a half-written export behind."""
 
 import json
-import shutil
 from pathlib import Path
 
 import pyarrow as pa
@@ -12,6 +11,7 @@ import pyarrow.parquet as pq
 from kto import dataset_card
 from kto.config import ProjectConfig
 from kto.export import Export, Policy
+from kto.files import partial_folder, replace_folder
 from kto.plots import export_charts
 
 MESSAGES = pa.list_(pa.struct([("role", pa.string()), ("content", pa.string())]))
@@ -45,11 +45,10 @@ def schemas(conversational: bool) -> tuple[pa.Schema, pa.Schema]:
 def write(
     export: Export, config: ProjectConfig, policy: Policy, folder: Path, *, conversational: bool
 ) -> None:
-    partial = folder.with_name(f".{folder.name}.partial")
-    shutil.rmtree(partial, ignore_errors=True)
+    partial = partial_folder(folder)
     kto_schema, dpo_schema = schemas(conversational)
     for name, rows, schema in (("kto", export.kto, kto_schema), ("dpo", export.dpo, dpo_schema)):
-        (partial / name).mkdir(parents=True)
+        (partial / name).mkdir()
         pq.write_table(pa.Table.from_pylist(rows, schema=schema), partial / name / "train.parquet")
     (partial / "reconciliation.json").write_text(json.dumps(export.reconciliation, indent=2) + "\n")
     (partial / "statistics.json").write_text(
@@ -58,10 +57,28 @@ def write(
     export_charts(export.statistics, partial)
     annotators = len(export.statistics["annotators"])
     dataset_card.build(config, export, policy, annotators).save(partial / "README.md")
+    replace_folder(partial, folder)
 
-    previous = folder.with_name(f".{folder.name}.previous")
-    shutil.rmtree(previous, ignore_errors=True)
-    if folder.exists():
-        folder.rename(previous)
-    partial.rename(folder)
-    shutil.rmtree(previous, ignore_errors=True)
+
+def run(
+    config: ProjectConfig,
+    policy: Policy,
+    folder: Path,
+    *,
+    source: Path | None,
+    conversational: bool,
+    max_pairs: int | None,
+) -> Export:
+    """The export of the ratings on the server, or in a backup file (``source``), written to ``folder``."""
+    from kto import ratings
+    from kto.export import aggregate
+
+    if source:
+        rows = ratings.load(source)
+    else:
+        from kto.argilla_client import open_dataset
+
+        rows = ratings.fetch(*open_dataset(config))
+    result = aggregate(rows, policy, conversational=conversational, max_pairs=max_pairs)
+    write(result, config, policy, folder, conversational=conversational)
+    return result

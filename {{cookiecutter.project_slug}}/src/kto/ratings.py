@@ -12,9 +12,9 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from kto.annotation import DOWN, QUESTION, UP
 from kto.errors import KtoError
-from kto.responses import write_table_atomically
+from kto.files import write_parquet
+from kto.labels import DOWN, QUESTION, UP
 
 RESPONSE = pa.struct([("user", pa.string()), ("value", pa.string()), ("status", pa.string())])
 SUGGESTION = pa.struct([("value", pa.string()), ("score", pa.float64()), ("agent", pa.string())])
@@ -66,7 +66,7 @@ def fetch(client, dataset) -> list[dict]:
 
 
 def save(rows: list[dict], path: Path) -> None:
-    write_table_atomically(pa.Table.from_pylist(rows, schema=SCHEMA), path)
+    write_parquet(pa.Table.from_pylist(rows, schema=SCHEMA), path)
 
 
 def load(path: Path) -> list[dict]:

@@ -6,7 +6,6 @@ and ``generations`` (cleaned). A model whose call failed has ``None`` in the las
 which is a gap the next run fills.
 """
 
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +14,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from kto.errors import KtoError
+from kto.files import write_parquet
 
 TEXT_LIST = pa.list_(pa.string())
 SCHEMA = pa.schema(
@@ -127,12 +127,4 @@ def to_rows(table: Table, prompts: list[str], model_ids: list[str]) -> list[dict
 
 
 def write_rows(rows: list[dict], path: Path) -> None:
-    write_table_atomically(pa.Table.from_pylist(rows, schema=SCHEMA), path)
-
-
-def write_table_atomically(table: pa.Table, path: Path) -> None:
-    """A crash mid-write leaves the previous file intact."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.partial")
-    pq.write_table(table, partial)
-    os.replace(partial, path)
+    write_parquet(pa.Table.from_pylist(rows, schema=SCHEMA), path)

@@ -1,24 +1,26 @@
-"""``kto suggest``: a judge model pre-fills each record's thumbs up / down as an Argilla suggestion.
+"""``kto suggest``: a judge model pre-fills each record's rating as an Argilla suggestion.
 
-The judge runs through the same distilabel pipeline as ``kto generate``, ``samples`` times per
-record (one slot per sample, so the samples run in parallel). The suggestion is the majority of
-the judgements, its score the share that agreed, its agent the judge's id. A record holds one
-suggestion per question, so writing again replaces it: re-runs never duplicate. Records already
-judged by the same judge are skipped unless asked to redo them.
+The judge runs on ``kto generate``'s engine, ``samples`` times per record (one slot per sample,
+so the samples run in parallel), with a journal of its answers: a killed run resumes without
+asking again. The suggestion is the majority of the judgements, its score the share that
+agreed, its agent the judge's id. A record holds one suggestion per question, so writing again
+replaces it: re-runs never duplicate. Records already judged by the same judge are skipped
+unless asked to redo them.
 """
 
-import re
+import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 
-from kto.annotation import DOWN, QUESTION, UP, log_in_batches
+from kto import engine, local_model, responses
+from kto.annotation import log_in_batches
 from kto.config import ModelSlot, ProjectConfig
-from kto.local_model import MODEL_NAME
+from kto.journal import Journal, RunLock
+from kto.labels import DOWN, QUESTION, UP
 from kto.responses import Table
 
 # The judge answers with one digit; a few tokens leave room for a server's chat formatting.
 JUDGE_MAX_NEW_TOKENS = 4
-DIGIT = re.compile(r"[01]")
 
 
 @dataclass(frozen=True)
@@ -27,10 +29,19 @@ class Verdict:
     score: float  # the share of judgements that agree with it
 
 
+@dataclass(frozen=True)
+class SuggestReport:
+    dataset: str  # workspace/name at the server's URL
+    judge: str
+    records: int
+    pending: int
+    written: int
+
+
 def judge_slot(config: ProjectConfig, local: bool) -> ModelSlot:
     judge = config.suggest.judge
     if local:
-        return ModelSlot(id=f"{MODEL_NAME}-local-judge", backend="local", temperature=judge.temperature)
+        return ModelSlot(id=local_model.JUDGE_ID, backend="local", temperature=judge.temperature)
     return judge
 
 
@@ -61,11 +72,17 @@ def judge_texts(config: ProjectConfig, records) -> dict[str, list]:
 
 def verdict(answers: list[str | None]) -> Verdict | None:
     """The majority of the judgements that give a digit; None when there are none, or a tie."""
-    digits = Counter(match.group() for answer in answers if answer and (match := DIGIT.search(answer)))
-    if not digits or digits["1"] == digits["0"]:
+    digits = Counter(found for answer in answers if answer and (found := binary_digit(answer)) is not None)
+    if not digits or digits[1] == digits[0]:
         return None
     value, count = digits.most_common(1)[0]
-    return Verdict(UP if value == "1" else DOWN, count / sum(digits.values()))
+    return Verdict(UP if value == 1 else DOWN, count / sum(digits.values()))
+
+
+def binary_digit(answer: str) -> int | None:
+    """The first 0 or 1 in the answer, in any script: judges asked in Persian, Hindi or Thai
+    often answer with their own digits (Persian one is U+06F1), or full-width ones."""
+    return next((value for char in answer if (value := unicodedata.decimal(char, None)) in (0, 1)), None)
 
 
 def verdicts(table: Table, texts: list[str]) -> dict[str, Verdict | None]:
@@ -92,3 +109,38 @@ def write(dataset, records_by_text: dict[str, list], found: dict[str, Verdict | 
     ]
     log_in_batches(dataset, updated)
     return len(updated)
+
+
+def run(config: ProjectConfig, *, local: bool, redo: bool, progress: engine.Progress, warn) -> SuggestReport:
+    """Judge the records that lack this judge's suggestion, and write the verdicts to Argilla."""
+    from kto.argilla_client import open_dataset
+    from kto.llms import EmbeddedGemmaJudge, build_llm
+
+    client, dataset = open_dataset(config)
+    judge = judge_slot(config, local)
+    name = f"{config.argilla.workspace}/{config.argilla.dataset} at {client.api_url}"
+    journal = Journal(config.path(".cache/kto/suggest.journal.jsonl"), warn)
+    with RunLock(config.path(".cache/kto/suggest.lock"), "kto suggest"):
+        records = list(dataset.records(with_suggestions=True, with_responses=False))
+        pending = to_judge(records, judge.id, redo)
+        by_text = judge_texts(config, pending)
+        answers = journal.read()
+        slots = sample_slots(judge, config.suggest.samples)
+        jobs = engine.plan_jobs(responses.gaps(answers, list(by_text), [slot.id for slot in slots]), slots)
+        llms = {
+            job.slot.id: build_llm(job.slot, config, JUDGE_MAX_NEW_TOKENS, EmbeddedGemmaJudge) for job in jobs
+        }
+        progress.planned(jobs, engine.estimate(jobs, JUDGE_MAX_NEW_TOKENS), len(answers))
+        if jobs:
+            engine.run(
+                jobs,
+                llms,
+                journal,
+                system_prompt=None,
+                stall_timeout=config.generation.stall_timeout,
+                on_answer=progress.answered,
+            )
+            answers = journal.read()
+        written = write(dataset, by_text, verdicts(answers, list(by_text)), judge.id)
+        journal.clear()
+    return SuggestReport(name, judge.id, len(records), len(pending), written)

@@ -1,0 +1,111 @@
+"""``kto generate --ray``: the same work as a distilabel pipeline on a Ray cluster.
+
+Each slot gets its own branch (load -> TextGeneration) holding only the prompts it still lacks.
+Answers reach the journal a batch at a time, as each batch arrives back in this process: on a
+cluster the workers run on other machines, where the journal's file is not.
+"""
+
+import hashlib
+import json
+import os
+
+from distilabel.models.llms.base import LLM
+from distilabel.pipeline import RayPipeline
+from distilabel.steps import LoadDataFromDicts
+from distilabel.steps.tasks import TextGeneration
+
+from kto.config import ProjectConfig
+from kto.engine import Answered, Job, Outcome
+from kto.journal import Journal
+from kto.llms import prompt_seen
+from kto.responses import Response
+
+# Small batches keep the journal and the progress bar moving.
+BATCH_SIZE = 8
+
+
+class SlotGeneration(TextGeneration):
+    """TextGeneration for one model slot.
+
+    Its own docstring matters: distilabel looks up BibTeX for the arXiv links in a step's
+    docstring at the end of each run, which needs the network (and bs4).
+    """
+
+
+class JournaledRayPipeline(RayPipeline):
+    """Hands each batch of a leaf step to ``on_batch`` as it arrives in this process.
+
+    distilabel has no public hook for that; ``_process_batch`` is where every batch passes
+    (distilabel is pinned to its last release, 1.5.3, so this private method stays put).
+    """
+
+    on_batch = None
+
+    def _process_batch(self, batch, send_last_batch_flag: bool = True) -> None:
+        super()._process_batch(batch, send_last_batch_flag)
+        if self.on_batch and batch.step_name in self.dag.leaf_steps and batch.data:
+            self.on_batch(batch.step_name, batch.data[0])
+
+
+def step_name(index: int) -> str:
+    return f"generate_{index}"
+
+
+def pipeline_name(jobs: list[Job]) -> str:
+    """A name of the work itself, so that runs over other work never share distilabel's folders."""
+    work = json.dumps([[job.slot.id, job.prompts] for job in jobs], ensure_ascii=False)
+    return f"kto-generate-{hashlib.sha256(work.encode()).hexdigest()[:16]}"
+
+
+def build(
+    jobs: list[Job], config: ProjectConfig, llms: dict[str, LLM], system_prompt: str | None
+) -> JournaledRayPipeline:
+    with JournaledRayPipeline(
+        name=pipeline_name(jobs), cache_dir=config.path(".cache/distilabel")
+    ) as pipeline:
+        for index, job in enumerate(jobs):
+            load = LoadDataFromDicts(
+                name=f"load_{index}",
+                data=[{"instruction": prompt} for prompt in job.prompts],
+                batch_size=BATCH_SIZE,
+            )
+            generate = SlotGeneration(
+                name=step_name(index),
+                llm=llms[job.slot.id],
+                system_prompt=system_prompt,
+                input_batch_size=BATCH_SIZE,
+            )
+            load >> generate
+    return pipeline
+
+
+def run(
+    jobs: list[Job],
+    config: ProjectConfig,
+    llms: dict[str, LLM],
+    journal: Journal,
+    system_prompt: str | None,
+    on_answer: Answered,
+) -> Outcome:
+    from datasets.utils.logging import disable_progress_bar
+
+    os.environ.setdefault("DISTILABEL_LOG_LEVEL", "WARNING")
+    disable_progress_bar()  # datasets' bars while distilabel builds its result; ours is enough
+    pipeline = build(jobs, config, llms, system_prompt)
+    slot_of_step = {step_name(index): job.slot for index, job in enumerate(jobs)}
+    outcome = Outcome()
+
+    def on_batch(step: str, rows: list[dict]) -> None:
+        slot = slot_of_step[step]
+        for row in rows:
+            messages = (row.get("distilabel_metadata") or {}).get(f"raw_input_{step}")
+            if row["generation"] is not None:
+                response = Response(prompt_seen(slot, messages) if messages else None, row["generation"])
+                journal.add(row["instruction"], slot.id, response)
+                outcome.answers.setdefault(row["instruction"], {})[slot.id] = response
+            on_answer(slot.id, row["generation"] is not None)
+
+    pipeline.on_batch = on_batch
+    # The journal, not distilabel's cache, is what resumes a run.
+    pipeline.run(use_cache=False)
+    return outcome
