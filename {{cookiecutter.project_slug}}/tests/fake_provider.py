@@ -7,6 +7,7 @@ are deterministic (``answer of <model> to <prompt>``). kto's real client code ta
 """
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import random
@@ -37,7 +38,9 @@ class FakeProvider:
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             port = probe.getsockname()[1]
-        config = uvicorn.Config(self.app, host="127.0.0.1", port=port, log_level="error", backlog=2048)
+        config = uvicorn.Config(
+            self.app, host="127.0.0.1", port=port, log_level="error", backlog=2048, interface="asgi3"
+        )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, daemon=True)
         self._thread.start()
@@ -87,7 +90,9 @@ class FakeProvider:
         if model not in self.models:
             return await _reply(send, 404, {"error": {"message": f"model {model} not found"}})
         if self.hang:
-            await asyncio.Event().wait()
+            with contextlib.suppress(asyncio.CancelledError):  # cancelled when the server stops
+                await asyncio.Event().wait()
+            return
         if self.attempts[key] == 1:  # only first attempts fail, so retries make progress
             if _share(key, "429") < self.share_429:
                 return await _reply(send, 429, {"error": {"message": "rate limited"}}, self.retry_after)

@@ -10,6 +10,7 @@ import os
 import sys
 import traceback
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -58,19 +59,20 @@ def project(ctx: typer.Context) -> ProjectConfig:
 
 
 class ProgressBars:
-    """A bar per model slot, for the engine's ``Progress``; failed requests count as done."""
+    """A bar per model slot, for the engine's ``Progress``; failed requests count as done.
+    ``headline(requests)`` says what is about to be asked, above a table of the estimates."""
 
-    def __init__(self, bar: Progress, what: str):
-        self.bar, self.what, self.tasks = bar, what, {}
+    def __init__(self, bar: Progress, headline: Callable[[int], str]):
+        self.bar, self.headline, self.tasks = bar, headline, {}
 
     def planned(self, jobs, estimates, recovered: int) -> None:
         if recovered:
             console.print(f"Resuming: {recovered} answers kept from an interrupted run")
         if estimates:
-            table = Table("model", "requests", "completion tokens (at most)", title=f"{self.what} to ask")
+            table = Table("model", "requests", "completion tokens (at most)")
             for estimate in estimates:
                 table.add_row(estimate.model, str(estimate.requests), f"{estimate.max_completion_tokens:,}")
-            console.print(table)
+            console.print(self.headline(sum(estimate.requests for estimate in estimates)), table)
         self.tasks = {job.slot.id: self.bar.add_task(job.slot.id, total=len(job.prompts)) for job in jobs}
 
     def answered(self, model: str, ok: bool) -> None:
@@ -114,7 +116,9 @@ def generate(
             texts,
             slots,
             path,
-            progress=ProgressBars(bar, "Responses"),
+            progress=ProgressBars(
+                bar, lambda todo: f"Generating {todo} responses: {len(texts)} prompts x {len(slots)} models"
+            ),
             warn=warn,
             ray=ray,
             estimate_only=estimate,
@@ -182,7 +186,11 @@ def suggest(
     config = project(ctx)
     with progress_bar() as bar:
         report = judging.run(
-            config, local=local, redo=redo, progress=ProgressBars(bar, "Judgements"), warn=warn
+            config,
+            local=local,
+            redo=redo,
+            progress=ProgressBars(bar, lambda todo: f"Asking the judge {todo} times"),
+            warn=warn,
         )
     if not report.pending:
         console.print(

@@ -10,6 +10,7 @@ request is a gap (``None``) that the next run fills; a run in which no request e
 """
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -100,7 +101,8 @@ async def _run(jobs, llms, journal, system_prompt, stall_timeout, on_answer, out
     watch = _Watch()
     try:
         slots = [_Slot(job, llms[job.slot.id], threads) for job in jobs]
-        await asyncio.gather(*(slot.load() for slot in slots))
+        for slot in slots:  # one at a time: llama.cpp silences its loading by swapping file descriptors
+            await slot.load()
 
         async def ask(slot: "_Slot", prompt: str) -> None:
             chat = messages(system_prompt, prompt)
@@ -126,10 +128,13 @@ async def _run(jobs, llms, journal, system_prompt, stall_timeout, on_answer, out
             await asyncio.wait([work], timeout=0.5)
             journal.sync()
             if watch.idle() > stall_timeout:
+                stuck = watch.stuck()
                 work.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await work
                 raise KtoError(
                     "generation",
-                    f"no request ended for {stall_timeout:g} s: {watch.stuck()} is not answering; "
+                    f"no request ended for {stall_timeout:g} s: {stuck} is not answering; "
                     "the answers so far are kept: run the command again to resume "
                     "(generation.stall_timeout sets the wait)",
                 )

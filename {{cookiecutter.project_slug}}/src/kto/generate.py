@@ -6,6 +6,7 @@ go to a journal beside the output as they arrive (``kto.journal``), so a run sto
 answer. One run at a time works on a project's output.
 """
 
+import shutil
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -48,6 +49,7 @@ def run(
     model_ids = [slot.id for slot in slots]
     journal = Journal(journal_path(output), warn)
     with RunLock(output.with_name(f".{output.stem}.lock"), "kto generate"):
+        _discard_old_cache(config, warn)
         recovered = journal.read()
         table = responses.merge(responses.read_table(output), recovered)
         jobs = plan_jobs(responses.gaps(table, prompts, model_ids), slots)
@@ -78,6 +80,15 @@ def run(
     return report
 
 
+def _discard_old_cache(config: ProjectConfig, warn: Callable[[str], None]) -> None:
+    """Earlier versions resumed from distilabel's cache, which could hang a run after a kill;
+    the journal does that job now."""
+    old = config.path(".cache/distilabel")
+    if old.is_dir():
+        shutil.rmtree(old, ignore_errors=True)
+        warn(f"removed {old}, the cache of an earlier kto version: runs now resume from their journal")
+
+
 def _llms(config: ProjectConfig, jobs: list[Job]) -> dict:
     from kto.llms import build_llm
 
@@ -90,7 +101,7 @@ def _answer(
     if ray:
         from kto import ray_pipeline
 
-        return ray_pipeline.run(jobs, config, llms, journal, config.task.system_prompt, progress.answered)
+        return ray_pipeline.run(jobs, llms, journal, config.task.system_prompt, progress.answered)
     from kto import engine
 
     return engine.run(

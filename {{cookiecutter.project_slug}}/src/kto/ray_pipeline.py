@@ -8,13 +8,15 @@ cluster the workers run on other machines, where the journal's file is not.
 import hashlib
 import json
 import os
+import shutil
+import tempfile
+from pathlib import Path
 
 from distilabel.models.llms.base import LLM
 from distilabel.pipeline import RayPipeline
 from distilabel.steps import LoadDataFromDicts
 from distilabel.steps.tasks import TextGeneration
 
-from kto.config import ProjectConfig
 from kto.engine import Answered, Job, Outcome
 from kto.journal import Journal
 from kto.llms import prompt_seen
@@ -58,11 +60,9 @@ def pipeline_name(jobs: list[Job]) -> str:
 
 
 def build(
-    jobs: list[Job], config: ProjectConfig, llms: dict[str, LLM], system_prompt: str | None
+    jobs: list[Job], llms: dict[str, LLM], system_prompt: str | None, cache_dir: Path
 ) -> JournaledRayPipeline:
-    with JournaledRayPipeline(
-        name=pipeline_name(jobs), cache_dir=config.path(".cache/distilabel")
-    ) as pipeline:
+    with JournaledRayPipeline(name=pipeline_name(jobs), cache_dir=cache_dir) as pipeline:
         for index, job in enumerate(jobs):
             load = LoadDataFromDicts(
                 name=f"load_{index}",
@@ -81,7 +81,6 @@ def build(
 
 def run(
     jobs: list[Job],
-    config: ProjectConfig,
     llms: dict[str, LLM],
     journal: Journal,
     system_prompt: str | None,
@@ -91,7 +90,9 @@ def run(
 
     os.environ.setdefault("DISTILABEL_LOG_LEVEL", "WARNING")
     disable_progress_bar()  # datasets' bars while distilabel builds its result; ours is enough
-    pipeline = build(jobs, config, llms, system_prompt)
+    # The journal, not distilabel's cache, is what resumes a run: the cache lives for one run only.
+    cache = Path(tempfile.mkdtemp(prefix="kto-ray-"))
+    pipeline = build(jobs, llms, system_prompt, cache)
     slot_of_step = {step_name(index): job.slot for index, job in enumerate(jobs)}
     outcome = Outcome()
 
@@ -106,6 +107,8 @@ def run(
             on_answer(slot.id, row["generation"] is not None)
 
     pipeline.on_batch = on_batch
-    # The journal, not distilabel's cache, is what resumes a run.
-    pipeline.run(use_cache=False)
+    try:
+        pipeline.run(use_cache=False)
+    finally:
+        shutil.rmtree(cache, ignore_errors=True)
     return outcome
