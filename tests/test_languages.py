@@ -170,6 +170,11 @@ def mentions(text: str, label: str, other: str) -> bool:
     return label in (text.replace(other, "") if label in other else text)
 
 
+def test_a_label_inside_the_other_does_not_count():
+    assert not mentions('Choose "ไม่ดี" when...', "ดี", "ไม่ดี")
+    assert mentions('Choose "ดี" or "ไม่ดี"', "ดี", "ไม่ดี") and mentions("ดี, ไม่ดี", "ไม่ดี", "ดี")
+
+
 @pytest.mark.parametrize("code", CODES)
 def test_the_guidelines_name_the_labels_and_buttons_the_annotator_sees(code):
     lang = load(code)
