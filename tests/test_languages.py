@@ -28,6 +28,10 @@ REQUIRED |= {"ja", "ko", "vi", "th", "id", "sw", "he", "el", "cs", OTHER}
 PROSE = ["system_prompts.haiku", "system_prompts.generic", "annotation.guidelines", "judge", "card_paragraph"]
 # Words that give away English left in a text marked reviewed.
 ENGLISH_WORDS = {"the", "you", "your", "with", "write", "respond", "please", "should", "response", "thumbs"}
+# Argilla's buttons as the annotator sees them (its UI is in English unless a user picks de, es or ja).
+BUTTONS = {"guidelines": ["Submit", "Discard"], "draft": ["Save as draft", "Submit"]}
+# Argilla's button names and {placeholders}: English in every file, not a translation left undone.
+NOT_PROSE = re.compile(r"Sign in with Hugging Face|Save as draft|Submit|Discard|\{\w+\}")
 MODEL_ID = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
 
 
@@ -109,9 +113,115 @@ def test_a_language_writes_its_own_texts(code):
         assert dig(lang, path) != dig(ENGLISH, path), f"{path} is the English text"
     if lang["reviewed"]:
         for path, text in texts(lang):
-            if not path.startswith(("models", "small_model", "source")):
-                words = set(re.findall(r"[a-z]+", text.lower()))
+            if not path.startswith(("models", "small_model", "source", "starter_topics")):
+                words = set(re.findall(r"[a-z]+", NOT_PROSE.sub("", text).lower()))
                 assert not words & ENGLISH_WORDS, f"English left in {path}: {words & ENGLISH_WORDS}"
+
+
+# BCP 47 (RFC 5646) in its canonical case: language, then optional script, region and variants.
+BCP47 = re.compile(r"[a-z]{2,3}(-[A-Z][a-z]{3})?(-([A-Z]{2}|[0-9]{3}))?(-([a-z0-9]{5,8}|[0-9][a-z0-9]{3}))*")
+# Picks that cannot answer a short chat request: thinking-by-default ids (a <think> block eats the token
+# budget; hybrid Qwen3 ids are those without "Instruct") and seq2seq models no chat endpoint serves.
+THINKING = re.compile(r"Qwen/Qwen3-(?!.*Instruct).*|Qwen/QwQ-.*|deepseek-ai/DeepSeek-R1.*|.*Thinking.*", re.I)
+SEQ2SEQ = re.compile(r"(CohereLabs|CohereForAI)/aya-101|google/(mt5|flan-t5|t5)-.*|bigscience/mt0-.*", re.I)
+# Starter topics a file may share with en's before its list counts as en's outline.
+MAX_SHARED_TOPICS = 5
+LITTLE_WORDS = {"a", "an", "the", "of", "in", "on", "at", "by", "over", "into", "to", "and", "with", "s"}
+
+
+@pytest.mark.parametrize("code", CODES)
+def test_every_model_states_its_licence(code):
+    lang = load(code)
+    for model in [*lang["models"], lang["small_model"]]:
+        assert isinstance(model.get("license"), str) and model["license"].strip(), model["id"]
+
+
+@pytest.mark.parametrize("code", CODES)
+def test_the_variant_is_a_bcp47_tag_of_the_code(code):
+    variant = load(code)["variant"]
+    if code == OTHER:
+        assert variant == "{language}"  # filled in with the name the team types
+    else:
+        assert BCP47.fullmatch(variant), f"{variant!r} is not a BCP 47 tag"
+        assert variant.split("-")[0] == code
+
+
+THINKING_IDS = ["Qwen/Qwen3-235B-A22B", "Qwen/Qwen3-30B-A3B", "Qwen/Qwen3-32B", "Qwen/Qwen3-4B"]
+THINKING_IDS += ["Qwen/Qwen3-235B-A22B-Thinking-2507", "Qwen/QwQ-32B", "deepseek-ai/DeepSeek-R1-0528"]
+SEQ2SEQ_IDS = ["CohereLabs/aya-101", "google/mt5-xl", "google/flan-t5-large", "bigscience/mt0-xxl"]
+CHAT_IDS = ["Qwen/Qwen3-235B-A22B-Instruct-2507", "Qwen/Qwen3-4B-Instruct-2507", "CohereLabs/aya-expanse-8b"]
+CHAT_IDS += ["google/gemma-3-27b-it", "deepseek-ai/DeepSeek-V3-0324"]
+
+
+def test_the_models_that_cannot_chat_are_recognised():
+    assert all(THINKING.fullmatch(model) for model in THINKING_IDS)
+    assert all(SEQ2SEQ.fullmatch(model) for model in SEQ2SEQ_IDS)
+    assert not any(THINKING.fullmatch(model) or SEQ2SEQ.fullmatch(model) for model in CHAT_IDS)
+
+
+@pytest.mark.parametrize("code", CODES)
+def test_every_pick_answers_a_chat_request(code):
+    lang = load(code)
+    for model in [*lang["models"], lang["small_model"]]:
+        assert not THINKING.fullmatch(model["id"]), f"{model['id']} thinks by default"
+        assert not SEQ2SEQ.fullmatch(model["id"]), f"{model['id']} is a seq2seq model: no chat endpoint"
+
+
+def mentions(text: str, label: str, other: str) -> bool:
+    """Whether ``label`` occurs in ``text`` on its own, not only inside the other label (Thai ดี in ไม่ดี)."""
+    return label in (text.replace(other, "") if label in other else text)
+
+
+def test_a_label_inside_the_other_does_not_count():
+    assert not mentions('Choose "ไม่ดี" when...', "ดี", "ไม่ดี")
+    assert mentions('Choose "ดี" or "ไม่ดี"', "ดี", "ไม่ดี") and mentions("ดี, ไม่ดี", "ไม่ดี", "ดี")
+
+
+@pytest.mark.parametrize("code", CODES)
+def test_the_guidelines_name_the_labels_and_buttons_the_annotator_sees(code):
+    lang = load(code)
+    annotation = lang["annotation"]
+    up, down, guidelines = annotation["label_up"], annotation["label_down"], annotation["guidelines"]
+    assert up != down
+    assert mentions(guidelines, up, down), f"the guidelines do not name {up!r}"
+    assert mentions(guidelines, down, up), f"the guidelines do not name {down!r}"
+    texts_by_key = {"guidelines": guidelines, "draft": lang["community"]["draft"]}
+    for key, buttons in BUTTONS.items():
+        for button in buttons:
+            assert button in texts_by_key[key], f"{key} does not name Argilla's {button!r} button"
+
+
+def topic_words(topic: str) -> frozenset[str]:
+    """A topic's words without the little ones, plurals folded: "old dogs" and "an old dog" agree."""
+    words = re.findall(r"[a-z]+", topic.lower())
+    return frozenset(word.removesuffix("s") for word in words if word not in LITTLE_WORDS)
+
+
+def same_topic(topic: str, english: str) -> bool:
+    """The same words, or two words or more that make half of the shorter topic: "an old cat asleep in
+    the sun" is en's "old dog in the sun", while "first monsoon rain" is not "first snow"."""
+    ours, theirs = topic_words(topic), topic_words(english)
+    common = len(ours & theirs)
+    return ours == theirs or (common >= 2 and common * 2 >= min(len(ours), len(theirs)))
+
+
+def test_topics_that_match_ens_are_recognised():
+    assert same_topic("An old cat asleep in the sun", "old dog in the sun")
+    assert same_topic("Last day of the summer holidays", "last day of the holidays")
+    assert not same_topic("first monsoon rain", "first snow")
+
+
+@pytest.mark.parametrize("code", [code for code in CODES if code not in {"en", OTHER}])
+def test_the_starter_prompts_do_not_follow_ens_outline(code):
+    topics = load(code)["starter_topics"]
+    english = ENGLISH["starter_topics"]
+    assert len(topics) == len(load(code)["starter_prompts"]) == 20
+    assert len({topic_words(topic) for topic in topics}) == 20, "two topics are the same"
+    shared = {i: theirs for i, topic in enumerate(topics) for theirs in english if same_topic(topic, theirs)}
+    assert len(shared) <= MAX_SHARED_TOPICS, f"{len(shared)} topics are en's: {sorted(shared.values())}"
+    # A mirrored list keeps en's order: a shared topic may not sit where it sits in en's list.
+    in_place = [topic for index, topic in shared.items() if english.index(topic) == index]
+    assert not in_place, f"en's topics at en's positions: {in_place}"
 
 
 @pytest.mark.parametrize("code", CODES)
