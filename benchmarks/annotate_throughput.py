@@ -21,6 +21,10 @@ import yaml
 from cookiecutter.main import cookiecutter
 
 TEMPLATE = Path(__file__).resolve().parents[1]
+# The files git would publish, as users get them (no caches or bytecode from this tree).
+sys.path.insert(0, str(TEMPLATE / "tests"))
+from conftest import published_template  # noqa: E402
+
 # The SDK's progress bar and notes would bury the figures (tqdm reads this on first import).
 os.environ.setdefault("TQDM_DISABLE", "1")
 warnings.filterwarnings("ignore")
@@ -47,7 +51,7 @@ def main() -> None:
     prompts = args.records // 2
 
     with tempfile.TemporaryDirectory() as folder:
-        project = Path(cookiecutter(str(TEMPLATE), no_input=True, output_dir=folder))
+        project = Path(cookiecutter(str(published_template()), no_input=True, output_dir=folder))
         sys.path.insert(0, str(project / "src"))
         import argilla as rg
         from kto import annotation, argilla_client

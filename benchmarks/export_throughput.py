@@ -17,6 +17,10 @@ from pathlib import Path
 from cookiecutter.main import cookiecutter
 
 TEMPLATE = Path(__file__).resolve().parents[1]
+# The files git would publish, as users get them (no caches or bytecode from this tree).
+sys.path.insert(0, str(TEMPLATE / "tests"))
+from conftest import published_template  # noqa: E402
+
 warnings.filterwarnings("ignore")
 
 
@@ -53,7 +57,7 @@ def main() -> None:
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as folder:
-        project = Path(cookiecutter(str(TEMPLATE), no_input=True, output_dir=folder))
+        project = Path(cookiecutter(str(published_template()), no_input=True, output_dir=folder))
         sys.path.insert(0, str(project / "src"))
         from kto import export, export_files, ratings
         from kto.config import load_config

@@ -23,12 +23,16 @@ import yaml
 from cookiecutter.main import cookiecutter
 
 TEMPLATE = Path(__file__).resolve().parents[1]
+# The files git would publish, as users get them (no caches or bytecode from this tree).
+sys.path.insert(0, str(TEMPLATE / "tests"))
+from conftest import published_template  # noqa: E402
+
 # distilabel 1.5.3's field declarations under newer pydantic: noise around the figures.
 warnings.filterwarnings("ignore", message="The 'default' attribute with value None")
 
 
 def render_project(folder: Path, slots: int, max_new_tokens: int) -> Path:
-    project = Path(cookiecutter(str(TEMPLATE), no_input=True, output_dir=str(folder)))
+    project = Path(cookiecutter(str(published_template()), no_input=True, output_dir=str(folder)))
     config_path = project / "project.yaml"
     config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
     first = config["generation"]["models"][0]
@@ -54,7 +58,6 @@ def run_kto(project: Path, prompts_file: Path) -> tuple[float, list[str]]:
         "kto",
         "generate",
         "--local",
-        "--no-cache",
         "--prompts",
         str(prompts_file),
     ]

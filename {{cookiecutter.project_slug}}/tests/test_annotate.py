@@ -1,6 +1,7 @@
 """kto annotate, status and backup against a real Argilla server on 127.0.0.1."""
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -175,21 +176,17 @@ def test_backup_keeps_every_record_and_rating(annotation_project, argilla_server
 
 def processes_started_in(folder) -> list[int]:
     """Live processes whose working directory is ``folder`` (where kto argilla up starts them)."""
-    from pathlib import Path
+    import psutil
 
     found = []
-    for proc in Path("/proc").iterdir():
-        try:
-            if proc.name.isdigit() and (proc / "cwd").resolve() == folder.resolve():
-                state = (proc / "stat").read_text().split(") ", 1)[1][0]
-                found += [int(proc.name)] if state != "Z" else []
-        except OSError:
-            continue
+    for process in psutil.process_iter(["cwd", "status"]):
+        if process.info["cwd"] == str(folder.resolve()) and process.info["status"] != psutil.STATUS_ZOMBIE:
+            found.append(process.pid)
     return found
 
 
-def test_the_local_server_keeps_its_data_through_down_and_up(tmp_path):
-    """A server of its own: stopped and started again, it still has every record and rating."""
+def test_the_local_server_keeps_its_data_through_down_and_up_and_a_crash(tmp_path):
+    """A server of its own: stopped and started again, or killed, it still has every record."""
     import shutil
 
     from conftest import PROJECT
@@ -210,6 +207,14 @@ def test_the_local_server_keeps_its_data_through_down_and_up(tmp_path):
         assert restarted.returncode == 0, restarted.stderr
         again = run_kto(tmp_path, "annotate")
         assert "0 records added, 6 already there" in again.stderr
+
+        state = json.loads((tmp_path / ".argilla" / "state.json").read_text())
+        for name in ("server", "worker"):  # as the OOM killer or a reboot would
+            os.killpg(state["pids"][name], signal.SIGKILL)
+        after_crash = run_kto(tmp_path, "argilla", "up")
+        assert after_crash.returncode == 0, after_crash.stderr
+        assert "half running (server, worker had stopped): stopped the rest" in after_crash.stderr
+        assert "0 records added, 6 already there" in run_kto(tmp_path, "annotate").stderr
     finally:
         run_kto(tmp_path, "argilla", "down")
 

@@ -19,6 +19,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+import psutil
+
 from kto.errors import KtoError
 
 SERVER_PACKAGES = [
@@ -80,13 +82,15 @@ class LocalArgilla:
                 "argilla",
                 "redis-server is not installed: apt-get install redis-server (or brew install redis)",
             )
-        running = self.running().values()
-        if any(running):
-            if not all(running):
-                raise KtoError("argilla", "a previous server is half running: run kto argilla down first")
+        running = self.running()
+        if running and all(running.values()):
             logins = self._ensure_annotators(self.url, self.users()["owner"], annotators, workspace)
             self._write_env_file(self.url, logins)
             return self.url, logins
+        if any(running.values()):  # what a crash or a kill -9 left behind: the data is safe in SQLite
+            gone = [name for name, alive in running.items() if not alive]
+            self.down()
+            say(f"A previous server was half running ({', '.join(gone)} had stopped): stopped the rest")
         self._install_server(say)
         for folder in (self.home, self.logs):
             folder.mkdir(parents=True, exist_ok=True)
@@ -276,15 +280,15 @@ def _secret() -> str:
 def _is_ours(pid: int, folder: Path) -> bool:
     """The pid is alive and is a process we started (a reused pid would have another cwd)."""
     try:
-        return Path(f"/proc/{pid}/cwd").resolve() == folder.resolve()
-    except OSError:
+        return _alive(pid) and Path(psutil.Process(pid).cwd()).resolve() == folder.resolve()
+    except (psutil.Error, OSError):
         return False
 
 
 def _alive(pid: int) -> bool:
     try:
-        return Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1][0] != "Z"  # a zombie has exited
-    except (OSError, IndexError):
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE  # a zombie has exited
+    except psutil.Error:
         return False
 
 
