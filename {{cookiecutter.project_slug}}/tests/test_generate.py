@@ -73,9 +73,8 @@ def test_the_ray_pipeline_builds_one_branch_per_slot(project):
         ModelSlot(id=f"team/model-{n}", backend="openai", base_url="http://127.0.0.1:9/v1") for n in (1, 2)
     ]
     jobs = [Job(slot, ["a prompt"]) for slot in slots]
-    pipeline = build(
-        jobs, config, {slot.id: build_llm(slot, config, 16) for slot in slots}, system_prompt=None
-    )
+    llms = {slot.id: build_llm(slot, config, 16) for slot in slots}
+    pipeline = build(jobs, llms, system_prompt=None, cache_dir=project / "cache")
     assert isinstance(pipeline, JournaledRayPipeline)
     assert set(pipeline.dag) == {"load_0", "generate_0", "load_1", "generate_1"}
     assert set(pipeline.dag.leaf_steps) == {"generate_0", "generate_1"}

@@ -2,27 +2,27 @@
 
 Each model slot keeps ``concurrency`` requests in flight at all times (one for the embedded
 model), so one slow or retried request never holds back the others, as a lock-step batch would.
-The slots' LLMs are distilabel's (``OpenAILLM`` for any OpenAI-compatible server, whose client
-retries 429 and 5xx answers with backoff that honours ``Retry-After``; ``LlamaCppLLM`` for the
-embedded model, in a thread of its own). Every answer goes to the journal as it lands. A failed
+A server's slot is a thin ``openai.AsyncOpenAI`` client (``kto.remote``), which retries 429 and
+5xx answers with backoff that honours ``Retry-After``; the embedded model is distilabel's
+``LlamaCppLLM``, in a thread of its own. Every answer goes to the journal as it lands. A failed
 request is a gap (``None``) that the next run fills; a run in which no request ends for
 ``stall_timeout`` seconds stops, naming the slot that is stuck.
 """
 
 import asyncio
 import contextlib
+import json
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from distilabel.models.llms.base import LLM, AsyncLLM
-
-from kto.config import ModelSlot
+from kto.config import ModelSlot, ProjectConfig
 from kto.errors import KtoError, one_line
 from kto.journal import Journal
-from kto.llms import prompt_seen
+from kto.local_model import render_prompt
+from kto.remote import RemoteModel
 from kto.responses import Response, Table
 
 Answered = Callable[[str, bool], None]  # (model slot id, whether an answer came) after each request
@@ -65,6 +65,32 @@ def estimate(jobs: list[Job], max_new_tokens: int) -> list[Estimate]:
     return [Estimate(job.slot.id, len(job.prompts), len(job.prompts) * max_new_tokens) for job in jobs]
 
 
+def slot_models(
+    jobs: list[Job],
+    config: ProjectConfig,
+    max_new_tokens: int,
+    *,
+    judge: bool = False,
+    distilabel_only: bool = False,
+) -> dict:
+    """Each job's model, by slot id: a ``RemoteModel`` for a server, distilabel's LLM for the
+    embedded model (or for every slot on distilabel's pipeline). distilabel is imported only
+    when needed: its import takes seconds."""
+    models = {
+        job.slot.id: RemoteModel(job.slot, max_new_tokens)
+        for job in jobs
+        if job.slot.backend == "openai" and not distilabel_only
+    }
+    if len(models) < len(jobs):
+        from kto import llms
+
+        local_class = llms.EmbeddedGemmaJudge if judge else llms.EmbeddedGemmaLLM
+        for job in jobs:
+            if job.slot.id not in models:
+                models[job.slot.id] = llms.build_llm(job.slot, config, max_new_tokens, local_class)
+    return models
+
+
 def plan_jobs(missing: dict[str, list[str]], slots: list[ModelSlot]) -> list[Job]:
     return [Job(slot, missing[slot.id]) for slot in slots if missing[slot.id]]
 
@@ -77,30 +103,33 @@ def messages(system_prompt: str | None, prompt: str) -> list[dict]:
 
 def run(
     jobs: list[Job],
-    llms: dict[str, LLM],
+    models: dict,
     journal: Journal,
     *,
     system_prompt: str | None,
     stall_timeout: float,
     on_answer: Answered | None = None,
 ) -> Outcome:
-    """Ask every job's slot (its LLM in ``llms``, by slot id) for every one of its prompts;
-    returns the answers that came."""
+    """Ask every job's slot for every one of its prompts; returns the answers that came.
+
+    ``models`` holds each slot's model, by slot id: a ``RemoteModel``, or for the embedded
+    model a distilabel ``LlamaCppLLM`` (``kto.llms.build_llm``).
+    """
     outcome = Outcome()
     try:
-        asyncio.run(_run(jobs, llms, journal, system_prompt, stall_timeout, on_answer, outcome))
+        asyncio.run(_run(jobs, models, journal, system_prompt, stall_timeout, on_answer, outcome))
     finally:
         journal.sync()
     return outcome
 
 
-async def _run(jobs, llms, journal, system_prompt, stall_timeout, on_answer, outcome) -> None:
+async def _run(jobs, models, journal, system_prompt, stall_timeout, on_answer, outcome) -> None:
     local_jobs = [job for job in jobs if job.slot.backend == "local"]
     # The embedded model computes in C and lets go of the GIL: a thread per slot runs them in parallel.
     threads = ThreadPoolExecutor(max_workers=max(1, len(local_jobs)), thread_name_prefix="kto-local")
     watch = _Watch()
     try:
-        slots = [_Slot(job, llms[job.slot.id], threads) for job in jobs]
+        slots = [_Slot(job, models[job.slot.id], threads) for job in jobs]
         for slot in slots:  # one at a time: llama.cpp silences its loading by swapping file descriptors
             await slot.load()
 
@@ -144,26 +173,30 @@ async def _run(jobs, llms, journal, system_prompt, stall_timeout, on_answer, out
 
 
 class _Slot:
-    def __init__(self, job: Job, llm: LLM, threads: ThreadPoolExecutor):
+    def __init__(self, job: Job, model, threads: ThreadPoolExecutor):
         self.job = job
-        self.llm = llm
+        self.model = model
         self.threads = threads
         self.limit = asyncio.Semaphore(job.slot.parallel_requests)
 
     async def load(self) -> None:
-        if isinstance(self.llm, AsyncLLM):
-            self.llm.load()
-        else:  # loading the embedded model reads 250 MB: off the event loop
-            await asyncio.get_running_loop().run_in_executor(self.threads, self.llm.load)
+        if not isinstance(self.model, RemoteModel):  # the embedded model reads 250 MB: off the event loop
+            await asyncio.get_running_loop().run_in_executor(self.threads, self.model.load)
 
     async def ask(self, chat: list[dict]) -> str | None:
-        kwargs = self.llm.generation_kwargs or {}
-        if isinstance(self.llm, AsyncLLM):
-            output = await self.llm.agenerate(input=chat, **kwargs)
-        else:
-            generate = lambda: self.llm.generate(inputs=[chat], **kwargs)[0]  # noqa: E731
-            output = await asyncio.get_running_loop().run_in_executor(self.threads, generate)
-        return output["generations"][0]
+        if isinstance(self.model, RemoteModel):
+            return await self.model.ask(chat)
+        kwargs = self.model.generation_kwargs or {}
+        generate = lambda: self.model.generate(inputs=[chat], **kwargs)[0]["generations"][0]  # noqa: E731
+        return await asyncio.get_running_loop().run_in_executor(self.threads, generate)
+
+
+def prompt_seen(slot: ModelSlot, messages: list[dict]) -> str:
+    """The full prompt the model saw: the rendered text for the embedded model; for a server,
+    whose chat template we cannot see, the messages it was sent, as JSON."""
+    if slot.backend == "local":
+        return render_prompt(messages)
+    return json.dumps(messages, ensure_ascii=False)
 
 
 class _Watch:

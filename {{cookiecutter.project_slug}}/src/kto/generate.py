@@ -14,7 +14,7 @@ from pathlib import Path
 
 from kto import responses
 from kto.config import ModelSlot, ProjectConfig
-from kto.engine import Job, Progress, estimate, plan_jobs
+from kto.engine import Job, Progress, estimate, plan_jobs, slot_models
 from kto.journal import Journal, RunLock
 
 
@@ -53,7 +53,8 @@ def run(
         recovered = journal.read()
         table = responses.merge(responses.read_table(output), recovered)
         jobs = plan_jobs(responses.gaps(table, prompts, model_ids), slots)
-        llms = _llms(config, jobs)  # checks keys and extras before anything is printed or sent
+        # Built first: a missing key or extra is named before anything is printed or sent.
+        models = slot_models(jobs, config, config.generation.max_new_tokens, distilabel_only=ray)
         estimates = estimate(jobs, config.generation.max_new_tokens)
         recovered_count = sum(len(answers) for answers in recovered.values())
         progress.planned(jobs, estimates, recovered_count)
@@ -62,7 +63,7 @@ def run(
             return report
         try:
             if jobs:
-                outcome = _answer(config, jobs, llms, journal, progress, ray)
+                outcome = _answer(config, jobs, models, journal, progress, ray)
                 table = responses.merge(table, outcome.answers)
                 report.errors = outcome.errors
         finally:  # Ctrl-C or a stall: keep every answer that came, then fold the journal in
@@ -89,24 +90,18 @@ def _discard_old_cache(config: ProjectConfig, warn: Callable[[str], None]) -> No
         warn(f"removed {old}, the cache of an earlier kto version: runs now resume from their journal")
 
 
-def _llms(config: ProjectConfig, jobs: list[Job]) -> dict:
-    from kto.llms import build_llm
-
-    return {job.slot.id: build_llm(job.slot, config, config.generation.max_new_tokens) for job in jobs}
-
-
 def _answer(
-    config: ProjectConfig, jobs: list[Job], llms: dict, journal: Journal, progress: Progress, ray: bool
+    config: ProjectConfig, jobs: list[Job], models: dict, journal: Journal, progress: Progress, ray: bool
 ):
     if ray:
         from kto import ray_pipeline
 
-        return ray_pipeline.run(jobs, llms, journal, config.task.system_prompt, progress.answered)
+        return ray_pipeline.run(jobs, models, journal, config.task.system_prompt, progress.answered)
     from kto import engine
 
     return engine.run(
         jobs,
-        llms,
+        models,
         journal,
         system_prompt=config.task.system_prompt,
         stall_timeout=config.generation.stall_timeout,

@@ -1,6 +1,6 @@
-"""distilabel LLMs for the configured model slots."""
+"""distilabel LLMs for the configured model slots: the embedded model on kto's engine, and every
+slot on ``kto generate --ray``'s distilabel pipeline."""
 
-import json
 from typing import Any
 
 from distilabel.models.llms import LlamaCppLLM, OpenAILLM
@@ -86,11 +86,3 @@ def build_llm(
         max_retries=slot.max_retries,
         generation_kwargs={"max_new_tokens": max_new_tokens, "temperature": slot.temperature},
     )
-
-
-def prompt_seen(slot: ModelSlot, messages: list[dict]) -> str:
-    """The full prompt the model saw: the rendered text for the local model; for a server,
-    whose chat template we cannot see, the messages it was sent, as JSON."""
-    if slot.backend == "local":
-        return local_model.render_prompt(messages)
-    return json.dumps(messages, ensure_ascii=False)

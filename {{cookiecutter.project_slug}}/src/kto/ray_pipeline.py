@@ -17,9 +17,8 @@ from distilabel.pipeline import RayPipeline
 from distilabel.steps import LoadDataFromDicts
 from distilabel.steps.tasks import TextGeneration
 
-from kto.engine import Answered, Job, Outcome
+from kto.engine import Answered, Job, Outcome, prompt_seen
 from kto.journal import Journal
-from kto.llms import prompt_seen
 from kto.responses import Response
 
 # Small batches keep the journal and the progress bar moving.

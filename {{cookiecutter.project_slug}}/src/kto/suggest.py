@@ -114,7 +114,6 @@ def write(dataset, records_by_text: dict[str, list], found: dict[str, Verdict | 
 def run(config: ProjectConfig, *, local: bool, redo: bool, progress: engine.Progress, warn) -> SuggestReport:
     """Judge the records that lack this judge's suggestion, and write the verdicts to Argilla."""
     from kto.argilla_client import open_dataset
-    from kto.llms import EmbeddedGemmaJudge, build_llm
 
     client, dataset = open_dataset(config)
     judge = judge_slot(config, local)
@@ -127,14 +126,12 @@ def run(config: ProjectConfig, *, local: bool, redo: bool, progress: engine.Prog
         answers = journal.read()
         slots = sample_slots(judge, config.suggest.samples)
         jobs = engine.plan_jobs(responses.gaps(answers, list(by_text), [slot.id for slot in slots]), slots)
-        llms = {
-            job.slot.id: build_llm(job.slot, config, JUDGE_MAX_NEW_TOKENS, EmbeddedGemmaJudge) for job in jobs
-        }
+        models = engine.slot_models(jobs, config, JUDGE_MAX_NEW_TOKENS, judge=True)
         progress.planned(jobs, engine.estimate(jobs, JUDGE_MAX_NEW_TOKENS), len(answers))
         if jobs:
             engine.run(
                 jobs,
-                llms,
+                models,
                 journal,
                 system_prompt=None,
                 stall_timeout=config.generation.stall_timeout,
