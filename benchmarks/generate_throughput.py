@@ -72,7 +72,6 @@ def run_plain_loop(project: Path, prompts: list[str]) -> tuple[float, list[str]]
     sys.path.insert(0, str(project / "src"))
     from kto import local_model
     from kto.config import load_config
-    from kto.llms import local_slots
     from llama_cpp import Llama
 
     config = load_config(project / "project.yaml")
@@ -86,7 +85,7 @@ def run_plain_loop(project: Path, prompts: list[str]) -> tuple[float, list[str]]
         verbose=False,
     )
     answers = []
-    for slot in local_slots(config):
+    for slot in config.generation.local_slots():
         for prompt in prompts:
             messages = [
                 {"role": "system", "content": config.task.system_prompt},

@@ -99,7 +99,6 @@ def generate(
 ) -> None:
     """Ask every configured model to answer every prompt (only what is still missing)."""
     from kto import generate as generation
-    from kto.llms import local_slots
     from kto.prompts import load_prompts
 
     if ray:
@@ -108,7 +107,7 @@ def generate(
     texts = load_prompts(
         prompts or config.prompts.source, prompt_column or config.prompts.column, config.root
     )[:limit]
-    slots = local_slots(config) if local else list(config.generation.models)
+    slots = config.generation.local_slots() if local else list(config.generation.models)
     path = output or config.path(config.generation.output)
     with progress_bar() as bar:
         report = generation.run(

@@ -125,6 +125,16 @@ class Generation(Strict):
     models: list[ModelSlot] = Field(min_length=1)
     local: LocalModel = LocalModel()
 
+    def local_slots(self) -> list[ModelSlot]:
+        """``--local``: the embedded model in every configured slot, each at its own temperature."""
+        count, temperatures = len(self.models), self.local.temperatures
+        if len(temperatures) < count:
+            raise KtoError(
+                "generation.local.temperatures",
+                f"give one temperature per model slot at least ({count} slots, {len(temperatures)} given)",
+            )
+        return [ModelSlot(backend="local", temperature=temperature) for temperature in temperatures[:count]]
+
     @model_validator(mode="after")
     def _unique_ids(self):
         ids = [slot.id for slot in self.models]

@@ -9,7 +9,6 @@ from pydantic import PrivateAttr
 
 from kto import local_model
 from kto.config import ModelSlot, ProjectConfig
-from kto.errors import KtoError
 
 
 class EmbeddedGemmaLLM(LlamaCppLLM):
@@ -44,18 +43,6 @@ class EmbeddedGemmaJudge(EmbeddedGemmaLLM):
         return super()._generate_chat_completion(
             input, max_new_tokens, frequency_penalty, presence_penalty, temperature, top_p, extra
         )
-
-
-def local_slots(config: ProjectConfig) -> list[ModelSlot]:
-    """``--local``: the embedded model in every configured slot, each at its own temperature."""
-    count = len(config.generation.models)
-    temperatures = config.generation.local.temperatures
-    if len(temperatures) < count:
-        raise KtoError(
-            "generation.local.temperatures",
-            f"give at least one temperature per model slot ({count} slots, {len(temperatures)} temperatures)",
-        )
-    return [ModelSlot(backend="local", temperature=temperature) for temperature in temperatures[:count]]
 
 
 def build_llm(
