@@ -194,6 +194,13 @@ def suggest(
 @app.command()
 def status(
     plot: Annotated[Path | None, typer.Option(help="Also write a PNG chart here")] = None,
+    markdown: Annotated[
+        bool, typer.Option("--markdown", help="Print the public progress post (Markdown) instead")
+    ] = False,
+    post: Annotated[
+        bool,
+        typer.Option("--post", help="Send the progress post (with --plot: its chart) to DISCORD_WEBHOOK_URL"),
+    ] = False,
 ) -> None:
     """Annotation progress overall and per annotator, and thumbs up per model so far."""
     from rich.table import Table
@@ -201,6 +208,9 @@ def status(
     from kto import annotation, ratings
 
     config = project()
+    if markdown or post:
+        public_progress(config, plot, markdown, post)
+        return
     client, dataset = annotation.open_dataset(config)
     progress = dataset.progress(with_users_distribution=True)
     rows = ratings.fetch(client, dataset)
@@ -369,7 +379,7 @@ def space_create(
     from kto import space
 
     config = project()
-    repo_id = name or f"{config.hub.namespace}/{config.argilla.dataset}-argilla"
+    repo_id = name or config.space_repo
     api = HfApi()
     plan = space.plan(config, repo_id, private, None if dry_run else space.hub_user(api))
     console.print(plan.describe())
@@ -443,6 +453,22 @@ def serve(
     settings = project().generation.local
     console.print(f"Serving {local_model.MODEL_NAME} on http://{host}:{port}/v1 (Ctrl+C stops)")
     local_model.serve(host, port, n_ctx=settings.n_ctx, n_threads=settings.n_threads)
+
+
+def public_progress(config: ProjectConfig, plot: Path | None, markdown: bool, post: bool) -> None:
+    """kto status --markdown / --post: no model and no approval, which would unblind the rating."""
+    from kto import progress_post, webhook
+
+    url = webhook.url_from_env() if post else None  # a missing URL fails before any work
+    made = progress_post.make(config, plot)
+    if markdown:
+        print(made.text)
+    if made.chart:
+        console.print(f"Public chart written to {made.chart}")
+    if url:
+        attempts = webhook.send(url, made.text, made.chart)
+        retried = f", after {attempts - 1} rate-limit waits" if attempts > 1 else ""
+        console.print(f"Posted the progress ({len(made.text)} characters{retried}).")
 
 
 def require_ray() -> None:
