@@ -193,7 +193,12 @@ def suggest(
 
 @app.command()
 def status(
-    plot: Annotated[Path | None, typer.Option(help="Also write a PNG chart here")] = None,
+    plot: Annotated[
+        Path | None,
+        typer.Option(
+            help="Also write a PNG chart here (with --markdown or --post: the public one, no models)"
+        ),
+    ] = None,
     markdown: Annotated[
         bool, typer.Option("--markdown", help="Print the public progress post (Markdown) instead")
     ] = False,
