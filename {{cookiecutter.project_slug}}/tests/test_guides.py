@@ -65,7 +65,8 @@ def test_the_volunteers_guide_says_the_community_sentences_with_the_space():
     assert f"# {community.guide_title}\n" in VOLUNTEERS
     for text in (community.guide_intro, community.record, community.draft, community.questions):
         assert text in VOLUNTEERS
-    assert community.sign_in.replace("{space_url}", CONFIG.space_url) in VOLUNTEERS
+    sign_in = community.sign_in.replace("{space_url}", CONFIG.space_url)
+    assert f"{sign_in} → `{CONFIG.argilla.dataset}`" in VOLUNTEERS  # the dataset to open, once in
     assert "{" not in VOLUNTEERS
 
 
