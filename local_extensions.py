@@ -58,6 +58,18 @@ def yaml_text(value, indent: int = 4) -> str:
     return "|-\n" + "\n".join(pad + line if line else "" for line in text.splitlines())
 
 
+def picked_models(answer: str, lang: dict) -> list[str]:
+    """The generating models: the ids the team typed (comma-separated), else the language's first three."""
+    return [part.strip() for part in answer.split(",") if part.strip()] or [
+        model["id"] for model in lang["models"][:3]
+    ]
+
+
+def space_url(namespace: str, dataset: str) -> str:
+    """The public page of the annotation Space ``kto space create`` makes (config.space_url)."""
+    return f"https://huggingface.co/spaces/{namespace}/{dataset}-argilla"
+
+
 def public_answers(context) -> str:
     """The answers given to the questions, as JSON, without cookiecutter's private keys
     (``_output_dir`` and friends hold paths of the machine that rendered the project)."""
@@ -70,6 +82,8 @@ class LanguageExtension(Extension):
         super().__init__(environment)
         environment.globals["language"] = load_language
         environment.globals["supported_language_codes"] = supported_language_codes
+        environment.globals["picked_models"] = picked_models
+        environment.globals["space_url"] = space_url
         environment.filters["quoted"] = quoted
         environment.filters["yaml_text"] = yaml_text
         environment.filters["public_answers"] = public_answers

@@ -1,9 +1,12 @@
 """Each named option set renders a complete, valid, lint-clean project."""
 
 import json
+import os
+import shutil
 import subprocess
 import sys
 import tomllib
+from pathlib import Path
 
 import pytest
 import yaml
@@ -107,6 +110,39 @@ def test_the_actions_workflow_is_valid_and_keeps_its_expressions(baked):
     assert workflow["permissions"] == {}
     assert "${{ matrix.python-version }}" in text
     assert workflow["jobs"]["test"]["steps"][-1]["run"] == "pytest"
+
+
+def test_the_progress_workflow_posts_daily_with_least_privilege(baked):
+    _, _, project = baked
+    text = (project / ".github" / "workflows" / "progress.yml").read_text(encoding="utf-8")
+    workflow = yaml.safe_load(text)
+    triggers = workflow[True]  # YAML 1.1 reads the key "on" as true
+    assert triggers["schedule"][0]["cron"] and "workflow_dispatch" in triggers
+    assert workflow["permissions"] == {} and workflow["concurrency"]["group"]
+    [job] = workflow["jobs"].values()
+    assert job["permissions"] == {"contents": "read"}
+    checkout, _, install, post = job["steps"]
+    assert checkout["with"]["persist-credentials"] is False
+    assert install["run"] == "pip install ."  # no extras: no llama.cpp build, no torch
+    assert post["run"].startswith("kto status --post")
+    secrets = ("DISCORD_WEBHOOK_URL", "ARGILLA_API_URL", "ARGILLA_API_KEY")
+    assert post["env"] == {name: f"${{{{ secrets.{name} }}}}" for name in secrets}
+    assert text.count("secrets.") == len(secrets)  # only in the step that posts
+
+
+def test_the_workflows_pass_zizmor_apart_from_unpinned_tags(baked):
+    _, _, project = baked
+    zizmor = shutil.which(
+        "zizmor", path=os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]])
+    )
+    assert zizmor, "pip install -r requirements-dev.txt (zizmor)"
+    result = subprocess.run(
+        [zizmor, "--offline", "--format", "json", str(project / ".github" / "workflows" / "progress.yml")],
+        capture_output=True,
+        text=True,
+    )
+    findings = {finding["ident"] for finding in json.loads(result.stdout)}
+    assert findings <= {"unpinned-uses"}, result.stdout
 
 
 def test_the_answers_are_saved_without_machine_paths(baked):

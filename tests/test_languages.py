@@ -277,6 +277,14 @@ def test_every_language_renders_a_project_in_its_language(tmp_path, code):
     assert lang["card_paragraph"] in text
     assert text.count('<div dir="rtl">') == (3 if rtl else 0)  # card paragraph, system prompt, guidelines
 
+    # The volunteers' guide: the labels exactly as project.yaml has them, in the language's direction.
+    assert {key: getattr(config.community, key) for key in lang["community"]} == lang["community"]
+    guide = (project / "docs" / "volunteer-guide.md").read_text(encoding="utf-8")
+    assert f"👍 **{config.argilla.label_up}** · 👎 **{config.argilla.label_down}**" in guide
+    assert config.community.sign_in.replace("{space_url}", config.space_url) in guide
+    assert ('<div dir="rtl">' in guide) == rtl
+    assert ("TO TRANSLATE into Basque" in guide) == (code == OTHER)
+
     if code == OTHER:
         readme = (project / "README.md").read_text(encoding="utf-8")
         assert "## Translate first" in readme and "Basque" in readme

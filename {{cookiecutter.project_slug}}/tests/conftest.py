@@ -20,9 +20,10 @@ FALLBACK_PROMPTS = ["Describe the sea at dawn.", "Describe a busy market.", "Des
 
 @pytest.fixture
 def project(tmp_path) -> Path:
-    """This project's config and prompts, copied to a temporary folder so tests leave data/ alone."""
+    """This project's config, prompts and guides, copied to a temporary folder so tests leave data/ alone."""
     shutil.copy(PROJECT / "project.yaml", tmp_path)
     shutil.copytree(PROJECT / "prompts", tmp_path / "prompts")
+    shutil.copytree(PROJECT / "docs", tmp_path / "docs")
     return tmp_path
 
 

@@ -42,6 +42,10 @@ def test_no_config_is_one_clear_error(tmp_path):
             lambda c: c["generation"].update(models=[{"id": "x", "backend": "local"}] * 2),
             "generation",
         ),
+        (lambda c: c["community"].update(space_url="huggingface.co/spaces/a/b"), "community.space_url"),
+        (lambda c: c["community"].update(hide="alice"), "community.hide"),
+        (lambda c: c["community"].update(post_title=""), "community.post_title"),
+        (lambda c: c.pop("community"), "community"),
     ],
 )
 def test_bad_settings_name_the_field(project, change, field):
@@ -50,6 +54,16 @@ def test_bad_settings_name_the_field(project, change, field):
         load_config(project / "project.yaml")
     assert error.value.field == f"project.yaml: {field}"
     assert "\n" not in str(error.value)
+
+
+def test_the_space_url_defaults_to_the_space_kto_space_create_makes(project):
+    edit_config(project, lambda c: c["community"].pop("space_url"))
+    config = load_config(project / "project.yaml")
+    assert (
+        config.space_url
+        == f"https://huggingface.co/spaces/{config.hub.namespace}/{config.argilla.dataset}-argilla"
+    )
+    assert config.space_url == load_config(PROJECT / "project.yaml").space_url  # as rendered
 
 
 def test_invalid_yaml_is_reported_on_one_line(project):

@@ -1,7 +1,7 @@
 """kto space create: --dry-run, and a real create against a double of the Hub's HTTP API."""
 
 import yaml
-from conftest import run_kto, use_models, write_generations
+from conftest import edit_config, run_kto, use_models, write_generations
 
 OWNER_KEY = "owner.kept-out-of-every-file-1234"
 
@@ -40,6 +40,9 @@ def test_create_makes_an_oauth_docker_space_with_secrets_from_the_environment(pr
     assert set(files) == {"README.md", "Dockerfile", ".oauth.yaml"}
     meta = front_matter(files["README.md"])
     assert (meta["sdk"], meta["app_port"], meta["hf_oauth"]) == ("docker", 6900, True)
+    # The Space's page is the volunteers' guide.
+    guide = (project / "docs" / "volunteer-guide.md").read_text(encoding="utf-8")
+    assert files["README.md"].split("---\n", 2)[2] == "\n" + guide
     assert yaml.safe_load(files[".oauth.yaml"])["allowed_workspaces"] == [
         {"name": config["argilla"]["workspace"]}
     ]
@@ -54,6 +57,23 @@ def test_create_makes_an_oauth_docker_space_with_secrets_from_the_environment(pr
 
     again = run_against(hub, project, "space", "create")
     assert again.returncode == 0, again.stderr  # re-running updates the same Space
+
+
+def test_a_guide_that_no_longer_names_the_labels_is_refused(project, hub):
+    double, _ = hub
+    edit_config(project, lambda config: config["argilla"].update(label_down="Needs work"))
+    result = run_against(hub, project, "space", "create", "--dry-run")
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        "error: space: docs/volunteer-guide.md does not name argilla.label_down 'Needs work': "
+        "update the guide"
+    )
+    (project / "docs" / "volunteer-guide.md").unlink()
+    missing = run_against(hub, project, "space", "create", "--dry-run")
+    assert missing.stderr.strip() == (
+        "error: space: docs/volunteer-guide.md is missing: the Space's page is the volunteers' guide"
+    )
+    assert double.requests == []
 
 
 def test_a_bad_token_is_one_line(project, hub):

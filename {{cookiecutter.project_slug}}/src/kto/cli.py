@@ -210,13 +210,28 @@ def suggest(
 @app.command()
 def status(
     ctx: typer.Context,
-    plot: Annotated[Path | None, typer.Option(help="Also write a PNG chart here")] = None,
+    plot: Annotated[
+        Path | None,
+        typer.Option(
+            help="Also write a PNG chart here (with --markdown or --post: the public one, no models)"
+        ),
+    ] = None,
+    markdown: Annotated[
+        bool, typer.Option("--markdown", help="Print the public progress post (Markdown) instead")
+    ] = False,
+    post: Annotated[
+        bool,
+        typer.Option("--post", help="Send the progress post (with --plot: its chart) to DISCORD_WEBHOOK_URL"),
+    ] = False,
 ) -> None:
     """Annotation progress overall and per annotator, and thumbs up per model so far."""
     from kto import status as progress
     from kto.labels import DOWN, UP, share_up
 
     config = project(ctx)
+    if markdown or post:
+        public_progress(config, plot, markdown, post)
+        return
     report = progress.collect(config)
     console.print(
         f"{report.dataset}: {report.completed} of {report.total} records completed "
@@ -384,7 +399,7 @@ def space_create(
     from kto import space
 
     config = project(ctx)
-    repo_id = name or f"{config.hub.namespace}/{config.argilla.dataset}-argilla"
+    repo_id = name or config.space_repo
     api = HfApi()
     plan = space.plan(config, repo_id, private, None if dry_run else space.hub_user(api))
     console.print(plan.describe())
@@ -460,6 +475,22 @@ def serve(
     settings = project(ctx).generation.local
     console.print(f"Serving {local_model.MODEL_NAME} on http://{host}:{port}/v1 (Ctrl+C stops)")
     local_model.serve(host, port, n_ctx=settings.n_ctx, n_threads=settings.n_threads)
+
+
+def public_progress(config: ProjectConfig, plot: Path | None, markdown: bool, post: bool) -> None:
+    """kto status --markdown / --post: no model and no approval, which would unblind the rating."""
+    from kto import progress_post, webhook
+
+    url = webhook.url_from_env() if post else None  # a missing URL fails before any work
+    made = progress_post.make(config, plot)
+    if markdown:
+        print(made.text)
+    if made.chart:
+        console.print(f"Public chart written to {made.chart}")
+    if url:
+        attempts = webhook.send(url, made.text, made.chart)
+        retried = f", after {attempts - 1} rate-limit waits" if attempts > 1 else ""
+        console.print(f"Posted the progress ({len(made.text)} characters{retried}).")
 
 
 def require_ray() -> None:

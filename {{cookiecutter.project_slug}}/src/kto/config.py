@@ -187,6 +187,32 @@ class Argilla(Strict):
     comment_title: str = "Comment (optional)"
 
 
+class Community(Strict):
+    """A campaign run on a chat server: the volunteers' guide and the progress post."""
+
+    # The annotation Space volunteers open; empty: the one ``kto space create`` makes.
+    space_url: str | None = Field(default=None, pattern=r"^https?://[^\s/]+(/\S*)?$")
+    # The progress post names the annotators with the most submitted ratings, but never those in hide.
+    hall_of_fame: bool = True
+    hide: list[str] = []
+    # The volunteers' guide (docs/volunteer-guide.md); {space_url}: the Space's address.
+    guide_title: str = Field(min_length=1)
+    guide_intro: str = Field(min_length=1)
+    sign_in: str = Field(min_length=1)
+    record: str = Field(min_length=1)
+    draft: str = Field(min_length=1)
+    questions: str = Field(min_length=1)
+    # The progress post (kto status --markdown / --post).
+    post_title: str = Field(min_length=1)
+    post_records: str = Field(min_length=1)
+    post_last_day: str = Field(min_length=1)
+    post_hall_of_fame: str = Field(min_length=1)
+    post_join: str = Field(min_length=1)
+
+    def hidden(self, username: str) -> bool:
+        return not self.hall_of_fame or username.casefold() in {name.casefold() for name in self.hide}
+
+
 class Suggest(Strict):
     """``kto suggest``: a judge model pre-fills each record's rating for annotators."""
 
@@ -243,12 +269,22 @@ class ProjectConfig(Strict):
     argilla: Argilla
     suggest: Suggest
     export: ExportSettings = ExportSettings()
+    community: Community
     training: Training | None = None
     # The folder holding project.yaml: relative paths in the config start there.
     root: Path = Field(default=Path("."), exclude=True)
 
     def path(self, relative: str | Path) -> Path:
         return self.root / relative
+
+    @property
+    def space_repo(self) -> str:
+        """The annotation Space ``kto space create`` makes by default."""
+        return f"{self.hub.namespace}/{self.argilla.dataset}-argilla"
+
+    @property
+    def space_url(self) -> str:
+        return self.community.space_url or f"https://huggingface.co/spaces/{self.space_repo}"
 
 
 def find_config(start: Path | None = None) -> Path:

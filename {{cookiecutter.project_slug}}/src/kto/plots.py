@@ -76,3 +76,27 @@ def status_chart(approval: dict[str, Counter], annotators: dict[str, Counter], p
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=100)
     plt.close(figure)
+
+
+def progress_chart(done: int, total: int, leaders: dict[str, int], path: Path) -> None:
+    """The public chart of the progress post: records done and the Hall of Fame, no model and no
+    approval. Numbers and usernames only, so no script needs a font matplotlib lacks."""
+    plt = _pyplot()
+    figure, (top, bottom) = plt.subplots(
+        2,
+        1,
+        figsize=(8, 0.4 * len(leaders) + 2.5),
+        height_ratios=[1, max(1, len(leaders))],
+        layout="constrained",
+    )
+    top.barh([""], [total], color="#cccccc")
+    top.barh([""], [done], color="#4c9a5b")
+    top.set_title(f"{done} / {total}")
+    top.set_xlim(0, max(1, total))
+    names = list(reversed(leaders))  # the first place on top
+    bars = bottom.barh(names, [leaders[name] for name in names], color="#4c72b0")
+    bottom.bar_label(bars)
+    bottom.axis("on" if leaders else "off")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=100)
+    plt.close(figure)

@@ -38,6 +38,22 @@ class SpacePlan:
         return "\n".join(lines)
 
 
+GUIDE = "docs/volunteer-guide.md"
+
+
+def volunteer_guide(config: ProjectConfig) -> str:
+    """The volunteers' guide, which the Space shows as its page; it must name the labels and
+    fields people will see, as project.yaml has them now."""
+    path = config.path(GUIDE)
+    if not path.is_file():
+        raise KtoError("space", f"{GUIDE} is missing: the Space's page is the volunteers' guide")
+    text = path.read_text(encoding="utf-8")
+    for key in ("label_up", "label_down", "prompt_title", "response_title"):
+        if (named := getattr(config.argilla, key)) not in text:
+            raise KtoError("space", f"{GUIDE} does not name argilla.{key} {named!r}: update the guide")
+    return text
+
+
 def space_files(config: ProjectConfig, title: str) -> dict[str, str]:
     readme = (
         "---\n"
@@ -50,12 +66,7 @@ def space_files(config: ProjectConfig, title: str) -> dict[str, str]:
         "hf_oauth: true\n"
         "pinned: false\n"
         "---\n\n"
-        f"# {title}\n\n"
-        f"Rate the answers of open models, {config.language.name} ({config.language.native_name}), "
-        f"task: {config.task.name}. Sign in with Hugging Face and open the "
-        f"`{config.argilla.dataset}` dataset: a thumbs up or down per answer.\n\n"
-        f"{config.argilla.guidelines}\n"
-    )
+    ) + volunteer_guide(config)
     dockerfile = (
         f"FROM {IMAGE}\n"
         "# Who may join with Hugging Face sign-in, and into which workspace.\n"

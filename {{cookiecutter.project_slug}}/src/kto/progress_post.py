@@ -1,0 +1,116 @@
+"""``kto status --markdown`` / ``--post``: a progress post for the campaign's chat channel.
+
+Public: records done, ratings in the last 24 hours, a Hall of Fame of annotators by submitted
+ratings and the Space's link, in the project's language. Never a model id or a per-model
+approval: the post would unblind the rating.
+"""
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from kto.config import Community, ProjectConfig
+
+# One Discord message, counted in Python str characters (Discord counts the same way).
+MAX_CHARACTERS = 2000
+HALL_OF_FAME = 10
+MAX_NAME = 40
+BAR_WIDTH = 20
+PAGE = 1000  # the most records Argilla's list endpoint returns at once
+# Characters Discord reads as Markdown inside a line; escaped so a username shows as typed.
+MARKDOWN = re.compile(r"([\\*_~`|\[\]<>])")
+
+
+@dataclass(frozen=True)
+class Tally:
+    total: int  # records
+    done: int  # records with their min_submitted ratings (Argilla's "completed")
+    submitted: Counter  # submitted ratings per username
+    last_day: int  # submitted ratings updated in the 24 hours before the tally
+
+
+@dataclass(frozen=True)
+class Post:
+    text: str
+    chart: Path | None
+
+
+def tally(client, dataset, now: datetime | None = None) -> Tally:
+    """One pass over the records through Argilla's REST API: the SDK's records drop the responses'
+    timestamps, which the count of the last 24 hours needs."""
+    since = (now or datetime.now(UTC)) - timedelta(hours=24)
+    usernames = {str(user.id): user.username for user in client.users}
+    submitted: Counter = Counter()
+    total = done = last_day = offset = 0
+    while True:
+        answer = client.http_client.get(
+            f"/api/v1/datasets/{dataset.id}/records",
+            params={"include": "responses", "offset": offset, "limit": PAGE},
+        )
+        answer.raise_for_status()
+        records = answer.json()["items"]
+        for record in records:
+            total += 1
+            done += record["status"] == "completed"
+            for response in record.get("responses") or []:
+                if response["status"] == "submitted":
+                    submitted[usernames.get(response["user_id"], response["user_id"])] += 1
+                    last_day += utc(response["updated_at"]) >= since
+        if len(records) < PAGE:
+            return Tally(total, done, submitted, last_day)
+        offset += PAGE
+
+
+def utc(timestamp: str) -> datetime:
+    moment = datetime.fromisoformat(timestamp)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)  # the server writes UTC, unmarked
+
+
+def hall_of_fame(counts: Counter, community: Community) -> list[tuple[str, int]]:
+    """The annotators with the most submitted ratings (ties by name), leaving out the hidden."""
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0].casefold()))
+    return [(name, count) for name, count in ranked if count and not community.hidden(name)][:HALL_OF_FAME]
+
+
+def bar(done: int, total: int) -> str:
+    filled = round(BAR_WIDTH * done / total) if total else 0
+    return f"`{'█' * filled}{'░' * (BAR_WIDTH - filled)}` {done / total if total else 0:.0%}"
+
+
+def shown(name: str) -> str:
+    name = name if len(name) <= MAX_NAME else name[: MAX_NAME - 1] + "…"
+    return MARKDOWN.sub(r"\\\1", name)
+
+
+def build(counts: Tally, community: Community, space_url: str) -> str:
+    """The post, as long as one message allows: the Hall of Fame loses its last places first."""
+    leaders = hall_of_fame(counts.submitted, community)
+    head = [
+        f"## {community.post_title}",
+        bar(counts.done, counts.total),
+        f"**{counts.done} / {counts.total}** {community.post_records}",
+        f"**{counts.last_day}** {community.post_last_day}",
+    ]
+    foot = ["", f"**{community.post_join}:** <{space_url}>"]
+    for places in range(len(leaders), -1, -1):
+        fame = [f"{rank}. {shown(name)}: {count}" for rank, (name, count) in enumerate(leaders[:places], 1)]
+        text = "\n".join(head + (["", f"### {community.post_hall_of_fame}", *fame] if fame else []) + foot)
+        if len(text) <= MAX_CHARACTERS:
+            return text
+    return text[: MAX_CHARACTERS - 1] + "…"  # texts in project.yaml too long for any post
+
+
+def make(config: ProjectConfig, chart: Path | None = None) -> Post:
+    """The post for the configured dataset, and the public chart when ``chart`` is given."""
+    from kto import argilla_client
+
+    counts = tally(*argilla_client.open_dataset(config))
+    if chart:
+        from kto.plots import progress_chart
+
+        progress_chart(
+            counts.done, counts.total, dict(hall_of_fame(counts.submitted, config.community)), chart
+        )
+    return Post(build(counts, config.community, config.space_url), chart)
