@@ -19,6 +19,7 @@ from kto.config import ProjectConfig
 from kto.errors import KtoError, one_line
 
 QUESTION = "rating"
+COMMENT = "comment"  # the optional free-text question beside the rating
 UP, DOWN = "up", "down"
 BATCH_SIZE = 256  # the server indexes each batch synchronously; 256 is the SDK's own default
 
@@ -81,7 +82,7 @@ def settings(config: ProjectConfig, client):
                 labels={UP: f"👍 {texts.label_up}", DOWN: f"👎 {texts.label_down}"},
                 client=client,
             ),
-            rg.TextQuestion(name="comment", title=texts.comment_title, required=False, client=client),
+            rg.TextQuestion(name=COMMENT, title=texts.comment_title, required=False, client=client),
         ],
         metadata=[
             rg.TermsMetadataProperty("model", title="Model", client=client),

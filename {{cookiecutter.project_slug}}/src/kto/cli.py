@@ -222,6 +222,10 @@ def status(
             model, str(votes["up"]), str(votes["down"]), f"{votes['up'] / total:.0%}" if total else "-"
         )
     console.print(people, models if approval else "No submitted ratings yet.")
+    from kto.backups import staleness
+
+    if warning := staleness(config):
+        console.print(f"[yellow]warning: {warning}[/]")
     if plot:
         from kto.plots import status_chart
 
@@ -231,22 +235,42 @@ def status(
 
 @app.command()
 def backup(
-    output: Annotated[Path | None, typer.Option(help="Parquet file to write")] = None,
-    push: Annotated[bool, typer.Option("--push", help="Also push it to a private Hub dataset")] = False,
+    output: Annotated[
+        Path | None, typer.Option(help="Parquet file to write (default: backup.output)")
+    ] = None,
+    push: Annotated[
+        bool, typer.Option("--push", help="Also commit it to the private Hub dataset, a new revision")
+    ] = False,
+    list_revisions: Annotated[
+        bool, typer.Option("--list", help="List the backups on the Hub instead, newest first")
+    ] = False,
 ) -> None:
     """Save every record and its ratings to a parquet file, so a Space restart loses nothing."""
     from kto import annotation, ratings
 
     config = project()
-    rows = ratings.fetch(*annotation.open_dataset(config))
-    path = output or config.path("data/backup/ratings.parquet")
-    ratings.save(rows, path)
-    answered = sum(1 for row in rows if row["responses"])
-    console.print(f"Saved {len(rows)} records ({answered} with responses) to {path}")
+    repo = config.hub.ratings_backup_repo
+    if list_revisions:
+        from rich.table import Table
+
+        from kto import backups
+
+        history = backups.revisions(repo)
+        table = Table("revision", "saved (UTC)", "backup", title=repo)
+        for revision in history:
+            table.add_row(revision.id[:8], f"{revision.saved_at:%Y-%m-%d %H:%M}", revision.title)
+        console.print(table if history else f"{repo} holds no backup yet: run kto backup --push")
+        return
+    client, dataset = annotation.open_dataset(config)
+    rows = ratings.fetch(client, dataset)
+    path = output or config.path(config.backup.output)
+    ratings.save(rows, path, ratings.origin(dataset))
+    console.print(f"Saved {ratings.summary(rows)} to {path}")
     if push:
         from kto.hub import push_parquet
 
-        url = push_parquet(path, config.hub.ratings_backup_repo, private=True)  # ratings stay private
+        # Ratings stay private; the commit title carries the counts kto backup --list shows.
+        url = push_parquet(path, repo, private=True, message=f"Backup: {ratings.summary(rows)}")
         console.print(f"Pushed to {url}")
 
 
@@ -443,6 +467,33 @@ def serve(
     settings = project().generation.local
     console.print(f"Serving {local_model.MODEL_NAME} on http://{host}:{port}/v1 (Ctrl+C stops)")
     local_model.serve(host, port, n_ctx=settings.n_ctx, n_threads=settings.n_threads)
+
+
+@app.command("restore")
+def restore_command(
+    source: Annotated[
+        Path | None,
+        typer.Option(
+            "--from", help="A kto backup file (default: backup.output if it exists, else the Hub's latest)"
+        ),
+    ] = None,
+    revision: Annotated[
+        str | None, typer.Option(help="A backup revision on the Hub (kto backup --list shows them)")
+    ] = None,
+) -> None:
+    """Put a backup back into Argilla: the same server, or a new one after a Space restart."""
+    from kto.restore import restore
+
+    config = project()
+    with progress_bar() as bar:
+        task = bar.add_task("records", total=None)
+        result = restore(
+            config,
+            source,
+            revision,
+            on_logged=lambda logged, total: bar.update(task, advance=logged, total=total),
+        )
+    console.print(result.describe())
 
 
 def require_ray() -> None:
