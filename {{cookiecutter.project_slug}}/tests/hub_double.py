@@ -123,7 +123,7 @@ class HubDouble:
                         "id": oid,
                         "title": title,
                         "message": message,
-                        "date": datetime.now(UTC).isoformat(),
+                        "date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),  # the Hub's format
                         "files": dict(double.files.get(repo, {})),
                     }
                 )

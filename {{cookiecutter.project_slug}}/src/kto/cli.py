@@ -251,15 +251,12 @@ def backup(
     config = project()
     repo = config.hub.ratings_backup_repo
     if list_revisions:
-        from rich.table import Table
-
         from kto import backups
 
         history = backups.revisions(repo)
-        table = Table("revision", "saved (UTC)", "backup", title=repo)
-        for revision in history:
-            table.add_row(revision.id[:8], f"{revision.saved_at:%Y-%m-%d %H:%M}", revision.title)
-        console.print(table if history else f"{repo} holds no backup yet: run kto backup --push")
+        console.print(f"Backups in {repo}, newest first:" if history else f"No backup in {repo} yet.")
+        for revision in history:  # plain lines: a table would wrap the titles in a narrow terminal
+            console.print(f"{revision.id[:8]}  {revision.saved_at:%Y-%m-%d %H:%M} UTC  {revision.title}")
         return
     client, dataset = annotation.open_dataset(config)
     rows = ratings.fetch(client, dataset)
@@ -485,14 +482,18 @@ def restore_command(
     from kto.restore import restore
 
     config = project()
-    with progress_bar() as bar:
-        task = bar.add_task("records", total=None)
-        result = restore(
-            config,
-            source,
-            revision,
-            on_logged=lambda logged, total: bar.update(task, advance=logged, total=total),
-        )
+    bar = progress_bar()
+    task = bar.add_task("records", total=None)
+
+    def on_logged(logged: int, total: int) -> None:
+        bar.start()  # once writing begins: a backup refused before that stays one line
+        bar.update(task, advance=logged, total=total)
+
+    try:
+        result = restore(config, source, revision, on_logged=on_logged)
+    finally:
+        if bar.live.is_started:  # stopping a bar never shown would still print a blank line
+            bar.stop()
     console.print(result.describe())
 
 
