@@ -225,6 +225,8 @@ def test_hub_backups_restore_by_revision_and_never_over_newer_ratings(
     double, hub_env = hub
     write_generations(annotation_project, prompts=2)
     assert run_kto(annotation_project, "annotate").returncode == 0
+    unrated = run_kto(annotation_project, "backup")
+    assert "Saved 4 records, 0 responses (0 submitted, 0 discarded, 0 draft)" in unrated.stderr, unrated.stderr
     client = argilla_server.client()
     dataset = dataset_of(argilla_server, annotation_project)
     record = next(r for r in dataset.records() if r.fields["prompt"] == "Prompt number 0")
