@@ -3,10 +3,6 @@ a killed run finishes, the Hub's backups restore by revision, and bad backups ar
 
 import json
 import shutil
-import signal
-import subprocess
-import sys
-import time
 
 import pyarrow.parquet as pq
 import pytest
@@ -14,12 +10,11 @@ from conftest import (
     PROJECT,
     dataset_of,
     edit_config,
-    kto_env,
+    kill_once_records_appear,
     run_kto,
     table_rows,
     write_generations,
 )
-from test_annotate import record_count
 
 from kto import ratings
 from kto.config import load_config
@@ -180,14 +175,6 @@ def many_ratings(argilla_server, project) -> None:
     dataset.records.log(records)
 
 
-def settled_count(server, project) -> int:
-    counted, previous = record_count(server, project), -1
-    while counted != previous:
-        time.sleep(1)
-        counted, previous = record_count(server, project), counted
-    return counted
-
-
 def test_a_restore_killed_midway_finishes_on_the_next_run(annotation_project, argilla_server):
     write_generations(annotation_project, prompts=400)  # 800 records: 4 batches
     assert run_kto(annotation_project, "annotate").returncode == 0
@@ -196,18 +183,7 @@ def test_a_restore_killed_midway_finishes_on_the_next_run(annotation_project, ar
     backup = ratings.load(annotation_project / "data" / "backup" / "ratings.parquet")
     dataset_of(argilla_server, annotation_project).delete()
 
-    running = subprocess.Popen(
-        [sys.executable, "-m", "kto", "restore"],
-        cwd=annotation_project,
-        env=kto_env(),
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and not record_count(argilla_server, annotation_project):
-        time.sleep(0.1)
-    running.send_signal(signal.SIGKILL)
-    running.wait()
-    partial = settled_count(argilla_server, annotation_project)  # a batch in flight may still land
+    partial = kill_once_records_appear(argilla_server, annotation_project, "restore")
     assert 0 < partial < 800
 
     resumed = run_kto(annotation_project, "restore")
@@ -226,7 +202,7 @@ def test_hub_backups_restore_by_revision_and_never_over_newer_ratings(
     write_generations(annotation_project, prompts=2)
     assert run_kto(annotation_project, "annotate").returncode == 0
     unrated = run_kto(annotation_project, "backup")
-    assert "Saved 4 records, 0 responses (0 submitted, 0 discarded, 0 draft)" in unrated.stderr, unrated.stderr
+    assert "Saved 4 records, 0 responses (0 submitted, 0 discarded, 0 draft)" in unrated.stderr
     client = argilla_server.client()
     dataset = dataset_of(argilla_server, annotation_project)
     record = next(r for r in dataset.records() if r.fields["prompt"] == "Prompt number 0")
