@@ -141,6 +141,7 @@ def test_the_backup_workflow_runs_hourly_with_least_permissions_and_only_secrets
     assert with_env[0]["env"] == references
     assert sorted(re.findall(r"\$\{\{.*?\}\}", text)) == sorted(references.values())
     assert not re.search(r"hf_[A-Za-z0-9]{20,}|owner\.[\w-]{20,}", text)
+    assert "\n## If the Space restarts\n" in (project / "README.md").read_text(encoding="utf-8")
 
 
 def test_the_answers_are_saved_without_machine_paths(baked):
