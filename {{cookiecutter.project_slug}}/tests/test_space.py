@@ -54,6 +54,8 @@ def test_create_makes_an_oauth_docker_space_with_secrets_from_the_environment(pr
         OWNER_KEY in path.read_text(errors="ignore") for path in project.rglob("*") if path.is_file()
     )
     assert "persistent storage" in result.stderr
+    # The same hint as the README's "If the Space restarts": the backup workflow's secrets, kto restore.
+    assert "ARGILLA_API_URL, ARGILLA_API_KEY and HF_TOKEN" in result.stderr and "kto restore" in result.stderr
 
     again = run_against(hub, project, "space", "create")
     assert again.returncode == 0, again.stderr  # re-running updates the same Space

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from kto.config import ProjectConfig
 from kto.errors import KtoError
-from kto.labels import DOWN, QUESTION, UP
+from kto.labels import COMMENT, DOWN, QUESTION, UP
 
 BATCH_SIZE = 256  # the server indexes each batch synchronously; 256 is the SDK's own default
 
@@ -35,7 +35,7 @@ def settings(config: ProjectConfig, client):
                 labels={UP: f"👍 {texts.label_up}", DOWN: f"👎 {texts.label_down}"},
                 client=client,
             ),
-            rg.TextQuestion(name="comment", title=texts.comment_title, required=False, client=client),
+            rg.TextQuestion(name=COMMENT, title=texts.comment_title, required=False, client=client),
         ],
         metadata=[
             rg.TermsMetadataProperty("model", title="Model", client=client),

@@ -246,6 +246,10 @@ def status(
         share = share_up(votes)
         models.add_row(model, str(votes[UP]), str(votes[DOWN]), "-" if share is None else f"{share:.0%}")
     console.print(people, models if report.approval else "No submitted ratings yet.")
+    from kto.backups import staleness
+
+    if warning := staleness(config):
+        warn(warning)
     if plot:
         from kto.plots import status_chart
 
@@ -256,23 +260,40 @@ def status(
 @app.command()
 def backup(
     ctx: typer.Context,
-    output: Annotated[Path | None, typer.Option(help="Parquet file to write")] = None,
-    push: Annotated[bool, typer.Option("--push", help="Also push it to a private Hub dataset")] = False,
+    output: Annotated[
+        Path | None, typer.Option(help="Parquet file to write (default: backup.output)")
+    ] = None,
+    push: Annotated[
+        bool, typer.Option("--push", help="Also commit it to the private Hub dataset, a new revision")
+    ] = False,
+    list_revisions: Annotated[
+        bool, typer.Option("--list", help="List the backups on the Hub instead, newest first")
+    ] = False,
 ) -> None:
     """Save every record and its ratings to a parquet file, so a Space restart loses nothing."""
     from kto import ratings
     from kto.argilla_client import open_dataset
 
     config = project(ctx)
-    rows = ratings.fetch(*open_dataset(config))
-    path = output or config.path("data/backup/ratings.parquet")
-    ratings.save(rows, path)
-    answered = sum(1 for row in rows if row["responses"])
-    console.print(f"Saved {len(rows)} records ({answered} with responses) to {path}")
+    repo = config.hub.ratings_backup_repo
+    if list_revisions:
+        from kto import backups
+
+        history = backups.revisions(repo)
+        console.print(f"Backups in {repo}, newest first:" if history else f"No backup in {repo} yet.")
+        for revision in history:  # plain lines: a table would wrap the titles in a narrow terminal
+            console.print(f"{revision.id[:8]}  {revision.saved_at:%Y-%m-%d %H:%M} UTC  {revision.title}")
+        return
+    client, dataset = open_dataset(config)
+    rows = ratings.fetch(client, dataset)
+    path = output or config.path(config.backup.output)
+    ratings.save(rows, path, ratings.origin(dataset))
+    console.print(f"Saved {ratings.summary(rows)} to {path}")
     if push:
         from kto.hub import push_parquet
 
-        url = push_parquet(path, config.hub.ratings_backup_repo, private=True)  # ratings stay private
+        # Ratings stay private; the commit title carries the counts kto backup --list shows.
+        url = push_parquet(path, repo, private=True, message=f"Backup: {ratings.summary(rows)}")
         console.print(f"Pushed to {url}")
 
 
@@ -491,6 +512,38 @@ def public_progress(config: ProjectConfig, plot: Path | None, markdown: bool, po
         attempts = webhook.send(url, made.text, made.chart)
         retried = f", after {attempts - 1} rate-limit waits" if attempts > 1 else ""
         console.print(f"Posted the progress ({len(made.text)} characters{retried}).")
+
+
+@app.command("restore")
+def restore_command(
+    ctx: typer.Context,
+    source: Annotated[
+        Path | None,
+        typer.Option(
+            "--from", help="A kto backup file (default: backup.output if it exists, else the Hub's latest)"
+        ),
+    ] = None,
+    revision: Annotated[
+        str | None, typer.Option(help="A backup revision on the Hub (kto backup --list shows them)")
+    ] = None,
+) -> None:
+    """Put a backup back into Argilla: the same server, or a new one after a Space restart."""
+    from kto.restore import restore
+
+    config = project(ctx)
+    bar = progress_bar()
+    task = bar.add_task("records", total=None)
+
+    def on_logged(logged: int, total: int) -> None:
+        bar.start()  # once writing begins: a backup refused before that stays one line
+        bar.update(task, advance=logged, total=total)
+
+    try:
+        result = restore(config, source, revision, on_logged=on_logged)
+    finally:
+        if bar.live.is_started:  # stopping a bar never shown would still print a blank line
+            bar.stop()
+    console.print(result.describe())
 
 
 def require_ray() -> None:

@@ -260,6 +260,13 @@ class Training(Strict):
     lora: Lora | None = Lora()
 
 
+class Backup(Strict):
+    """``kto backup`` and ``kto restore``; ``kto status`` warns when the newest backup is older."""
+
+    output: str = "data/backup/ratings.parquet"
+    max_age_hours: float = Field(default=24.0, gt=0)
+
+
 class ProjectConfig(Strict):
     language: Language
     task: Task
@@ -271,6 +278,7 @@ class ProjectConfig(Strict):
     export: ExportSettings = ExportSettings()
     community: Community
     training: Training | None = None
+    backup: Backup = Backup()  # a default, so project.yaml files from before it still load
     # The folder holding project.yaml: relative paths in the config start there.
     root: Path = Field(default=Path("."), exclude=True)
 

@@ -5,9 +5,13 @@ from pathlib import Path
 
 from kto.errors import KtoError, one_line
 
+# Where a parquet file pushed as a dataset's train split lives in the repository.
+TRAIN_FILE = "data/train-00000-of-00001.parquet"
 
-def push_parquet(path: Path, repo_id: str, *, private: bool) -> str:
-    """Upload ``path`` as the ``train`` split of dataset ``repo_id``; returns the dataset URL.
+
+def push_parquet(path: Path, repo_id: str, *, private: bool, message: str | None = None) -> str:
+    """Upload ``path`` as the ``train`` split of dataset ``repo_id`` in one commit (titled
+    ``message``); returns the dataset URL.
 
     A parquet file under ``data/`` named ``train-*`` is what the Hub (and ``load_dataset``) read
     as the train split, so no loading script or card is needed.
@@ -18,10 +22,10 @@ def push_parquet(path: Path, repo_id: str, *, private: bool) -> str:
         path.name,
         lambda api: api.upload_file(
             path_or_fileobj=str(path),
-            path_in_repo="data/train-00000-of-00001.parquet",
+            path_in_repo=TRAIN_FILE,
             repo_id=repo_id,
             repo_type="dataset",
-            commit_message=f"Update {path.name} with kto",
+            commit_message=message or f"Update {path.name} with kto",
         ),
     )
 

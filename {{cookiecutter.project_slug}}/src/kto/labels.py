@@ -4,6 +4,7 @@ from collections.abc import Mapping
 
 QUESTION = "rating"
 UP, DOWN = "up", "down"
+COMMENT = "comment"  # the optional free-text question beside the rating
 
 
 def share_up(votes: Mapping[str, int]) -> float | None:

@@ -1,22 +1,38 @@
 """Records and their human ratings, read from Argilla or from a ``kto backup`` file.
 
 One row per record: ``id``, ``prompt``, ``completion``, ``model``, ``prompt_id``, ``language``,
-``status`` (Argilla's: pending or completed), ``responses``, a list of
-``{"user", "value", "status"}`` for the rating question (status: submitted, discarded, draft),
+``metadata`` (all the record's metadata, as JSON), ``status`` (Argilla's: pending or completed),
+``responses``, one ``{"user", "value", "status", "comment", "updated_at"}`` per annotator who
+answered (status: submitted, discarded or draft; value: the rating, null if none was chosen),
 and ``suggestion``, the judge's ``{"value", "score", "agent"}`` from ``kto suggest`` (or null).
+
+A backup file also names, in its parquet metadata, the dataset it was taken from, that dataset's
+settings and the time it was saved: ``kto restore`` checks them before writing anything.
 """
 
+import json
 from collections import Counter, defaultdict
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from itertools import count
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from kto.errors import KtoError
+from kto.errors import KtoError, one_line
 from kto.files import write_parquet
-from kto.labels import DOWN, QUESTION, UP
+from kto.labels import COMMENT, DOWN, QUESTION, UP
 
-RESPONSE = pa.struct([("user", pa.string()), ("value", pa.string()), ("status", pa.string())])
+RESPONSE = pa.struct(
+    [
+        ("user", pa.string()),
+        ("value", pa.string()),
+        ("status", pa.string()),
+        ("comment", pa.string()),
+        ("updated_at", pa.timestamp("us", tz="UTC")),
+    ]
+)
 SUGGESTION = pa.struct([("value", pa.string()), ("score", pa.float64()), ("agent", pa.string())])
 SCHEMA = pa.schema(
     [
@@ -26,47 +42,94 @@ SCHEMA = pa.schema(
         ("model", pa.string()),
         ("prompt_id", pa.string()),
         ("language", pa.string()),
+        ("metadata", pa.string()),
         ("status", pa.string()),
         ("responses", pa.list_(RESPONSE)),
         ("suggestion", SUGGESTION),
     ]
 )
-# Backups made before kto suggest existed lack the column; they load with no suggestions.
-OPTIONAL = {"suggestion"}
+# Older backups lack these columns (and the responses' comment and updated_at): they load with
+# nulls there.
+OPTIONAL = {"suggestion", "metadata"}
+PAGE = 1000  # the most records the server lists at once
+ORIGIN_PREFIX = "kto."
 
 
 def fetch(client, dataset) -> list[dict]:
-    usernames = {user.id: user.username for user in client.users}
-    rows = []
-    for record in dataset.records(with_responses=True, with_suggestions=True):
-        metadata = record.metadata or {}
-        rows.append(
+    """Every record with every annotator's response. Read from the server's records endpoint: the
+    SDK's records leave out a response's update time, and a discard without a rating."""
+    usernames = {str(user.id): user.username for user in client.users}
+    questions = {str(question.id): question.name for question in dataset.settings.questions}
+    return [_row(item, usernames, questions) for item in _server_records(client, dataset.id)]
+
+
+def _server_records(client, dataset_id) -> Iterator[dict]:
+    import httpx
+
+    for offset in count(0, PAGE):
+        try:
+            reply = client.api.http_client.get(
+                f"/api/v1/datasets/{dataset_id}/records",
+                params={"include": ["responses", "suggestions"], "offset": offset, "limit": PAGE},
+            )
+            reply.raise_for_status()
+        except httpx.HTTPError as error:
+            raise KtoError("argilla", f"could not read the records: {one_line(error)[:200]}") from error
+        items = reply.json()["items"]
+        yield from items
+        if len(items) < PAGE:
+            return
+
+
+def _row(item: dict, usernames: dict[str, str], questions: dict[str, str]) -> dict:
+    metadata = item.get("metadata") or {}
+    suggestions = {questions.get(found["question_id"]): found for found in item.get("suggestions") or []}
+    judged = suggestions.get(QUESTION)
+    return {
+        "id": item["external_id"],
+        "prompt": item["fields"]["prompt"],
+        "completion": item["fields"]["completion"],
+        "model": metadata.get("model"),
+        "prompt_id": metadata.get("prompt_id"),
+        "language": metadata.get("language"),
+        "metadata": json.dumps(metadata, ensure_ascii=False, sort_keys=True),
+        "status": item["status"],
+        "responses": [
             {
-                "id": record.id,
-                "prompt": record.fields["prompt"],
-                "completion": record.fields["completion"],
-                "model": metadata.get("model"),
-                "prompt_id": metadata.get("prompt_id"),
-                "language": metadata.get("language"),
-                "status": str(record.status),
-                "responses": [
-                    {
-                        "user": usernames.get(response.user_id, str(response.user_id)),
-                        "value": response.value,
-                        "status": str(
-                            response.status.value if hasattr(response.status, "value") else response.status
-                        ),
-                    }
-                    for response in record.responses[QUESTION]
-                ],
-                "suggestion": record.suggestions.to_dict().get(QUESTION),
+                "user": usernames.get(response["user_id"], response["user_id"]),
+                "value": (response.get("values") or {}).get(QUESTION, {}).get("value"),
+                "status": response["status"],
+                "comment": (response.get("values") or {}).get(COMMENT, {}).get("value"),
+                "updated_at": utc(response["updated_at"]),
             }
-        )
-    return rows
+            for response in item.get("responses") or []
+        ],
+        "suggestion": {key: judged[key] for key in ("value", "score", "agent")} if judged else None,
+    }
 
 
-def save(rows: list[dict], path: Path) -> None:
-    write_parquet(pa.Table.from_pylist(rows, schema=SCHEMA), path)
+def utc(text: str) -> datetime:
+    """The server's times are UTC without a zone."""
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def origin(dataset) -> dict[str, str]:
+    """What a backup of ``dataset`` records about where it comes from."""
+    from kto.annotation import settings_signature
+
+    return {
+        "dataset": f"{dataset.workspace.name}/{dataset.name}",
+        "settings": json.dumps(settings_signature(dataset.settings)),
+        "saved_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
+def save(rows: list[dict], path: Path, source: dict[str, str] | None = None) -> None:
+    table = pa.Table.from_pylist(rows, schema=SCHEMA)
+    if source:
+        table = table.replace_schema_metadata({ORIGIN_PREFIX + key: value for key, value in source.items()})
+    write_parquet(table, path)
 
 
 def load(path: Path) -> list[dict]:
@@ -77,7 +140,30 @@ def load(path: Path) -> list[dict]:
     missing = [name for name in SCHEMA.names if name not in table.column_names]
     if set(missing) - OPTIONAL:
         raise KtoError("from", f"{path} is not a kto backup: it lacks {', '.join(missing)}")
-    return [dict.fromkeys(missing) | row for row in table.to_pylist()]
+    unknown = {"comment": None, "updated_at": None}
+    return [
+        dict.fromkeys(missing)
+        | row
+        | {"responses": [unknown | response for response in row["responses"] or []]}
+        for row in table.to_pylist()
+    ]
+
+
+def saved_origin(path: Path) -> dict[str, str]:
+    """The origin a backup file was saved with ({} for backups older than that)."""
+    metadata = pq.read_schema(path).metadata or {}
+    return {
+        key.decode()[len(ORIGIN_PREFIX) :]: value.decode()
+        for key, value in metadata.items()
+        if key.decode().startswith(ORIGIN_PREFIX)
+    }
+
+
+def summary(rows: list[dict]) -> str:
+    """Records and responses by status, in a few words (commit messages, kto backup, kto restore)."""
+    statuses = Counter(response["status"] for row in rows for response in row["responses"])
+    by_status = ", ".join(f"{statuses[name]} {name}" for name in ("submitted", "discarded", "draft"))
+    return f"{len(rows)} records, {statuses.total()} responses ({by_status})"
 
 
 def submitted(rows: list[dict]) -> list[tuple[dict, dict]]:

@@ -16,8 +16,9 @@ from kto.errors import KtoError, one_line
 IMAGE = "argilla/argilla-hf-spaces:v2.8.0"
 STORAGE_NOTE = (
     "A Space without persistent storage loses every record and rating when it restarts, and "
-    "Hugging Face is retiring Spaces persistent storage: run `kto backup --push` daily (cron or a "
-    "scheduled GitHub Action) so a restart loses nothing."
+    "Hugging Face is retiring Spaces persistent storage. Back up every hour: add the repository "
+    "secrets ARGILLA_API_URL, ARGILLA_API_KEY and HF_TOKEN on GitHub for .github/workflows/backup.yml. "
+    'After a restart, `kto restore` puts the latest backup back (README: "If the Space restarts").'
 )
 
 

@@ -1,0 +1,306 @@
+"""kto restore against real Argilla servers: a wiped server gets every rating back, twice is once,
+a killed run finishes, the Hub's backups restore by revision, and bad backups are one line."""
+
+import json
+import shutil
+
+import pyarrow.parquet as pq
+import pytest
+from conftest import (
+    PROJECT,
+    dataset_of,
+    edit_config,
+    kill_once_records_appear,
+    run_kto,
+    table_rows,
+    write_generations,
+)
+
+from kto import ratings
+from kto.config import load_config
+
+pytestmark = pytest.mark.slow
+
+# (prompt, model) -> the answers of (annotator, value, status, comment): three annotators, every
+# status, a record rated by one of three, a discard without a rating, a draft with only a comment.
+PLAN = {
+    (0, 0): [("annotator1", "up", "submitted", "lovely"), ("annotator2", "up"), ("annotator3", "up")],
+    (0, 1): [("annotator1", "down"), ("annotator2", "down"), ("annotator3", "up")],
+    (0, 2): [("annotator1", "up"), ("annotator2", "down")],
+    (1, 0): [("annotator1", "up")],
+    (1, 1): [("annotator2", "down", "discarded"), ("annotator3", None, "discarded")],
+    (1, 2): [("annotator1", "up", "draft"), ("annotator3", None, "draft", "not sure yet")],
+}
+JUDGED = {(0, 0): ("up", 1.0), (0, 1): ("down", 2 / 3), (2, 0): ("up", 1 / 3)}
+
+
+def answer(user: str, value: str | None, status: str = "submitted", comment: str | None = None) -> tuple:
+    return user, value, status, comment
+
+
+def rate(client, dataset) -> None:
+    """The plan's ratings and the judge's suggestions, logged as Argilla stores the UI's."""
+    import argilla as rg
+
+    records = {
+        (int(r.fields["prompt"].split()[-1]), int(r.metadata["model"].split("-")[-1])): r
+        for r in dataset.records()
+    }
+    for key, answers in PLAN.items():
+        for user, value, status, comment in (answer(*given) for given in answers):
+            user_id = client.users(user).id
+            records[key].responses.add(rg.Response("rating", value, user_id=user_id, status=status))
+            if comment:
+                records[key].responses.add(rg.Response("comment", comment, user_id=user_id, status=status))
+    for key, (value, score) in JUDGED.items():
+        records[key].suggestions.add(rg.Suggestion("rating", value, score=score, agent="team/judge"))
+    dataset.records.log(list(records.values()))
+
+
+def content(rows: list[dict]) -> list[dict]:
+    """The rows without what a server sets by itself (response times)."""
+    return sorted(
+        (
+            {**row, "responses": sorted(({**r, "updated_at": None} for r in row["responses"]), key=str)}
+            for row in rows
+        ),
+        key=lambda row: row["id"],
+    )
+
+
+def exported(project) -> dict:
+    """kto export's rows and figures, read back."""
+    result = run_kto(project, "export")
+    assert result.returncode == 0, result.stderr
+    folder = project / "data" / "export"
+    return {
+        "kto": pq.read_table(folder / "kto" / "train.parquet").to_pylist(),
+        "dpo": pq.read_table(folder / "dpo" / "train.parquet").to_pylist(),
+        "statistics": json.loads((folder / "statistics.json").read_text()),
+        "reconciliation": json.loads((folder / "reconciliation.json").read_text()),
+    }
+
+
+def status_of(project) -> tuple[str, dict]:
+    result = run_kto(project, "status")
+    assert result.returncode == 0, result.stderr
+    return result.stderr.splitlines()[0], table_rows(result.stderr)
+
+
+def server_rows(client, project) -> list[dict]:
+    return ratings.fetch(client, dataset_of_client(client, project))
+
+
+def dataset_of_client(client, project):
+    config = load_config(project / "project.yaml")
+    return client.datasets(config.argilla.dataset, workspace=config.argilla.workspace)
+
+
+def test_a_wiped_server_gets_every_rating_back(tmp_path):
+    """kto argilla down, its data deleted, up again: an empty server with new user ids, as a Space
+    after a restart. kto restore --from the backup gives the same export and the same status."""
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed")
+    import argilla as rg
+    from dotenv import dotenv_values
+
+    shutil.copy(PROJECT / "project.yaml", tmp_path)
+    edit_config(tmp_path, lambda config: config["argilla"].update(min_submitted=2))
+
+    def client():
+        settings = dotenv_values(tmp_path / ".argilla" / "local.env")
+        return rg.Argilla(api_url=settings["ARGILLA_API_URL"], api_key=settings["ARGILLA_API_KEY"])
+
+    assert run_kto(tmp_path, "argilla", "up", "--annotators", "3").returncode == 0
+    try:
+        write_generations(tmp_path, prompts=3, models=3)
+        assert run_kto(tmp_path, "annotate").returncode == 0
+        before_client = client()
+        rate(before_client, dataset_of_client(before_client, tmp_path))
+        old_ids = {user.username: user.id for user in before_client.users}
+        before_rows = server_rows(before_client, tmp_path)
+        before_export, before_status = exported(tmp_path), status_of(tmp_path)
+        assert "no backup yet" in run_kto(tmp_path, "status").stderr
+        saved = run_kto(tmp_path, "backup")
+        assert "9 records, 13 responses (9 submitted, 2 discarded, 2 draft)" in saved.stderr, saved.stderr
+        assert "no backup yet" not in run_kto(tmp_path, "status").stderr
+        backup = tmp_path / "data" / "backup" / "ratings.parquet"
+        kept = tmp_path / "kept.parquet"
+        shutil.move(backup, kept)  # restore --from must not need the default file
+
+        assert run_kto(tmp_path, "argilla", "down").returncode == 0
+        shutil.rmtree(tmp_path / ".argilla" / "home")
+        assert run_kto(tmp_path, "argilla", "up", "--annotators", "2").returncode == 0
+        after_client = client()
+        assert dataset_of_client(after_client, tmp_path) is None
+        assert after_client.users("annotator1").id != old_ids["annotator1"]
+        assert after_client.users("annotator3") is None
+
+        restored = run_kto(tmp_path, "restore", "--from", str(kept))
+        assert restored.returncode == 0, restored.stderr
+        assert "9 records added; responses written: 9 submitted, 2 discarded, 2 draft" in restored.stderr
+        assert "3 suggestions" in restored.stderr
+        assert "Created 1 annotator accounts" in restored.stderr and "annotator3" in restored.stderr
+        assert str(after_client.users("annotator3").role).endswith("annotator")
+        assert content(server_rows(after_client, tmp_path)) == content(before_rows)
+        assert exported(tmp_path) == before_export
+        assert status_of(tmp_path) == before_status
+
+        again = run_kto(tmp_path, "restore", "--from", str(kept))
+        assert again.returncode == 0, again.stderr
+        assert "0 records added; responses written: 0 submitted, 0 discarded, 0 draft; 13 already there" in (
+            again.stderr
+        )
+        assert "Created" not in again.stderr
+        assert status_of(tmp_path) == before_status
+    finally:
+        run_kto(tmp_path, "argilla", "down")
+
+
+def many_ratings(argilla_server, project) -> None:
+    """Every record rated: annotator1 submits, annotator2 discards every third, annotator3 drafts
+    every fifth."""
+    import argilla as rg
+
+    client = argilla_server.client()
+    ids = {name: client.users(name).id for name in ("annotator1", "annotator2", "annotator3")}
+    dataset = dataset_of(argilla_server, project)
+    records = list(dataset.records())
+    for n, record in enumerate(records):
+        given = [("annotator1", "up" if n % 2 else "down", "submitted")]
+        given += [("annotator2", "down", "discarded")] if n % 3 == 0 else []
+        given += [("annotator3", "up", "draft")] if n % 5 == 0 else []
+        for user, value, status in given:
+            record.responses.add(rg.Response("rating", value, user_id=ids[user], status=status))
+    dataset.records.log(records)
+
+
+def test_a_restore_killed_midway_finishes_on_the_next_run(annotation_project, argilla_server):
+    write_generations(annotation_project, prompts=400)  # 800 records: 4 batches
+    assert run_kto(annotation_project, "annotate").returncode == 0
+    many_ratings(argilla_server, annotation_project)
+    assert run_kto(annotation_project, "backup").returncode == 0
+    backup = ratings.load(annotation_project / "data" / "backup" / "ratings.parquet")
+    dataset_of(argilla_server, annotation_project).delete()
+
+    partial = kill_once_records_appear(argilla_server, annotation_project, "restore")
+    assert 0 < partial < 800
+
+    resumed = run_kto(annotation_project, "restore")
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"{800 - partial} records added" in resumed.stderr
+    client = argilla_server.client()
+    assert content(server_rows(client, annotation_project)) == content(backup)
+
+
+def test_hub_backups_restore_by_revision_and_never_over_newer_ratings(
+    annotation_project, argilla_server, hub
+):
+    import argilla as rg
+
+    double, hub_env = hub
+    write_generations(annotation_project, prompts=2)
+    assert run_kto(annotation_project, "annotate").returncode == 0
+    unrated = run_kto(annotation_project, "backup")
+    assert "Saved 4 records, 0 responses (0 submitted, 0 discarded, 0 draft)" in unrated.stderr
+    client = argilla_server.client()
+    dataset = dataset_of(argilla_server, annotation_project)
+    record = next(r for r in dataset.records() if r.fields["prompt"] == "Prompt number 0")
+
+    def answer(user: str, value: str) -> None:
+        record.responses.add(rg.Response("rating", value, user_id=client.users(user).id, status="submitted"))
+        dataset.records.log([record])
+
+    answer("annotator1", "up")
+    first = run_kto(annotation_project, "backup", "--push", env=hub_env)
+    assert first.returncode == 0, first.stderr
+    answer("annotator2", "down")
+    assert run_kto(annotation_project, "backup", "--push", env=hub_env).returncode == 0
+
+    listed = run_kto(annotation_project, "backup", "--list", env=hub_env)
+    assert listed.returncode == 0, listed.stderr
+    config = load_config(annotation_project / "project.yaml")
+    commits = double.history[f"dataset/{config.hub.ratings_backup_repo}"]
+    assert [commit["title"] for commit in commits] == [
+        "Backup: 4 records, 1 responses (1 submitted, 0 discarded, 0 draft)",
+        "Backup: 4 records, 2 responses (2 submitted, 0 discarded, 0 draft)",
+    ]
+    lines = [line.split("  ") for line in listed.stderr.splitlines()[1:]]
+    assert (
+        [(line[0], line[-1]) for line in lines]
+        == [  # newest first
+            (commit["id"][:8], commit["title"]) for commit in reversed(commits)
+        ]
+    )
+
+    (annotation_project / "data" / "backup" / "ratings.parquet").unlink()  # the Hub is the source
+    fresh = run_kto(annotation_project, "status", env=hub_env)
+    assert fresh.returncode == 0 and "warning: " not in fresh.stderr, fresh.stderr
+
+    dataset.delete()
+    older = run_kto(annotation_project, "restore", "--revision", commits[0]["id"][:8], env=hub_env)
+    assert older.returncode == 0, older.stderr
+    assert f"at {commits[0]['id'][:8]}" in older.stderr and "1 submitted" in older.stderr
+    latest = run_kto(annotation_project, "restore", env=hub_env)
+    assert latest.returncode == 0, latest.stderr
+    assert f"at {commits[1]['id'][:8]}" in latest.stderr
+    assert "0 records added; responses written: 1 submitted, 0 discarded, 0 draft; 1 already there" in (
+        latest.stderr
+    )
+
+    # annotator1 changes their mind after the backup: the server's newer rating stays.
+    dataset = dataset_of(argilla_server, annotation_project)
+    record = next(r for r in dataset.records() if r.fields["prompt"] == "Prompt number 0")
+    changed = rg.Record(
+        id=record.id,
+        fields=dict(record.fields),
+        metadata=dict(record.metadata),
+        responses=[rg.Response("rating", "down", user_id=client.users("annotator1").id, status="submitted")],
+    )
+    dataset.records.log([changed])
+    kept = run_kto(annotation_project, "restore", env=hub_env)
+    assert "1 already there, 1 kept (newer on the server)" in kept.stderr, kept.stderr
+    values = {
+        response["user"]: response["value"]
+        for row in server_rows(client, annotation_project)
+        for response in row["responses"]
+    }
+    assert values == {"annotator1": "down", "annotator2": "down"}
+
+    unknown = run_kto(annotation_project, "restore", "--revision", "0000000", env=hub_env)
+    assert unknown.returncode == 1 and unknown.stderr.startswith("error: revision: 0000000 is not one backup")
+
+
+def test_bad_backups_are_one_line_and_write_nothing(annotation_project, argilla_server):
+    config = load_config(annotation_project / "project.yaml")
+    other = annotation_project / "other.parquet"
+    signature = {
+        "fields": [["completion", True], ["prompt", True]],
+        "questions": [["comment", []], ["rating", ["down", "up"]]],
+        "metadata": ["language", "model", "prompt_id"],
+        "min_submitted": 3,
+    }
+    origin = {"dataset": "argilla/someone-else", "settings": json.dumps(signature), "saved_at": "2026-01-01"}
+    ratings.save([], other, origin)
+    refused = run_kto(annotation_project, "restore", "--from", str(other))
+    assert refused.returncode == 1
+    assert refused.stderr.startswith(f"error: from: {other} is a backup of argilla/someone-else with other ")
+    assert "(min_submitted)" in refused.stderr and len(refused.stderr.strip().splitlines()) == 1
+    assert dataset_of(argilla_server, annotation_project) is None
+
+    renamed = {**origin, "dataset": f"argilla/{config.argilla.dataset}"}
+    ratings.save([], other, renamed)
+    assert (
+        "with other settings (min_submitted)"
+        in run_kto(annotation_project, "restore", "--from", str(other)).stderr
+    )
+
+    broken = annotation_project / "broken.parquet"
+    broken.write_bytes(b"PAR1 not really a parquet file")
+    garbled = run_kto(annotation_project, "restore", "--from", str(broken))
+    assert garbled.returncode == 1
+    assert garbled.stderr.strip() == f"error: from: {broken} is not a readable parquet file"
+    assert dataset_of(argilla_server, annotation_project) is None
+
+    missing = run_kto(annotation_project, "restore", "--from", "nope.parquet")
+    assert missing.stderr.strip() == "error: from: nope.parquet does not exist"
