@@ -71,7 +71,10 @@ def generate(
         require_ray()
     config = project()
     texts = load_prompts(
-        prompts or config.prompts.source, prompt_column or config.prompts.column, config.root
+        prompts or config.prompts.source,
+        prompt_column or config.prompts.column,
+        config.root,
+        config.language.code,
     )[:limit]
     slots = local_slots(config) if local else list(config.generation.models)
     model_ids = [slot.id for slot in slots]

@@ -7,7 +7,7 @@ suggestion per question, so writing again replaces it: re-runs never duplicate. 
 judged by the same judge are skipped unless asked to redo them.
 """
 
-import re
+import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 
@@ -18,7 +18,6 @@ from kto.responses import Table
 
 # The judge answers with one digit; a few tokens leave room for a server's chat formatting.
 JUDGE_MAX_NEW_TOKENS = 4
-DIGIT = re.compile(r"[01]")
 
 
 @dataclass(frozen=True)
@@ -61,11 +60,18 @@ def judge_texts(config: ProjectConfig, records) -> dict[str, list]:
 
 def verdict(answers: list[str | None]) -> Verdict | None:
     """The majority of the judgements that give a digit; None when there are none, or a tie."""
-    digits = Counter(match.group() for answer in answers if answer and (match := DIGIT.search(answer)))
+    digits = Counter(digit for answer in answers if answer and (digit := judge_digit(answer)))
     if not digits or digits["1"] == digits["0"]:
         return None
     value, count = digits.most_common(1)[0]
     return Verdict(UP if value == "1" else DOWN, count / sum(digits.values()))
+
+
+def judge_digit(answer: str) -> str | None:
+    """The first digit meaning 0 or 1, as "0" or "1", in any script: a judge asked in Persian,
+    Arabic, Hindi, Bengali or Thai often answers in that script's digits (or full-width ones)."""
+    values = (unicodedata.decimal(char, None) for char in answer)
+    return next((str(value) for value in values if value in (0, 1)), None)
 
 
 def verdicts(table: Table, texts: list[str]) -> dict[str, Verdict | None]:
