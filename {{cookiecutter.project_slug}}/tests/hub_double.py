@@ -17,6 +17,9 @@ import yaml
 class HubDouble:
     user: str = "alice"
     token: str = "hf_test_token"
+    token_role: str = "write"  # "read", "write" or "fineGrained" (then see fine_grained)
+    fine_grained: dict = field(default_factory=dict)  # whoami's "fineGrained": {"scoped": [...]}
+    orgs: list[dict] = field(default_factory=list)  # [{"name": "my-org", "roleInOrg": "write"}]
     repos: dict[str, dict] = field(default_factory=dict)  # "space/ns/name" -> {"private", "sdk", ...}
     files: dict[str, dict[str, bytes]] = field(default_factory=dict)
     secrets: dict[str, dict[str, str]] = field(default_factory=dict)
@@ -43,7 +46,7 @@ class HubDouble:
                 body = self.rfile.read(length) if length else b""
                 parts = self.path.split("?")[0].strip("/").split("/")
                 if parts[:2] == ["api", "whoami-v2"]:
-                    return self.reply(200, {"name": double.user, "type": "user", "orgs": []})
+                    return self.reply(200, double.whoami())
                 if parts[:2] == ["api", "validate-yaml"]:  # the README's front matter, before a commit
                     return self.validate_yaml(json.loads(body)["content"])
                 if parts[:3] == ["api", "repos", "create"]:
@@ -118,6 +121,17 @@ class HubDouble:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         return f"http://127.0.0.1:{self.server.server_port}"
+
+    def whoami(self) -> dict:
+        token = {"displayName": "kto-test", "role": self.token_role}
+        if self.token_role == "fineGrained":
+            token["fineGrained"] = self.fine_grained
+        return {
+            "name": self.user,
+            "type": "user",
+            "orgs": self.orgs,
+            "auth": {"type": "access_token", "accessToken": token},
+        }
 
     def stop(self) -> None:
         self.server.shutdown()

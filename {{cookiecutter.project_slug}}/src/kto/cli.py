@@ -448,6 +448,21 @@ def serve(
     local_model.serve(host, port, n_ctx=settings.n_ctx, n_threads=settings.n_threads)
 
 
+@app.command()
+def doctor() -> None:
+    """Check the project before spending tokens: config, keys, model servers, Argilla, the Hub, redis."""
+    from kto.doctor import failed, run_checks
+
+    findings = run_checks(project)
+    for finding in findings:
+        console.print(finding.line(), markup=False, highlight=False)
+    bad = failed(findings)
+    warned = sum(1 for finding in findings if finding.status == "warn")
+    console.print(f"{len(findings)} checks: {len(bad)} failed, {warned} warnings.")
+    if bad:
+        raise typer.Exit(1)
+
+
 def require_ray() -> None:
     try:
         import ray  # noqa: F401
