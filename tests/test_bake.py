@@ -61,6 +61,9 @@ def test_the_config_carries_the_answers_and_the_language(baked):
     assert config.argilla.min_submitted == int(answers.get("min_submitted", 2))
     assert config.argilla.guidelines == lang["annotation"]["guidelines"]
     assert config.hub.license == answers.get("license", "apache-2.0")
+    if config.training:
+        assert config.training.base_model == lang["small_model"]["id"]
+        assert config.training.base_model_license == lang["small_model"].get("license")
     if answers.get("task", "haiku") == "haiku":
         assert config.task.system_prompt == lang["system_prompts"]["haiku"]
         assert (
@@ -77,12 +80,16 @@ def test_the_models_follow_the_preset(baked):
     slots = load_config(project / "project.yaml").generation.models
     preset = answers.get("model_preset", "inference-providers")
     custom = [part.strip() for part in answers.get("models", "").split(",") if part.strip()]
-    picks = custom or [model["id"] for model in language(answers.get("language_code", "en"))["models"][:3]]
+    lang = language(answers.get("language_code", "en"))
+    picks = custom or [model["id"] for model in lang["models"][:3]]
     if preset == "local":
         assert {slot.backend for slot in slots} == {"local"} and len(slots) == 2
         return
     assert [slot.id for slot in slots] == picks
     assert {slot.backend for slot in slots} == {"openai"}
+    # A pick from the language file carries its licence; a model typed at render time has none.
+    licences = {model["id"]: model.get("license") for model in lang["models"]}
+    assert [slot.license for slot in slots] == [licences.get(pick) for pick in picks]
     if preset == "inference-providers":
         assert {slot.base_url for slot in slots} == {"https://router.huggingface.co/v1"}
         assert {slot.api_key_env for slot in slots} == {"HF_TOKEN"}

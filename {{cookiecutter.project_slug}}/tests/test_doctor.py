@@ -68,7 +68,7 @@ def test_models_against_the_llama_cpp_server(project, server):
     }
     assert f"team/unlisted is not served by {server}" in findings["model team/unlisted", "fail"].message
     assert "no answer" in findings["model team/gone", "fail"].message
-    with pytest.raises(doctor.KtoError, match="model team/unlisted: team/unlisted is not served .*1 more"):
+    with pytest.raises(doctor.KtoError, match=r"model team/unlisted: team/unlisted is not served .*1 more"):
         doctor.raise_on_failure(doctor.check_models([listed, unlisted, gone]))
     doctor.raise_on_failure(doctor.check_models([listed, thinking]))  # a warning stops nothing
 

@@ -60,6 +60,9 @@ class ModelSlot(Strict):
     served_model: str | None = None
     timeout: float = Field(default=120.0, gt=0)
     max_retries: int = Field(default=2, ge=0)
+    # The model card's licence id (llama3.3, gemma, apache-2.0, ...); None: not known. The dataset
+    # card lists it, and names the terms some licences put on data and models made from the answers.
+    license: str | None = None
 
     @model_validator(mode="after")
     def _openai_needs_base_url(self):
@@ -180,6 +183,8 @@ class Training(Strict):
     """``kto train``: TRL's KTOTrainer on the export."""
 
     base_model: str = Field(min_length=1)
+    # The base model's licence id, which a trained model inherits; None: not known.
+    base_model_license: str | None = None
     output_dir: str = "data/model"
     beta: float = Field(default=0.1, gt=0)
     learning_rate: float = Field(default=5e-6, gt=0)
