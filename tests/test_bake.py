@@ -1,6 +1,7 @@
 """Each named option set renders a complete, valid, lint-clean project."""
 
 import json
+import os
 import subprocess
 import sys
 import tomllib
@@ -137,6 +138,24 @@ def test_the_project_is_ruff_clean(baked):
             [sys.executable, "-m", "ruff", *command], cwd=project, capture_output=True, text=True
         )
         assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_doctor_names_the_missing_token_of_a_fresh_default_project(baked, tmp_path):
+    name, _, project = baked
+    if name != "en-default":
+        pytest.skip("the default answers only")
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(project / "src"),
+        "HF_TOKEN": "",
+        "HF_HOME": str(tmp_path),  # no token stored by `hf auth login` either
+        "ARGILLA_API_URL": "",
+    }
+    command = [sys.executable, "-m", "kto", "doctor"]
+    result = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1, result.stderr
+    (line,) = [line for line in result.stderr.splitlines() if "HF_TOKEN" in line]
+    assert line.startswith("fail key HF_TOKEN: HF_TOKEN is not set"), line
 
 
 @pytest.mark.slow
