@@ -33,7 +33,7 @@ def test_a_fresh_project_names_the_missing_hf_token_in_one_line(project, tmp_pat
     result = run_kto(project, "doctor", env={"HF_TOKEN": "", "HF_HOME": str(tmp_path / "hf"), **NOWHERE})
     assert result.returncode == 1, result.stderr
     (named,) = [line for line in result.stderr.splitlines() if "HF_TOKEN" in line]
-    assert named.startswith("fail key HF_TOKEN: HF_TOKEN is not set (needed by org/a-Instruct, org/b-it)")
+    assert named.startswith("fail key HF_TOKEN: not set (needed by org/a-Instruct, org/b-it)")
     assert "hf auth login" in named
     assert lines(result, "ok   config")
     assert lines(result, "warn argilla: no server configured yet")

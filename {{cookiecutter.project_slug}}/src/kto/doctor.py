@@ -100,7 +100,7 @@ def check_keys(slots: list[ModelSlot]) -> tuple[list[Finding], list[tuple[ModelS
         Finding(
             f"key {variable}",
             "fail",
-            f"{variable} is not set (needed by {', '.join(dict.fromkeys(users))})",
+            f"not set (needed by {', '.join(dict.fromkeys(users))})",
             f"export {variable}=... or put it in .env"
             + (" (or run `hf auth login`)" if variable == "HF_TOKEN" else ""),
         )
@@ -227,7 +227,7 @@ def check_hub(config: ProjectConfig, *, token_reported: bool = False) -> list[Fi
     from huggingface_hub import HfApi, constants, get_token
 
     namespace = config.hub.namespace
-    token = os.environ.get("HF_TOKEN") or get_token()
+    token = get_token()  # HF_TOKEN, else the token `hf auth login` stored
     if not token:
         fix = "export HF_TOKEN=... (a write token) or run `hf auth login`"
         return [] if token_reported else [Finding("hub", "fail", "no Hugging Face token", fix)]
