@@ -56,13 +56,13 @@ class ModelSlot(Strict):
     temperature: float = Field(default=0.7, ge=0.0, le=2.0)
     base_url: str | None = None
     api_key_env: str | None = None
+    # The model card's licence id (llama3.3, gemma, apache-2.0, ...); None: not known. The dataset
+    # card lists it, and names the terms some licences put on data and models made from the answers.
+    license: str | None = None
     # The model name the server expects, when it differs from ``id``.
     served_model: str | None = None
     timeout: float = Field(default=120.0, gt=0)
     max_retries: int = Field(default=2, ge=0)
-    # The model card's licence id (llama3.3, gemma, apache-2.0, ...); None: not known. The dataset
-    # card lists it, and names the terms some licences put on data and models made from the answers.
-    license: str | None = None
 
     @model_validator(mode="after")
     def _openai_needs_base_url(self):

@@ -60,18 +60,17 @@ def judge_texts(config: ProjectConfig, records) -> dict[str, list]:
 
 def verdict(answers: list[str | None]) -> Verdict | None:
     """The majority of the judgements that give a digit; None when there are none, or a tie."""
-    digits = Counter(digit for answer in answers if answer and (digit := judge_digit(answer)))
-    if not digits or digits["1"] == digits["0"]:
+    digits = Counter(found for answer in answers if answer and (found := binary_digit(answer)) is not None)
+    if not digits or digits[1] == digits[0]:
         return None
     value, count = digits.most_common(1)[0]
-    return Verdict(UP if value == "1" else DOWN, count / sum(digits.values()))
+    return Verdict(UP if value == 1 else DOWN, count / sum(digits.values()))
 
 
-def judge_digit(answer: str) -> str | None:
-    """The first digit meaning 0 or 1, as "0" or "1", in any script: a judge asked in Persian,
-    Arabic, Hindi, Bengali or Thai often answers in that script's digits (or full-width ones)."""
-    values = (unicodedata.decimal(char, None) for char in answer)
-    return next((str(value) for value in values if value in (0, 1)), None)
+def binary_digit(answer: str) -> int | None:
+    """The first 0 or 1 in the answer, in any script: judges asked in Persian, Hindi or Thai
+    often answer with their own digits (Persian one is U+06F1), or full-width ones."""
+    return next((value for char in answer if (value := unicodedata.decimal(char, None)) in (0, 1)), None)
 
 
 def verdicts(table: Table, texts: list[str]) -> dict[str, Verdict | None]:
