@@ -192,12 +192,12 @@ def check_argilla(config: ProjectConfig) -> list[Finding]:
         ]
     try:
         client = annotation.connect(config)
+    except KtoError as error:  # no server, a refused key
+        fix = "check ARGILLA_API_URL and ARGILLA_API_KEY"
+        return [Finding("argilla", "fail", str(error).removeprefix("argilla: "), fix)]
+    try:
         dataset = client.datasets(config.argilla.dataset, workspace=config.argilla.workspace)
-    except KtoError as error:
-        return [
-            Finding("argilla", "fail", str(error).removeprefix("argilla: "), "check ARGILLA_API_URL / KEY")
-        ]
-    except Exception as error:  # an answer the SDK did not expect: a wrong URL, a proxy page
+    except Exception as error:  # the SDK's errors for an answer it did not expect (a proxy page...)
         return [Finding("argilla", "fail", one_line(error)[:200], "check ARGILLA_API_URL")]
     findings = [Finding("argilla", "ok", f"{client.api_url} accepts the key")]
     name = f"{config.argilla.workspace}/{config.argilla.dataset}"
