@@ -2,8 +2,8 @@
 
 import json
 import os
-import shutil
 import re
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -65,6 +65,9 @@ def test_the_config_carries_the_answers_and_the_language(baked):
     assert config.argilla.min_submitted == int(answers.get("min_submitted", 2))
     assert config.argilla.guidelines == lang["annotation"]["guidelines"]
     assert config.hub.license == answers.get("license", "apache-2.0")
+    if config.training:
+        assert config.training.base_model == lang["small_model"]["id"]
+        assert config.training.base_model_license == lang["small_model"].get("license")
     if answers.get("task", "haiku") == "haiku":
         assert config.task.system_prompt == lang["system_prompts"]["haiku"]
         assert (
@@ -81,12 +84,16 @@ def test_the_models_follow_the_preset(baked):
     slots = load_config(project / "project.yaml").generation.models
     preset = answers.get("model_preset", "inference-providers")
     custom = [part.strip() for part in answers.get("models", "").split(",") if part.strip()]
-    picks = custom or [model["id"] for model in language(answers.get("language_code", "en"))["models"][:3]]
+    lang = language(answers.get("language_code", "en"))
+    picks = custom or [model["id"] for model in lang["models"][:3]]
     if preset == "local":
         assert {slot.backend for slot in slots} == {"local"} and len(slots) == 2
         return
     assert [slot.id for slot in slots] == picks
     assert {slot.backend for slot in slots} == {"openai"}
+    # A pick from the language file carries its licence; a model typed at render time has none.
+    licences = {model["id"]: model.get("license") for model in lang["models"]}
+    assert [slot.license for slot in slots] == [licences.get(pick) for pick in picks]
     if preset == "inference-providers":
         assert {slot.base_url for slot in slots} == {"https://router.huggingface.co/v1"}
         assert {slot.api_key_env for slot in slots} == {"HF_TOKEN"}
@@ -201,6 +208,24 @@ def test_the_project_is_ruff_clean(baked):
             [sys.executable, "-m", "ruff", *command], cwd=project, capture_output=True, text=True
         )
         assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_doctor_names_the_missing_token_of_a_fresh_default_project(baked, tmp_path):
+    name, _, project = baked
+    if name != "en-default":
+        pytest.skip("the default answers only")
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(project / "src"),
+        "HF_TOKEN": "",
+        "HF_HOME": str(tmp_path),  # no token stored by `hf auth login` either
+        "ARGILLA_API_URL": "",
+    }
+    command = [sys.executable, "-m", "kto", "doctor"]
+    result = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1, result.stderr
+    (line,) = [line for line in result.stderr.splitlines() if "HF_TOKEN" in line]
+    assert line.startswith("fail key HF_TOKEN: not set"), line
 
 
 @pytest.mark.slow

@@ -6,6 +6,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +42,13 @@ def edit_config(project: Path, change) -> dict:
 def openai_slot(model_id: str, base_url: str, **settings) -> dict:
     """A model slot of project.yaml on the ``openai`` backend."""
     return {"id": model_id, "backend": "openai", "base_url": base_url, **settings}
+
+
+def served(model_id: str, base_url: str) -> dict:
+    """A slot answered by ``kto serve`` (the ``server`` fixture), whatever its id."""
+    from kto.local_model import MODEL_NAME
+
+    return openai_slot(model_id, base_url, served_model=MODEL_NAME, timeout=60, max_retries=0)
 
 
 def use_models(project: Path, *slots: dict) -> None:
@@ -95,6 +103,35 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+@pytest.fixture
+def server(project):
+    """``kto serve``: the embedded model behind llama.cpp's OpenAI-compatible API."""
+    pytest.importorskip("llama_cpp.server")
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "kto", "serve", "--port", str(port)],
+        cwd=project,
+        env=kto_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}/v1"
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            urllib.request.urlopen(f"{url}/models", timeout=2).close()
+            break
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                pytest.fail(f"kto serve did not start: {process.stderr.read()}")
+            time.sleep(0.5)
+    yield url
+    process.terminate()
+    process.wait(timeout=30)
 
 
 @pytest.fixture

@@ -19,6 +19,9 @@ import yaml
 class HubDouble:
     user: str = "alice"
     token: str = "hf_test_token"
+    token_role: str = "write"  # "read", "write" or "fineGrained" (then see fine_grained)
+    fine_grained: dict = field(default_factory=dict)  # whoami's "fineGrained": {"scoped": [...]}
+    orgs: list[dict] = field(default_factory=list)  # [{"name": "my-org", "roleInOrg": "write"}]
     repos: dict[str, dict] = field(default_factory=dict)  # "space/ns/name" -> {"private", "sdk", ...}
     files: dict[str, dict[str, bytes]] = field(default_factory=dict)  # as of the last commit
     # Each repository's commits, oldest first: {"id", "title", "message", "date", "files"}.
@@ -54,7 +57,7 @@ class HubDouble:
                         f"{parts[0][:-1]}/{parts[1]}/{parts[2]}", parts[4], "/".join(parts[5:])
                     )
                 if parts[:2] == ["api", "whoami-v2"]:
-                    return self.reply(200, {"name": double.user, "type": "user", "orgs": []})
+                    return self.reply(200, double.whoami())
                 if parts[:2] == ["api", "validate-yaml"]:  # the README's front matter, before a commit
                     return self.validate_yaml(json.loads(body)["content"])
                 if parts[:3] == ["api", "repos", "create"]:
@@ -176,6 +179,17 @@ class HubDouble:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         return f"http://127.0.0.1:{self.server.server_port}"
+
+    def whoami(self) -> dict:
+        token = {"displayName": "kto-test", "role": self.token_role}
+        if self.token_role == "fineGrained":
+            token["fineGrained"] = self.fine_grained
+        return {
+            "name": self.user,
+            "type": "user",
+            "orgs": self.orgs,
+            "auth": {"type": "access_token", "accessToken": token},
+        }
 
     def stop(self) -> None:
         self.server.shutdown()

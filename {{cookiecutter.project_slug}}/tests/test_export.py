@@ -208,3 +208,19 @@ def test_the_export_folder_loads_with_datasets_by_config_name(project, backup):
     assert kto_rows.to_list() == read(project, "kto") and len(kto_rows) == 2
     assert dpo_rows.column_names == ["prompt", "chosen", "rejected", "chosen_model", "rejected_model"]
     assert kto_rows.features["label"].dtype == "bool"
+
+
+def test_the_card_lists_the_models_licences_and_their_terms(project, backup):
+    slots = [
+        {"id": "m1", "backend": "local", "license": "llama3.3"},
+        {"id": "m2", "backend": "local"},  # a model added by hand, licence not given
+        {"id": "m3", "backend": "local", "license": "cc-by-nc-4.0"},
+    ]
+    edit_config(project, lambda config: config["generation"].update(models=slots))
+    assert run_kto(project, "export", "--from", str(backup)).returncode == 0
+    text = (project / "data" / "export" / "README.md").read_text(encoding="utf-8")
+    # The models whose answers are in the data: m3's were not labelled under the majority policy.
+    assert "| m1 | `llama3.3` |\n| m2 | unknown (see the model card) |\n\n" in text
+    assert "- m1: Meta's Llama licence: a model made from it or from its answers, when shared, must" in text
+    assert "Check the licence of the models marked unknown" in text
+    assert "| m3 |" not in text and "non-commercial" not in text

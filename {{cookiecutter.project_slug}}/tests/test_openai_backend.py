@@ -1,48 +1,8 @@
 """The openai backend against a real OpenAI-compatible server: llama.cpp's, on 127.0.0.1."""
 
-import subprocess
-import sys
-import time
-import urllib.request
-
 import pyarrow.parquet as pq
 import pytest
-from conftest import edit_config, free_port, kto_env, openai_slot, run_kto, use_models, write_prompts
-
-from kto.local_model import MODEL_NAME
-
-
-@pytest.fixture
-def server(project):
-    """``kto serve``: the embedded model behind llama.cpp's OpenAI-compatible API."""
-    pytest.importorskip("llama_cpp.server")
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "kto", "serve", "--port", str(port)],
-        cwd=project,
-        env=kto_env(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    url = f"http://127.0.0.1:{port}/v1"
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            urllib.request.urlopen(f"{url}/models", timeout=2).close()
-            break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                pytest.fail(f"kto serve did not start: {process.stderr.read()}")
-            time.sleep(0.5)
-    yield url
-    process.terminate()
-    process.wait(timeout=30)
-
-
-def served(model_id: str, base_url: str) -> dict:
-    return openai_slot(model_id, base_url, served_model=MODEL_NAME, timeout=60, max_retries=0)
+from conftest import edit_config, free_port, run_kto, served, use_models, write_prompts
 
 
 @pytest.mark.slow

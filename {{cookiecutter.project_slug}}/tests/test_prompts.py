@@ -71,3 +71,43 @@ def test_a_hub_dataset_offline_is_one_clear_error(tmp_path):
     with pytest.raises(KtoError, match="could not load Hub dataset my-org/prompts") as error:
         load_prompts("my-org/prompts", "prompt", tmp_path)
     assert "\n" not in str(error.value)
+
+
+WESTERN = ["Café crème à la gare", "Grüße aus München", "Le cœur naïf — « déjà vu »"]
+
+
+@pytest.mark.parametrize(
+    ("name", "encoding"),
+    [
+        ("p.csv", "cp1252"),  # a spreadsheet's "CSV" on Windows
+        ("p.csv", "utf-16"),  # a spreadsheet's "Unicode text", with its byte-order mark
+        ("p.csv", "utf-8-sig"),  # "CSV UTF-8": the mark must not end up in the column's name
+        ("p.txt", "cp1252"),
+        ("p.txt", "utf-16"),
+        ("p.jsonl", "cp1252"),
+        ("p.jsonl", "utf-16"),
+    ],
+)
+def test_files_in_other_encodings_are_read_as_written(tmp_path, name, encoding):
+    if name == "p.jsonl":
+        text = "".join(json.dumps({"prompt": line}, ensure_ascii=False) + "\n" for line in WESTERN)
+    else:
+        text = ("prompt\r\n" if name == "p.csv" else "") + "".join(f"{line}\r\n" for line in WESTERN)
+    (tmp_path / name).write_bytes(text.encode(encoding))
+    assert load_prompts(name, "prompt", tmp_path) == WESTERN
+
+
+def test_a_file_in_the_languages_windows_code_page_is_read(tmp_path):
+    lines = ["Москва зимой", "Старый дом у реки"]  # noqa: RUF001 (Cyrillic on purpose)
+    (tmp_path / "p.txt").write_bytes("\n".join(lines).encode("cp1251"))
+    assert load_prompts("p.txt", "prompt", tmp_path, "ru") == lines
+    assert load_prompts("p.txt", "prompt", tmp_path, "en") != lines  # what the language changes
+
+
+@pytest.mark.parametrize("name", ["p.csv", "p.txt", "p.jsonl"])
+def test_a_binary_file_is_one_line_naming_it_and_the_fix(tmp_path, name):
+    (tmp_path / name).write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 4)
+    with pytest.raises(KtoError, match=f"{name} is not a text file .* save it as UTF-8") as error:
+        load_prompts(name, "prompt", tmp_path)
+    assert error.value.field == "prompts"
+    assert "\n" not in str(error.value)

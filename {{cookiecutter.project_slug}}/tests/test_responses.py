@@ -14,6 +14,11 @@ from kto.responses import SCHEMA, Response, clean_response, gaps, merge, read_ta
         ("```\nOld pond\nfrog\n```", "Old pond\nfrog"),
         ("a\n\n\n\nb", "a\n\nb"),
         ("<end_of_turn>  ", None),
+        ("<think>\nA haiku, 5-7-5.\n</think>\n\nOld pond\nfrog", "Old pond\nfrog"),
+        ("Old pond<think>check</think> frog", "Old pond frog"),
+        ("Okay, the user wants a haiku.\n</think>\nOld pond", "Old pond"),  # opened by the template
+        ("<think>\nThe user wants a haiku about", None),  # cut off by max_new_tokens while thinking
+        ("<think></think>", None),
         (None, None),
     ],
 )
@@ -53,6 +58,13 @@ def test_rows_follow_the_seed_format_and_keep_older_data():
     assert p1["generation_prompt"] == ["prompt for a", None, "prompt for old-model"]
     assert p2["generations"] == [None, None]
     assert old["generation_model"] == ["x"]
+
+
+def test_a_think_block_stays_raw_and_leaves_the_generation():
+    raw = "<think>\nFive, seven, five.\n</think>\nOld pond"
+    (row,) = to_rows({"p": {"a": Response("seen", raw)}}, ["p"], ["a"])
+    assert row["raw_generation_responses"] == [raw]
+    assert row["generations"] == ["Old pond"]
 
 
 def test_write_then_read_round_trips(tmp_path):

@@ -1,6 +1,7 @@
 """kto suggest: a real judge (the embedded tiny model) on a real local Argilla."""
 
 import json
+import unicodedata
 
 import pyarrow.parquet as pq
 import pytest
@@ -76,6 +77,24 @@ def test_the_majority_of_judgements_is_the_verdict():
     assert suggest.verdict(["Yes: 1", "no digit", ""]) == suggest.Verdict("up", 1.0)
     assert suggest.verdict(["1", "0"]) is None  # a tie decides nothing
     assert suggest.verdict(["maybe", None]) is None
+
+
+@pytest.mark.parametrize(
+    "script", ["", "EXTENDED ARABIC-INDIC", "ARABIC-INDIC", "DEVANAGARI", "BENGALI", "THAI", "FULLWIDTH"]
+)
+def test_a_judge_may_answer_in_the_digits_of_its_script(script):
+    one, zero = (unicodedata.lookup(f"{script} DIGIT {name}".strip()) for name in ("ONE", "ZERO"))
+    assert suggest.binary_digit(one) == 1
+    assert suggest.binary_digit(f" {zero}.") == 0
+    assert suggest.verdict([one, one, zero]) == suggest.Verdict("up", 2 / 3)
+    assert suggest.verdict([zero, f"{zero}\n", None]) == suggest.Verdict("down", 1.0)
+
+
+def test_only_digits_that_mean_zero_or_one_count():
+    two, three = unicodedata.lookup("EXTENDED ARABIC-INDIC DIGIT TWO"), unicodedata.lookup("THAI DIGIT THREE")
+    assert suggest.binary_digit(f"{two} or 1") == 1  # a Persian 2 is skipped, as an ASCII 2 is
+    assert suggest.binary_digit(three) is None
+    assert suggest.binary_digit("\N{SUPERSCRIPT ONE} I l") is None  # not decimal digits
 
 
 def test_each_sample_is_a_slot_of_the_judge(project):

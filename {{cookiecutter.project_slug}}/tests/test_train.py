@@ -7,6 +7,7 @@ import pytest
 from conftest import PROJECT, edit_config, run_kto
 
 from kto import ratings
+from kto.config import load_config
 from kto.export import kto_weights
 
 pytestmark = pytest.mark.slow
@@ -88,3 +89,23 @@ def test_bad_inputs_are_one_line(project, tmp_path):
     assert missing_extra.startswith("error: train: install the training extra: pip install -e '.[train]'")
     offline = error(HF_HUB_OFFLINE="1")  # the configured base model is not in the cache
     assert offline.startswith("error: training.base_model: cannot load ")
+
+
+@pytest.mark.parametrize(
+    ("licence", "says"),
+    [
+        ("apache-2.0", "under the licence `apache-2.0`, which a model trained from it inherits."),
+        ("cc-by-nc-4.0", "inherits: a non-commercial licence"),
+        ("gemma", "inherits: the Gemma Terms of Use"),
+        (None, "under the licence unknown (see the model card)"),
+    ],
+)
+def test_the_model_card_states_the_base_models_licence(project, tmp_path, licence, says):
+    from kto.train import Result, write_model_card
+
+    edit_config(project, lambda config: config["training"].update(base_model_license=licence))
+    config = load_config(project / "project.yaml")
+    result = Result(tmp_path, steps=2, loss=0.5, weights={"desirable_weight": 1.0, "undesirable_weight": 1.0})
+    card = write_model_card(config, result, dry_run=False).read_text(encoding="utf-8")
+    assert f"The configured base model, {config.training.base_model}, is under the licence" in card
+    assert says in card

@@ -105,7 +105,10 @@ def generate(
         require_ray()
     config = project(ctx)
     texts = load_prompts(
-        prompts or config.prompts.source, prompt_column or config.prompts.column, config.root
+        prompts or config.prompts.source,
+        prompt_column or config.prompts.column,
+        config.root,
+        config.language.code,
     )[:limit]
     slots = config.generation.local_slots() if local else list(config.generation.models)
     path = output or config.path(config.generation.output)
@@ -544,6 +547,21 @@ def restore_command(
         if bar.live.is_started:  # stopping a bar never shown would still print a blank line
             bar.stop()
     console.print(result.describe())
+
+
+@app.command()
+def doctor(ctx: typer.Context) -> None:
+    """Check the project before spending tokens: config, keys, model servers, Argilla, the Hub, redis."""
+    from kto.doctor import failed, run_checks
+
+    findings = run_checks(lambda: project(ctx))
+    for finding in findings:
+        console.print(finding.line(), markup=False, highlight=False)
+    bad = failed(findings)
+    warned = sum(1 for finding in findings if finding.status == "warn")
+    console.print(f"{len(findings)} checks: {len(bad)} failed, {warned} warnings.")
+    if bad:
+        raise typer.Exit(1)
 
 
 def require_ray() -> None:

@@ -60,6 +60,9 @@ class ModelSlot(Strict):
     temperature: float = Field(default=DEFAULT_TEMPERATURE, ge=0.0, le=2.0)
     base_url: str | None = None
     api_key_env: str | None = None
+    # The model card's licence id (llama3.3, gemma, apache-2.0, ...); None: not known. The dataset
+    # card lists it, and names the terms some licences put on data and models made from the answers.
+    license: str | None = None
     # The model name the server expects, when it differs from ``id``.
     served_model: str | None = None
     # Requests kept in flight at once; a server's default suits a provider or a vLLM server
@@ -247,6 +250,8 @@ class Training(Strict):
     """``kto train``: TRL's KTOTrainer on the export."""
 
     base_model: str = Field(min_length=1)
+    # The base model's licence id, which a trained model inherits; None: not known.
+    base_model_license: str | None = None
     output_dir: str = "data/model"
     beta: float = Field(default=0.1, gt=0)
     learning_rate: float = Field(default=5e-6, gt=0)

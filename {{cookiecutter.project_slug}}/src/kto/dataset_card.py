@@ -3,6 +3,7 @@ a description in English, and a section in the project's own language."""
 
 from huggingface_hub import DatasetCard, DatasetCardData
 
+from kto import licences
 from kto.config import ProjectConfig
 
 TAGS = ["kto", "dpo", "preference", "synthetic", "argilla", "distilabel"]
@@ -22,6 +23,25 @@ def size_category(count: int) -> str:
         if count < limit:
             return name
     return "1M<n<10M"
+
+
+def licence_section(config: ProjectConfig, model_ids: list[str]) -> str:
+    """A table of the generator models and their licences, then the terms some of them put on
+    this data and on models trained on it."""
+    known = {slot.id: slot.license for slot in config.generation.models}
+    rows = "\n".join(f"| {model} | {licences.named(known.get(model))} |" for model in model_ids)
+    notes = "\n".join(
+        f"- {model}: {text}." for model in model_ids if (text := licences.terms(known.get(model)))
+    )
+    if notes:
+        notes = (
+            "\nSome of these licences put terms on this data and on models trained on it (a summary: "
+            f"read the licences themselves):\n\n{notes}\n"
+        )
+    unknown = [model for model in model_ids if not known.get(model)]
+    if unknown:
+        notes += "\nCheck the licence of the models marked unknown on their model cards.\n"
+    return f"| model | licence |\n| --- | --- |\n{rows}\n{notes}"
 
 
 def build(config: ProjectConfig, export, policy, annotators: int) -> DatasetCard:
@@ -59,6 +79,7 @@ def build(config: ProjectConfig, export, policy, annotators: int) -> DatasetCard
         else "No judge suggestions were shown to annotators."
     )
     weights = stats["weights"]
+    generators = sorted(stats["models"]) or [slot.id for slot in config.generation.models]
     native = config.language.markdown_block(config.language.card_paragraph.strip())
     system_prompt = quoted_in_language(config, config.task.system_prompt)
     guidelines = quoted_in_language(config, config.argilla.guidelines)
@@ -87,6 +108,9 @@ Models: {", ".join(sorted(stats["models"])) or "none labelled yet"}. Their syste
 
 {system_prompt}
 
+The answers come from these models, under their own licences:
+
+{licence_section(config, generators)}
 Annotation: {annotators} annotators, {config.argilla.min_submitted} ratings asked per answer, labels
 decided by the policy **{policy}**. The guidelines:
 

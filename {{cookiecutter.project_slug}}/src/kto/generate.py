@@ -55,6 +55,10 @@ def run(
         jobs = plan_jobs(responses.gaps(table, prompts, model_ids), slots)
         # Built first: a missing key or extra is named before anything is printed or sent.
         models = slot_models(jobs, config, config.generation.max_new_tokens, distilabel_only=ray)
+        if not estimate_only:
+            from kto.doctor import raise_on_failure, unserved
+
+            raise_on_failure(unserved([job.slot for job in jobs]))  # a model nobody serves costs a run
         estimates = estimate(jobs, config.generation.max_new_tokens)
         recovered_count = sum(len(answers) for answers in recovered.values())
         progress.planned(jobs, estimates, recovered_count)

@@ -1,6 +1,8 @@
 """Read the prompts to generate from: a local file or a Hugging Face Hub dataset."""
 
+import codecs
 import csv
+import io
 import json
 import re
 from pathlib import Path
@@ -9,16 +11,46 @@ from kto.errors import KtoError
 
 HUB_DATASET_ID = re.compile(r"[\w.-]+/[\w.-]+")
 FILE_SUFFIXES = (".jsonl", ".json", ".csv", ".txt", ".parquet")
+# A byte-order mark says the encoding outright (UTF-32's before UTF-16's: they share a prefix).
+BOMS = (
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+# The code page a spreadsheet on Windows saves "CSV" in, by language (its ANSI code page); other
+# languages have none but Windows-1252. Guessing from a few short lines is unreliable, the
+# language is known.
+WINDOWS_CODE_PAGES = {
+    "cs": "cp1250",
+    "pl": "cp1250",
+    "ru": "cp1251",
+    "uk": "cp1251",
+    "el": "cp1253",
+    "tr": "cp1254",
+    "he": "cp1255",
+    "ar": "cp1256",
+    "fa": "cp1256",
+    "vi": "cp1258",
+    "th": "cp874",
+    "ja": "cp932",
+    "zh": "cp936",
+    "ko": "cp949",
+}
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
-def load_prompts(source: str, column: str, root: Path) -> list[str]:
+def load_prompts(source: str, column: str, root: Path, language: str = "en") -> list[str]:
     """The distinct, non-empty prompts of ``source``, in their order.
 
-    ``source`` is a file (relative to the working directory or to ``root``) or a Hub dataset id.
+    ``source`` is a file (relative to the working directory or to ``root``) or a Hub dataset id;
+    a text file not in UTF-8 is read in the ``language``'s Windows code page or the encoding
+    charset-normalizer finds.
     """
     path = next((p for p in (Path(source), root / source) if p.is_file()), None)
     if path is not None:
-        texts = _read_file(path, column)
+        texts = _read_file(path, column, language)
     elif HUB_DATASET_ID.fullmatch(source) and not source.endswith(FILE_SUFFIXES):
         texts = _read_hub_dataset(source, column)
     else:
@@ -29,15 +61,14 @@ def load_prompts(source: str, column: str, root: Path) -> list[str]:
     return prompts
 
 
-def _read_file(path: Path, column: str) -> list[str]:
+def _read_file(path: Path, column: str, language: str) -> list[str]:
     suffix = path.suffix.lower()
     if suffix == ".txt":
-        return path.read_text(encoding="utf-8").splitlines()
+        return read_text(path, language).splitlines()
     if suffix == ".csv":
-        with path.open(encoding="utf-8", newline="") as handle:
-            rows = list(csv.DictReader(handle))
+        rows = list(csv.DictReader(io.StringIO(read_text(path, language), newline="")))
     elif suffix in (".jsonl", ".json"):
-        rows = _read_json_lines(path)
+        rows = _read_json_lines(path, read_text(path, language))
     elif suffix == ".parquet":
         import pyarrow.parquet as pq
 
@@ -47,8 +78,46 @@ def _read_file(path: Path, column: str) -> list[str]:
     return _column(rows, column, str(path))
 
 
-def _read_json_lines(path: Path) -> list[dict]:
-    text = path.read_text(encoding="utf-8")
+def read_text(path: Path, language: str = "en") -> str:
+    """The text of a file saved by a spreadsheet or an editor: UTF-8, a byte-order mark (UTF-16
+    from Excel's "Unicode text"), the language's Windows code page, or what charset-normalizer finds."""
+    data = path.read_bytes()
+    for bom, encoding in BOMS:
+        if data.startswith(bom):
+            return _decode(path, data, encoding)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    if b"\x00" not in data:  # NUL bytes: UTF-16 without a mark, or not text at all
+        try:
+            text = data.decode(WINDOWS_CODE_PAGES.get(language, "cp1252"))
+            if not CONTROL.search(text):
+                return text
+        except UnicodeDecodeError:
+            pass
+    import charset_normalizer
+
+    found = charset_normalizer.from_bytes(data).best()
+    if found is None or CONTROL.search(str(found)):
+        raise KtoError(
+            "prompts",
+            f"{path} is not a text file in an encoding kto recognises; save it as UTF-8 "
+            "(in a spreadsheet: CSV UTF-8)",
+        )
+    return str(found)
+
+
+def _decode(path: Path, data: bytes, encoding: str) -> str:
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as error:
+        raise KtoError(
+            "prompts", f"{path} starts like {encoding} but is not valid {encoding}; save it as UTF-8"
+        ) from error
+
+
+def _read_json_lines(path: Path, text: str) -> list[dict]:
     if path.suffix.lower() == ".json":
         try:
             rows = json.loads(text)

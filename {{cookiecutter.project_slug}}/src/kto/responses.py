@@ -30,6 +30,8 @@ SCHEMA = pa.schema(
 SPECIAL_TOKENS = re.compile(
     r"<(?:end_of_turn|start_of_turn|eos|bos|\|im_end\||\|im_start\||\|eot_id\|)>|</s>"
 )
+# A reasoning model's thoughts; an unclosed block is one cut off by max_new_tokens.
+THINK_BLOCK = re.compile(r"<think>.*?(?:</think>|\Z)", re.DOTALL)
 CODE_FENCE = re.compile(r"\A```[\w-]*\n(.*?)\n?```\Z", re.DOTALL)
 
 
@@ -48,10 +50,14 @@ Table = dict[str, dict[str, Response]]
 
 
 def clean_response(raw: str | None) -> str | None:
-    """The answer without template tokens, code fences or trailing blanks; None if nothing is left."""
+    """The answer without template tokens, a reasoning model's <think> block, code fences or
+    trailing blanks; None if nothing is left (the raw text keeps all of it)."""
     if raw is None:
         return None
-    text = SPECIAL_TOKENS.sub("", raw).strip()
+    text = THINK_BLOCK.sub("", raw)
+    # Some chat templates open the block in the prompt: the answer then holds only its end.
+    text = text.rpartition("</think>")[2]
+    text = SPECIAL_TOKENS.sub("", text).strip()
     if fenced := CODE_FENCE.match(text):
         text = fenced.group(1)
     text = "\n".join(line.rstrip() for line in text.strip().splitlines())

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
+from kto import licences
 from kto.config import ProjectConfig, Training
 from kto.errors import KtoError, one_line
 from kto.export import kto_weights
@@ -222,6 +223,12 @@ def write_model_card(config: ProjectConfig, result: Result, *, dry_run: bool) ->
         tags=["kto", "trl", "preference"],
     )
     lora = f"LoRA (r={settings.lora.r}, alpha={settings.lora.alpha})" if settings.lora else "all weights"
+    terms = licences.terms(settings.base_model_license)
+    licence = (
+        f"The configured base model, {settings.base_model}, is under the licence "
+        f"{licences.named(settings.base_model_license)}, which a model trained from it inherits"
+        + (f": {terms}." if terms else ".")
+    )
     content = f"""---
 {data.to_yaml()}
 ---
@@ -231,6 +238,8 @@ def write_model_card(config: ProjectConfig, result: Result, *, dry_run: bool) ->
 {base} trained with TRL's `KTOTrainer` on
 [{config.hub.export_repo}](https://huggingface.co/datasets/{config.hub.export_repo}): answers to
 {config.task.name} prompts in {config.language.name} that people rated with a thumbs up or down.
+
+{licence}
 
 - Training: {lora}, beta {settings.beta}, learning rate {settings.learning_rate},
   {result.steps} steps, final loss {result.loss:.4f}.

@@ -1,0 +1,180 @@
+"""kto doctor against real parts: the llama.cpp server, a local Argilla, and the Hub's double."""
+
+import pytest
+from conftest import edit_config, free_port, openai_slot, run_kto, served, use_models
+from hub_double import HubDouble
+
+from kto import annotation, doctor
+from kto.config import HF_ROUTER_URL, ModelSlot, load_config
+
+NOWHERE = {"ARGILLA_API_URL": "", "ARGILLA_API_KEY": ""}
+
+
+def lines(result, start: str) -> list[str]:
+    return [line for line in result.stderr.splitlines() if line.startswith(start)]
+
+
+def use_judge(project, slot: dict) -> None:
+    edit_config(project, lambda config: config["suggest"].update(judge=slot))
+
+
+def offline_models(project) -> None:
+    """Slots on a port where nothing listens: the checks under test need no model server."""
+    slot = openai_slot("team/model", f"http://127.0.0.1:{free_port()}/v1")
+    use_models(project, slot)
+    use_judge(project, slot)
+
+
+def test_a_fresh_project_names_the_missing_hf_token_in_one_line(project, tmp_path):
+    router = [openai_slot(m, HF_ROUTER_URL, api_key_env="HF_TOKEN") for m in ("org/a-Instruct", "org/b-it")]
+    use_models(project, *router)
+    use_judge(project, router[0])
+    # No token anywhere: not in the environment, not stored by `hf auth login` in HF_HOME.
+    result = run_kto(project, "doctor", env={"HF_TOKEN": "", "HF_HOME": str(tmp_path / "hf"), **NOWHERE})
+    assert result.returncode == 1, result.stderr
+    (named,) = [line for line in result.stderr.splitlines() if "HF_TOKEN" in line]
+    assert named.startswith("fail key HF_TOKEN: not set (needed by org/a-Instruct, org/b-it)")
+    assert "hf auth login" in named
+    assert lines(result, "ok   config")
+    assert lines(result, "warn argilla: no server configured yet")
+    assert "Traceback" not in result.stderr
+
+
+def test_an_invalid_project_file_is_a_failing_check(project):
+    edit_config(project, lambda config: config["generation"].update(max_new_tokens=0))
+    result = run_kto(project, "doctor", env=NOWHERE)
+    assert result.returncode == 1
+    (line,) = lines(result, "fail config")
+    assert "generation.max_new_tokens" in line
+
+
+@pytest.mark.slow
+def test_models_against_the_llama_cpp_server(project, server):
+    down = f"http://127.0.0.1:{free_port()}/v1"
+    listed = ModelSlot(**served("team/listed", server))
+    unlisted = ModelSlot(id="team/unlisted", backend="openai", base_url=server)
+    gone = ModelSlot(**served("team/gone", down))
+    thinking = ModelSlot(**served("Qwen/Qwen3-235B-A22B", server))
+    local = ModelSlot(id="tiny", backend="local")
+    findings = {
+        (f.check, f.status): f for f in doctor.check_models([listed, unlisted, gone, thinking, local])
+    }
+    assert set(findings) == {
+        ("model team/listed", "ok"),
+        ("model team/unlisted", "fail"),
+        ("model team/gone", "fail"),
+        ("model Qwen/Qwen3-235B-A22B", "ok"),  # served, but...
+        ("model Qwen/Qwen3-235B-A22B", "warn"),  # ...it thinks first
+    }
+    assert f"team/unlisted is not served by {server}" in findings["model team/unlisted", "fail"].message
+    assert "no answer" in findings["model team/gone", "fail"].message
+    with pytest.raises(doctor.KtoError, match=r"model team/unlisted: team/unlisted is not served .*1 more"):
+        doctor.raise_on_failure(doctor.check_models([listed, unlisted, gone]))
+    doctor.raise_on_failure(doctor.check_models([listed, thinking]))  # a warning stops nothing
+
+    # The command: a slot whose model the server does not list is named, and the run fails.
+    use_models(project, served("team/listed", server), openai_slot("team/unlisted", server))
+    use_judge(project, served("team/judge", server))
+    result = run_kto(project, "doctor", env=NOWHERE)
+    assert result.returncode == 1, result.stderr
+    assert lines(result, "ok   model team/listed: served by")
+    assert lines(result, "ok   model team/judge: served by")
+    (line,) = lines(result, "fail model team/unlisted")
+    assert "set served_model" in line
+
+
+@pytest.mark.parametrize(
+    ("model", "thinks"),
+    [
+        ("Qwen/Qwen3-235B-A22B", True),
+        ("Qwen/Qwen3-32B", True),
+        ("Qwen/Qwen3-235B-A22B-Thinking-2507", True),
+        ("deepseek-ai/DeepSeek-R1", True),
+        ("deepseek-ai/DeepSeek-R1-Distill-Qwen-32B", True),
+        ("Qwen/QwQ-32B", True),
+        ("moonshotai/Kimi-K2-Thinking", True),
+        ("microsoft/Phi-4-reasoning", True),
+        ("Qwen/Qwen3-235B-A22B-Instruct-2507", False),
+        ("Qwen/Qwen3-Coder-480B-A35B-Instruct", False),
+        ("Qwen/Qwen2.5-72B-Instruct", False),
+        ("meta-llama/Llama-3.3-70B-Instruct", False),
+        ("deepseek-ai/DeepSeek-V3-0324", False),
+    ],
+)
+def test_thinking_by_default_picks_are_recognised(model, thinks):
+    assert bool(doctor.THINKING.search(model)) is thinks
+
+
+@pytest.mark.slow
+def test_argilla_key_and_dataset_settings(annotation_project, argilla_server, monkeypatch):
+    config = load_config(annotation_project / "project.yaml")
+    first, dataset = doctor.check_argilla(config)
+    assert (first.status, dataset.status) == ("ok", "ok")
+    assert "does not exist yet" in dataset.message
+
+    annotation.ensure_dataset(argilla_server.client(), config)
+    assert [f.status for f in doctor.check_argilla(config)] == ["ok", "ok"]
+
+    edit_config(annotation_project, lambda c: c["argilla"].update(min_submitted=3))
+    _, changed = doctor.check_argilla(load_config(annotation_project / "project.yaml"))
+    assert changed.status == "fail"
+    assert "exists with other settings (min_submitted)" in changed.message
+
+    monkeypatch.setenv("ARGILLA_API_KEY", "wrong.apikey")
+    offline_models(annotation_project)
+    result = run_kto(annotation_project, "doctor")
+    assert result.returncode == 1
+    (line,) = lines(result, "fail argilla:")
+    assert f"{argilla_server.url} refused the API key" in line
+
+
+def test_the_hub_token_and_its_write_access(project, hub):
+    double, env = hub
+    offline_models(project)
+    edit_config(project, lambda config: config["hub"].update(namespace=double.user))
+    result = run_kto(project, "doctor", env={**env, **NOWHERE})
+    assert lines(result, f"ok   hub: token of {double.user}, who may write to {double.user}"), result.stderr
+    assert "GET /api/whoami-v2" in double.requests
+
+    refused = run_kto(project, "doctor", env={**env, **NOWHERE, "HF_TOKEN": "hf_wrong"})
+    assert refused.returncode == 1
+    (line,) = lines(refused, "fail hub: the Hub did not accept the token")
+    assert "hf_wrong" not in line  # never printed
+
+
+@pytest.mark.parametrize(
+    ("double", "namespace", "status", "says"),
+    [
+        (HubDouble(), "alice", "ok", "who may write to alice"),
+        (HubDouble(token_role="read"), "alice", "fail", "read-only"),
+        (HubDouble(orgs=[{"name": "my-org", "roleInOrg": "write"}]), "my-org", "ok", "write in my-org"),
+        (HubDouble(orgs=[{"name": "my-org", "roleInOrg": "read"}]), "my-org", "fail", "cannot write"),
+        (HubDouble(), "my-org", "fail", "alice is not a member of my-org"),
+        (
+            HubDouble(
+                token_role="fineGrained",
+                orgs=[{"name": "my-org", "roleInOrg": "admin"}],
+                fine_grained={
+                    "scoped": [{"entity": {"name": "my-org"}, "permissions": ["repo.content.read"]}]
+                },
+            ),
+            "my-org",
+            "fail",
+            "fine-grained token of alice cannot write to my-org",
+        ),
+        (
+            HubDouble(
+                token_role="fineGrained",
+                orgs=[{"name": "my-org", "roleInOrg": "admin"}],
+                fine_grained={"scoped": [{"entity": {"name": "my-org"}, "permissions": ["repo.write"]}]},
+            ),
+            "my-org",
+            "ok",
+            "admin in my-org",
+        ),
+    ],
+)
+def test_write_access_follows_the_token_and_the_role(double, namespace, status, says):
+    finding = doctor.write_access(double.whoami(), namespace)
+    assert finding.status == status
+    assert says in finding.message
