@@ -227,3 +227,14 @@ def test_an_unexpected_error_is_one_line_and_its_traceback_only_on_request(proje
     assert debug.returncode == 1
     assert "Traceback (most recent call last)" in debug.stderr and "journal.py" in debug.stderr
     assert "locals" not in debug.stderr  # rich's handler, installed by distilabel, prints them
+
+
+def test_a_model_the_server_does_not_list_is_named_before_anything_is_asked(project, provider):
+    fake, url = provider()
+    use_models(project, openai_slot(MODELS[0], url), openai_slot("team/unknown", url))
+    (project / "p.txt").write_text("one\n", encoding="utf-8")
+    result = run_kto(project, "generate", "--prompts", "p.txt")
+    assert result.returncode == 1
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("error: model team/unknown: team/unknown is not served by ")
+    assert fake.attempts.total() == 0
