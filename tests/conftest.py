@@ -18,7 +18,7 @@ QUESTIONS = json.loads((TEMPLATE / "cookiecutter.json").read_text(encoding="utf-
 # cookiecutter would render whatever lies in the template folder.
 sys.dont_write_bytecode = True
 sys.path.insert(0, str(PROJECT_TEMPLATE / "src"))
-sys.path.insert(0, str(TEMPLATE))  # local_extensions: the language files as the template reads them
+sys.path.insert(0, str(TEMPLATE))  # kto_jinja: the language files as the template reads them
 os.environ["HF_HUB_OFFLINE"] = "1"
 
 # Named option sets (not the full product): every preset, both training choices, a

@@ -17,7 +17,7 @@ from kto.config import load_config
 from kto.export import Policy, aggregate
 from kto.prompts import load_prompts
 
-from local_extensions import load_language
+from kto_jinja import load_language
 
 LANGUAGES = TEMPLATE / "languages"
 CODES = sorted(path.stem for path in LANGUAGES.glob("*.yaml"))

@@ -1,11 +1,17 @@
 """Jinja extension that lets templates read the language data in ``languages/``.
 
-Cookiecutter puts the template folder on ``sys.path`` while it renders, so this
-module is found as ``local_extensions`` (see ``_extensions`` in cookiecutter.json).
+Cookiecutter puts the template folder on ``sys.path`` while it renders, so this module is found
+by the name in ``_extensions`` (cookiecutter.json). ``cruft update`` renders the project's old
+template version and the new one in one process, from one folder: a module Python has cached
+would serve the old version's code and languages to the new one. So this module keeps no state,
+and takes itself out of ``sys.modules`` once Jinja holds its class: each render imports the
+version it renders. (Versions up to 2026-11 named it ``local_extensions`` and stay cached as such;
+hence the new name.)
 """
 
 import json
-from functools import cache
+import subprocess
+import sys
 from pathlib import Path
 
 import yaml
@@ -17,7 +23,6 @@ LANGUAGES_DIR = Path(__file__).parent / "languages"
 OTHER = "other"
 
 
-@cache
 def load_language(code: str, name: str = "") -> dict:
     """The language file for ``code``; unknown codes are reported by the pre-gen hook."""
     path = LANGUAGES_DIR / f"{code}.yaml"
@@ -58,10 +63,31 @@ def yaml_text(value, indent: int = 4) -> str:
     return "|-\n" + "\n".join(pad + line if line else "" for line in text.splitlines())
 
 
+def template_commit() -> str:
+    """The commit of the template being rendered, when it is a git checkout of its own (a clone
+    by cookiecutter or cruft); empty otherwise (a copy, an archive)."""
+    folder = LANGUAGES_DIR.parent
+    try:
+        found = subprocess.run(
+            ["git", "rev-parse", "--show-toplevel", "HEAD"], cwd=folder, capture_output=True, text=True
+        )
+    except OSError:  # no git on this machine
+        return ""
+    lines = found.stdout.split()
+    if found.returncode or Path(lines[0]).resolve() != folder.resolve():
+        return ""
+    return lines[1]
+
+
 def public_answers(context) -> str:
     """The answers given to the questions, as JSON, without cookiecutter's private keys
-    (``_output_dir`` and friends hold paths of the machine that rendered the project)."""
+    (``_output_dir`` and friends hold paths of the machine that rendered the project), and the
+    template's commit as ``_commit`` (the key cruft uses) when known: ``kto --version`` and
+    ``cruft link --checkout`` read it."""
     answers = {key: value for key, value in context.items() if not key.startswith("_")}
+    commit = template_commit()
+    if commit:
+        answers["_commit"] = commit
     return json.dumps(answers, ensure_ascii=False, indent=2, sort_keys=True)
 
 
@@ -73,3 +99,5 @@ class LanguageExtension(Extension):
         environment.filters["quoted"] = quoted
         environment.filters["yaml_text"] = yaml_text
         environment.filters["public_answers"] = public_answers
+        # The next render imports this module afresh, from the template folder it renders.
+        sys.modules.pop(__name__, None)
