@@ -29,11 +29,25 @@ console = Console(stderr=True, soft_wrap=True)
 state: dict[str, Path | None] = {"config": None}
 
 
+def show_version(value: bool) -> None:
+    if value:
+        from kto.template_version import project_root, template_version
+
+        print(template_version(project_root()).describe())
+        raise typer.Exit()
+
+
 @app.callback()
 def options(
     config: Annotated[
         Path | None, typer.Option(help="project.yaml to use (default: found from the working directory up)")
     ] = None,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=show_version, is_eager=True, help="Print the package and template versions"
+        ),
+    ] = False,
 ) -> None:
     state["config"] = config
 
