@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 import yaml
+from jinja2 import pass_context
 from jinja2.ext import Extension
 
 LANGUAGES_DIR = Path(__file__).parent / "languages"
@@ -23,13 +24,21 @@ LANGUAGES_DIR = Path(__file__).parent / "languages"
 OTHER = "other"
 
 
-def load_language(code: str, name: str = "") -> dict:
-    """The language file for ``code``; unknown codes are reported by the pre-gen hook."""
+def load_language(code: str, name: str = "", direction: str = "ltr") -> dict:
+    """The language file for ``code``; unknown codes are reported by the pre-gen hook. For
+    ``other``, ``name`` and ``direction`` are the team's answers."""
     path = LANGUAGES_DIR / f"{code}.yaml"
     if not path.is_file():
         return {}
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    return _named(data, name) if code == OTHER else data
+    return {**_named(data, name), "direction": direction} if code == OTHER else data
+
+
+@pass_context
+def answered_language(context, code: str, name: str = "") -> dict:
+    """``language(code, name)`` in templates: the writing direction comes from the answers, so
+    every text that reads ``lang.direction`` follows ``language_direction``."""
+    return load_language(code, name, context["cookiecutter"].get("language_direction", "ltr"))
 
 
 def _named(value, name: str):
@@ -94,7 +103,7 @@ def public_answers(context) -> str:
 class LanguageExtension(Extension):
     def __init__(self, environment):
         super().__init__(environment)
-        environment.globals["language"] = load_language
+        environment.globals["language"] = answered_language
         environment.globals["supported_language_codes"] = supported_language_codes
         environment.filters["quoted"] = quoted
         environment.filters["yaml_text"] = yaml_text

@@ -14,6 +14,7 @@ ANSWERS = json.loads(
     r"""{
     "language_code": {{ cookiecutter.language_code | tojson }},
     "language_name": {{ cookiecutter.language_name | tojson }},
+    "language_direction": {{ cookiecutter.language_direction | tojson }},
     "task": {{ cookiecutter.task | tojson }},
     "task_description": {{ cookiecutter.task_description | tojson }},
     "project_name": {{ cookiecutter.project_name | tojson }},
@@ -37,11 +38,13 @@ HUB_NAME_RULE = (
 )
 MAX_MIN_SUBMITTED = 50
 OTHER_LANGUAGE = "other"
+DIRECTIONS = ("ltr", "rtl")
 # Answers that depend on others: defaults derived from them (cookiecutter.json), or judged against
 # them. When a source answer is bad, reporting the dependent one too would only add noise, or name
 # a field the user never typed.
 DEPENDS_ON = {
     "language_name": ("language_code",),
+    "language_direction": ("language_code",),
     "project_name": ("task", "language_code"),
     "project_slug": ("project_name",),
     "dataset_name": ("task", "language_code"),
@@ -97,6 +100,14 @@ def language_name(name: str, code: str) -> str | None:
     return None
 
 
+def language_direction(direction: str, code: str) -> str | None:
+    if direction not in DIRECTIONS:
+        return f"{direction!r} must be one of: {', '.join(DIRECTIONS)}"
+    if direction != "ltr" and code != OTHER_LANGUAGE:
+        return f"only used with language_code {OTHER_LANGUAGE!r}; {code!r} has its own direction: leave ltr"
+    return None
+
+
 def problems(answers: dict) -> dict[str, str]:
     checks = {
         "language_code": None
@@ -104,6 +115,7 @@ def problems(answers: dict) -> dict[str, str]:
         else f"{answers['language_code']!r} is not supported; choose one of: "
         + ", ".join(SUPPORTED_LANGUAGES),
         "language_name": language_name(answers["language_name"], answers["language_code"]),
+        "language_direction": language_direction(answers["language_direction"], answers["language_code"]),
         "task": one_line_text(answers["task"], 60),
         "task_description": one_line_text(answers["task_description"], 500),
         "project_name": one_line_text(answers["project_name"], 100),

@@ -10,6 +10,14 @@ BAD_ANSWERS = [
     pytest.param(["language_code="], "language_code", id="empty-language"),
     pytest.param(["language_code=other"], "language_name", id="other-language-without-a-name"),
     pytest.param(["language_code=nl", "language_name=Flemish"], "language_name", id="name-for-listed"),
+    pytest.param(
+        ["language_code=other", "language_name=Urdu", "language_direction=up"],
+        "language_direction",
+        id="unknown-direction",
+    ),
+    pytest.param(
+        ["language_code=en", "language_direction=rtl"], "language_direction", id="direction-for-listed"
+    ),
     pytest.param(["project_slug=Bad Slug"], "project_slug", id="slug-with-space"),
     pytest.param(["project_slug=1-haiku"], "project_slug", id="slug-starts-with-digit"),
     pytest.param(["project_slug=haiku--kto"], "project_slug", id="slug-double-dash"),

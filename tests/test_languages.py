@@ -174,6 +174,17 @@ def test_every_language_renders_a_project_in_its_language(tmp_path, code):
         assert "in Basque" in config.task.system_prompt and "{language}" not in text
 
 
+def test_other_written_right_to_left_marks_the_card_and_guidelines(tmp_path):
+    project = bake(tmp_path, language_code=OTHER, language_name="Urdu", language_direction="rtl")
+    config = load_config(project / "project.yaml")
+    assert config.language.direction == "rtl"
+    assert config.language.markdown_block(config.argilla.guidelines).startswith('<div dir="rtl">')
+    lang = load_language(OTHER, "Urdu", "rtl")
+    export = aggregate(rated(lang["starter_prompts"][0], ["a", "b"]), Policy.parse("majority", 2))
+    card = str(dataset_card.build(config, export, Policy.parse("majority", 2), annotators=2))
+    assert card.count('<div dir="rtl">') == 3  # card paragraph, system prompt, guidelines
+
+
 @pytest.mark.slow
 def test_generate_runs_offline_in_a_right_to_left_script(tmp_path):
     """kto generate --local --limit 2, end to end, on the Arabic project as rendered."""

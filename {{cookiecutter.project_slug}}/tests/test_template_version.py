@@ -18,7 +18,8 @@ def write_json(path: Path, data: dict) -> None:
 
 
 def test_version_reads_cruft_first(project):
-    write_json(project / ".cruft.json", {"template": "https://example.org/kto-template", "commit": CRUFT_COMMIT})
+    cruft = {"template": "https://example.org/kto-template", "commit": CRUFT_COMMIT}
+    write_json(project / ".cruft.json", cruft)
     write_json(project / ".cookiecutter.json", {"_commit": ANSWERS_COMMIT})
     result = run_kto(project, "--version")
     assert result.returncode == 0, result.stderr

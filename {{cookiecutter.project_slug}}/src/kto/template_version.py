@@ -28,8 +28,9 @@ class TemplateVersion:
     template: str | None  # where cruft fetches the template from (.cruft.json)
 
     def describe(self) -> str:
-        rendered = f"template {self.commit[:12]} (from {self.source})" if self.commit else "template commit unknown"
-        return f"kto {self.package}, {rendered}"
+        if not self.commit:
+            return f"kto {self.package}, template commit unknown"
+        return f"kto {self.package}, template {self.commit[:12]} (from {self.source})"
 
 
 @dataclass(frozen=True)
