@@ -459,6 +459,29 @@ def serve(
     local_model.serve(host, port, n_ctx=settings.n_ctx, n_threads=settings.n_threads)
 
 
+language_app = typer.Typer(help="The project's texts, given back to kto-template.")
+app.add_typer(language_app, name="language")
+
+
+@language_app.command("export")
+def language_export(
+    output: Annotated[
+        Path | None, typer.Option(help="Folder to write <code>.yaml in (default: languages/)")
+    ] = None,
+    source: Annotated[
+        str | None, typer.Option(help="Who wrote the texts (default: this project and the date)")
+    ] = None,
+) -> None:
+    """Write the project's texts as languages/<code>.yaml, the template's language file."""
+    from kto.language_export import export_language
+
+    result = export_language(project(), output, source)
+    console.print(
+        f"Wrote {result.path} ({result.prompts} starter prompts): copy it into kto-template's "
+        "languages/ and open a pull request (its CONTRIBUTING.md)."
+    )
+
+
 def require_ray() -> None:
     try:
         import ray  # noqa: F401

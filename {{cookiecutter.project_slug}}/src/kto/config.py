@@ -18,14 +18,28 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class LanguageModel(Strict):
+    """An open model known to handle the language, as the template's language files list them."""
+
+    id: str = Field(min_length=1)
+    license: str = Field(min_length=1)  # the model card's licence id
+    source: str = Field(min_length=1)  # where the claim that it handles the language comes from
+
+
 class Language(Strict):
     code: str
     name: str
     native_name: str
     direction: Literal["ltr", "rtl"] = "ltr"
+    variant: str | None = None  # BCP 47
     reviewed: bool = False
     # A paragraph for the dataset card, in the language itself.
     card_paragraph: str = ""
+    # Read by kto language export only: what the template's languages/<code>.yaml holds beyond
+    # the texts the steps use. Optional, so projects rendered before them still load.
+    generic_prompt: str | None = None
+    models: list[LanguageModel] = []
+    small_model: LanguageModel | None = None
 
     @property
     def hub_code(self) -> str | None:
