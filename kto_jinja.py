@@ -72,18 +72,22 @@ def yaml_text(value, indent: int = 4) -> str:
     return "|-\n" + "\n".join(pad + line if line else "" for line in text.splitlines())
 
 
-def template_commit() -> str:
-    """The commit of the template being rendered, when it is a git checkout of its own (a clone
-    by cookiecutter or cruft); empty otherwise (a copy, an archive)."""
-    folder = LANGUAGES_DIR.parent
+def template_commit(context) -> str:
+    """The commit of the template being rendered: cruft's, else the HEAD of the folder cookiecutter
+    renders from when that folder is a git checkout of its own (a clone); empty otherwise."""
+    if context.get("_commit"):
+        return context["_commit"]
+    folder = context.get("_repo_dir")
+    if not folder:
+        return ""
     try:
         found = subprocess.run(
             ["git", "rev-parse", "--show-toplevel", "HEAD"], cwd=folder, capture_output=True, text=True
         )
-    except OSError:  # no git on this machine
+    except OSError:  # no git on this machine, or no such folder
         return ""
     lines = found.stdout.split()
-    if found.returncode or Path(lines[0]).resolve() != folder.resolve():
+    if found.returncode or Path(lines[0]).resolve() != Path(folder).resolve():
         return ""
     return lines[1]
 
@@ -94,7 +98,7 @@ def public_answers(context) -> str:
     template's commit as ``_commit`` (the key cruft uses) when known: ``kto --version`` and
     ``cruft link --checkout`` read it."""
     answers = {key: value for key, value in context.items() if not key.startswith("_")}
-    commit = template_commit()
+    commit = template_commit(context)
     if commit:
         answers["_commit"] = commit
     return json.dumps(answers, ensure_ascii=False, indent=2, sort_keys=True)

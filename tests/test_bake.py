@@ -112,6 +112,7 @@ def test_the_actions_workflow_is_valid_and_keeps_its_expressions(baked):
 def test_the_answers_are_saved_without_machine_paths(baked):
     _, answers, project = baked
     saved = json.loads((project / ".cookiecutter.json").read_text(encoding="utf-8"))
+    # The tests render a copy of the files, not a git checkout: no _commit (tests/test_updates.py).
     assert not [key for key in saved if key.startswith("_")]
     for key, value in answers.items():
         assert saved[key] == {"n": False}.get(value, value)

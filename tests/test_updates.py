@@ -82,6 +82,36 @@ def test_two_template_versions_render_in_one_process_each_with_its_own_texts(tmp
     assert len({guidelines(output / "p") for output in outputs}) == 3
 
 
+def test_a_project_rendered_from_a_clone_knows_its_template_commit(tmp_path):
+    """cookiecutter gh:... renders from a git clone: the answers file and kto --version name its commit."""
+    clone = tmp_path / "kto-template"
+    git("clone", "--quiet", str(TEMPLATE), str(clone), cwd=tmp_path)
+    commit = git("rev-parse", "HEAD", cwd=clone)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "cookiecutter",
+            "--no-input",
+            str(clone),
+            "-o",
+            str(tmp_path),
+            "project_slug=p",
+        ],
+        cwd=tmp_path,
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    project = tmp_path / "p"
+    assert json.loads((project / ".cookiecutter.json").read_text(encoding="utf-8"))["_commit"] == commit
+    env = {**os.environ, "PYTHONPATH": str(project / "src")}
+    version = subprocess.run(
+        [sys.executable, "-m", "kto", "--version"], cwd=project, env=env, capture_output=True, text=True
+    )
+    assert f"template {commit[:12]} (from .cookiecutter.json)" in version.stdout, version.stderr
+
+
 def cruft(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     result = subprocess.run(
         [sys.executable, "-m", "cruft", *args], cwd=cwd, capture_output=True, text=True, timeout=600

@@ -27,12 +27,13 @@ STARTER = [
 def ready(config: dict) -> None:
     """A project whose texts are done (edit_config drops project.yaml's comments, marks included)."""
     config["task"]["name"] = "haiku"
+    config["language"]["starter_topics"] = [row["topic"] for row in STARTER]
     if config["language"]["code"] == "other":
         config["language"].update(code="eu", variant="eu-ES")
 
 
 def write_starter(project, rows: list[dict]) -> None:
-    lines = [json.dumps(row, ensure_ascii=False) for row in rows]
+    lines = [json.dumps({"prompt": row["prompt"]}, ensure_ascii=False) for row in rows]
     (project / "prompts" / "starter.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
@@ -85,9 +86,7 @@ REFUSALS = [
     pytest.param(
         lambda p: edit_config(p, lambda c: c["task"].update(name="recipe")), "task.name", id="not-haiku"
     ),
-    pytest.param(
-        lambda p: write_starter(p, [{"prompt": "a prompt"}]), "prompts/starter.jsonl", id="no-topic"
-    ),
+    pytest.param(lambda p: write_starter(p, STARTER[:1]), "language.starter_topics", id="a-topic-too-many"),
 ]
 
 

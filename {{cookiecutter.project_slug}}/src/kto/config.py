@@ -22,8 +22,10 @@ class LanguageModel(Strict):
     """An open model known to handle the language, as the template's language files list them."""
 
     id: str = Field(min_length=1)
-    license: str = Field(min_length=1)  # the model card's licence id
-    source: str = Field(min_length=1)  # where the claim that it handles the language comes from
+    # Both may be empty in a project rendered from a language file without them; the template's
+    # language checks want them filled.
+    license: str = ""  # the model card's licence id
+    source: str = ""  # where the claim that it handles the language comes from
 
 
 class Language(Strict):
@@ -40,6 +42,7 @@ class Language(Strict):
     generic_prompt: str | None = None
     models: list[LanguageModel] = []
     small_model: LanguageModel | None = None
+    starter_topics: list[str] = []
 
     @property
     def hub_code(self) -> str | None:

@@ -89,13 +89,12 @@ def language_file(config: ProjectConfig, source: str) -> dict:
     language = config.language
     starter = config.path(STARTER_PROMPTS)
     prompts = load_prompts(str(starter), "prompt", config.root)
-    no_topics = KtoError(STARTER_PROMPTS, 'give each prompt its own "topic": a few English words')
-    try:
-        topics = load_prompts(str(starter), "topic", config.root)
-    except KtoError as error:
-        raise no_topics from error
+    topics = language.starter_topics
     if len(topics) != len(prompts):
-        raise no_topics
+        raise KtoError(
+            "language.starter_topics",
+            f"{len(topics)} topics for {len(prompts)} prompts in {STARTER_PROMPTS}: one for each prompt",
+        )
     argilla = config.argilla
     return {
         "code": language.code,
@@ -128,7 +127,7 @@ def language_file(config: ProjectConfig, source: str) -> dict:
         "models": [model.model_dump() for model in language.models],
         "small_model": language.small_model.model_dump() if language.small_model else None,
         "starter_prompts": prompts,
-        "starter_topics": topics,
+        "starter_topics": list(topics),
     }
 
 
