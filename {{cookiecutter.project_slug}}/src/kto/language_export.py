@@ -106,7 +106,7 @@ def language_file(config: ProjectConfig, source: str) -> dict:
         "source": source,
         "system_prompts": {
             "haiku": _text(config.task.system_prompt),
-            "generic": _text(language.generic_prompt),
+            "generic": _text(language.generic_prompt or ""),
         },
         "annotation": {
             "guidelines": _text(argilla.guidelines),

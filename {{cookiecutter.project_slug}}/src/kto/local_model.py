@@ -19,7 +19,7 @@ INSTALL_HINT = "install the local extra: pip install -e '.[local]'"
 def render_prompt(messages: list[dict]) -> str:
     """The exact text the model is given for ``messages`` (llama.cpp adds the BOS token)."""
     system = "\n\n".join(m["content"] for m in messages if m["role"] == "system")
-    turns = []
+    turns: list[str] = []
     for message in (m for m in messages if m["role"] != "system"):
         content = message["content"]
         if system and not turns and message["role"] == "user":
