@@ -21,25 +21,9 @@ sys.path.insert(0, str(PROJECT_TEMPLATE / "src"))
 sys.path.insert(0, str(TEMPLATE))  # kto_jinja: the language files as the template reads them
 os.environ["HF_HUB_OFFLINE"] = "1"
 
-# Named option sets (not the full product): every preset, both training choices, a
-# non-Latin script, a task without starter prompts, and answers full of quotes.
-COMBINATIONS = {
-    "en-default": {},
-    "nl-self-hosted": {"language_code": "nl", "model_preset": "self-hosted", "hf_namespace": "nl-community"},
-    "es-local-no-training": {"language_code": "es", "model_preset": "local", "include_training": "n"},
-    "ja-custom-models": {
-        "language_code": "ja",
-        "project_name": 'Haiku "KTO" — 俳句 \'27',
-        "models": "Qwen/Qwen2.5-7B-Instruct, google/gemma-3-4b-it",
-        "license": "cc-by-4.0",
-        "min_submitted": "3",
-    },
-    "en-recipes": {
-        "task": "recipe",
-        "task_description": 'Write a short recipe; use "metric" units: grams, litres.',
-        "model_preset": "self-hosted",
-    },
-}
+# Named option sets (not the full product): every preset, both training choices, a non-Latin
+# script, a task without starter prompts, and answers full of quotes. CI's matrix reads the same file.
+COMBINATIONS = json.loads((TEMPLATE / "tests" / "combinations.json").read_text(encoding="utf-8"))
 
 
 @cache

@@ -105,7 +105,11 @@ def test_the_actions_workflow_is_valid_and_keeps_its_expressions(baked):
     text = (project / ".github" / "workflows" / "ci.yml").read_text(encoding="utf-8")
     workflow = yaml.safe_load(text)
     assert workflow["permissions"] == {}
-    assert "${{ matrix.python-version }}" in text
+    assert "${{ matrix.python-version }}" in text and "${{ github.ref }}" in workflow["concurrency"]["group"]
+    checkout = workflow["jobs"]["test"]["steps"][0]
+    assert (
+        checkout["uses"].startswith("actions/checkout@") and checkout["with"]["persist-credentials"] is False
+    )
     assert workflow["jobs"]["test"]["steps"][-1]["run"] == "pytest"
 
 
@@ -134,6 +138,7 @@ def test_the_project_is_ruff_clean(baked):
 
 
 @pytest.mark.slow
+@pytest.mark.rendered
 def test_the_projects_own_tests_pass_inside_it(baked):
     name, _, project = baked
     # The real-model tests run for two option sets (one in a non-Latin script); all run the rest.
