@@ -3,15 +3,15 @@
 Answers are read as JSON data, never pasted into code, so quotes or newlines in an
 answer cannot break or inject into this hook. Every bad answer is reported as one
 line, ``error: <field>: <problem>``; a non-zero exit makes cookiecutter remove the
-half-made project.
+half-made project. The answers are parsed only in ``main``: the template's tests import
+this file as it is, unrendered, and call the checks (tests/test_hooks.py).
 """
 
 import json
 import re
 import sys
 
-ANSWERS = json.loads(
-    r"""{
+ANSWERS_JSON = r"""{
     "language_code": {{ cookiecutter.language_code | tojson }},
     "language_name": {{ cookiecutter.language_name | tojson }},
     "language_direction": {{ cookiecutter.language_direction | tojson }},
@@ -25,8 +25,7 @@ ANSWERS = json.loads(
     "models": {{ cookiecutter.models | tojson }},
     "min_submitted": {{ cookiecutter.min_submitted | tojson }}
 }"""
-)
-SUPPORTED_LANGUAGES = json.loads(r"""{{ supported_language_codes() | tojson }}""")
+SUPPORTED_LANGUAGES_JSON = r"""{{ supported_language_codes() | tojson }}"""
 
 SLUG = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
 # The Hub's rules for one part of a repo id (huggingface_hub.utils.validate_repo_id):
@@ -108,12 +107,14 @@ def language_direction(direction: str, code: str) -> str | None:
     return None
 
 
-def problems(answers: dict) -> dict[str, str]:
+def language_code(code: str, supported: list[str]) -> str | None:
+    return None if code in supported else f"{code!r} is not supported; choose one of: " + ", ".join(supported)
+
+
+def problems(answers: dict, supported: list[str]) -> dict[str, str]:
+    """Each bad answer's problem, by field, in the order of the questions."""
     checks = {
-        "language_code": None
-        if answers["language_code"] in SUPPORTED_LANGUAGES
-        else f"{answers['language_code']!r} is not supported; choose one of: "
-        + ", ".join(SUPPORTED_LANGUAGES),
+        "language_code": language_code(answers["language_code"], supported),
         "language_name": language_name(answers["language_name"], answers["language_code"]),
         "language_direction": language_direction(answers["language_direction"], answers["language_code"]),
         "task": one_line_text(answers["task"], 60),
@@ -136,7 +137,7 @@ def problems(answers: dict) -> dict[str, str]:
 
 
 def main() -> int:
-    found = problems(ANSWERS)
+    found = problems(json.loads(ANSWERS_JSON), json.loads(SUPPORTED_LANGUAGES_JSON))
     for field, problem in found.items():
         print(f"error: {field}: {problem}", file=sys.stderr)
     return 1 if found else 0

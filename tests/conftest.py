@@ -1,11 +1,14 @@
+import importlib.util
 import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 from cookiecutter.main import cookiecutter
@@ -24,6 +27,14 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 # Named option sets (not the full product): every preset, both training choices, a non-Latin
 # script, a task without starter prompts, and answers full of quotes. CI's matrix reads the same file.
 COMBINATIONS = json.loads((TEMPLATE / "tests" / "combinations.json").read_text(encoding="utf-8"))
+
+
+def hook(name: str) -> ModuleType:
+    """A hook of hooks/, imported as it is (unrendered: its Jinja lies in string constants)."""
+    spec = importlib.util.spec_from_file_location(name, TEMPLATE / "hooks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @cache
@@ -74,7 +85,14 @@ def bake_cli(output_dir: Path, *answers: str) -> subprocess.CompletedProcess:
     )
 
 
+@dataclass(frozen=True)
+class BakedProject:
+    name: str  # the combination's name in tests/combinations.json
+    answers: dict[str, str]
+    path: Path
+
+
 @pytest.fixture(scope="session", params=list(COMBINATIONS), ids=list(COMBINATIONS))
-def baked(request, tmp_path_factory) -> tuple[str, dict, Path]:
+def baked(request, tmp_path_factory) -> BakedProject:
     answers = COMBINATIONS[request.param]
-    return request.param, answers, bake(tmp_path_factory.mktemp(request.param), **answers)
+    return BakedProject(request.param, answers, bake(tmp_path_factory.mktemp(request.param), **answers))
