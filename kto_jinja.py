@@ -77,9 +77,11 @@ def template_commit(context) -> str:
     renders from when that folder is a git checkout of its own (a clone); empty otherwise."""
     if context.get("_commit"):
         return context["_commit"]
-    folder = context.get("_repo_dir")
-    if not folder:
-        return ""
+    # A relative _repo_dir was relative to a working directory cookiecutter has left by now; this
+    # module was imported from the folder being rendered (see the module's docstring).
+    folder = Path(context.get("_repo_dir") or LANGUAGES_DIR.parent)
+    if not folder.is_absolute():
+        folder = LANGUAGES_DIR.parent
     try:
         found = subprocess.run(
             ["git", "rev-parse", "--show-toplevel", "HEAD"], cwd=folder, capture_output=True, text=True
@@ -87,7 +89,7 @@ def template_commit(context) -> str:
     except OSError:  # no git on this machine, or no such folder
         return ""
     lines = found.stdout.split()
-    if found.returncode or Path(lines[0]).resolve() != Path(folder).resolve():
+    if found.returncode or Path(lines[0]).resolve() != folder.resolve():
         return ""
     return lines[1]
 
