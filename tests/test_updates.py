@@ -82,34 +82,41 @@ def test_two_template_versions_render_in_one_process_each_with_its_own_texts(tmp
     assert len({guidelines(output / "p") for output in outputs}) == 3
 
 
-def test_a_project_rendered_from_a_clone_knows_its_template_commit(tmp_path):
-    """cookiecutter gh:... renders from a git clone: the answers file and kto --version name its commit."""
-    clone = tmp_path / "kto-template"
-    git("clone", "--quiet", str(TEMPLATE), str(clone), cwd=tmp_path)
-    commit = git("rev-parse", "HEAD", cwd=clone)
+@pytest.fixture(scope="module")
+def cloned(tmp_path_factory) -> tuple[Path, Path, str]:
+    """A Dutch project made by cookiecutter from a git clone of the template, as gh:... does."""
+    folder = tmp_path_factory.mktemp("clone")
+    clone = folder / "kto-template"
+    git("clone", "--quiet", str(TEMPLATE), str(clone), cwd=folder)
+    answers = ["language_code=nl", "project_slug=p"]
     subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "cookiecutter",
-            "--no-input",
-            str(clone),
-            "-o",
-            str(tmp_path),
-            "project_slug=p",
-        ],
-        cwd=tmp_path,
+        [sys.executable, "-m", "cookiecutter", "--no-input", str(clone), "-o", str(folder), *answers],
+        cwd=folder,
         check=True,
         capture_output=True,
         timeout=300,
     )
-    project = tmp_path / "p"
+    return clone, folder / "p", git("rev-parse", "HEAD", cwd=clone)
+
+
+def test_a_project_rendered_from_a_clone_knows_its_template_commit(cloned):
+    _, project, commit = cloned
     assert json.loads((project / ".cookiecutter.json").read_text(encoding="utf-8"))["_commit"] == commit
     env = {**os.environ, "PYTHONPATH": str(project / "src")}
     version = subprocess.run(
         [sys.executable, "-m", "kto", "--version"], cwd=project, env=env, capture_output=True, text=True
     )
     assert f"template {commit[:12]} (from .cookiecutter.json)" in version.stdout, version.stderr
+
+
+def test_a_cookiecutter_project_links_to_cruft_as_the_readme_says(cloned):
+    clone, project, commit = cloned
+    answers = (project / ".cookiecutter.json").read_text(encoding="utf-8")
+    link = ["link", str(clone), "--no-input", "--checkout", commit, "--extra-context", answers]
+    cruft(*link, cwd=project)
+    state = json.loads((project / ".cruft.json").read_text(encoding="utf-8"))
+    assert state["commit"] == commit and state["context"]["cookiecutter"]["language_code"] == "nl"
+    assert "up to date" in cruft("check", cwd=project).stdout
 
 
 def cruft(*args: str, cwd: Path) -> subprocess.CompletedProcess:
