@@ -4,26 +4,26 @@ import json
 import shutil
 from pathlib import Path
 
-INCLUDE_TRAINING = json.loads(r"""{{ cookiecutter.include_training | tojson }}""")
+# Parsed in main only: the template's tests import this file unrendered.
+INCLUDE_TRAINING_JSON = r"""{{ cookiecutter.include_training | tojson }}"""
+# Removed when training is not chosen (cookiecutter.json's _training_files, which the tests read
+# too): `kto train` then says the project has no training section.
+TRAINING_FILES_JSON = r"""{{ cookiecutter._training_files | tojson }}"""
 PROJECT_DIR = Path.cwd()
 
 
-def remove(*relative_paths: str) -> None:
+def remove(root: Path, relative_paths: list[str]) -> None:
     for relative in relative_paths:
-        path = PROJECT_DIR / relative
+        path = root / relative
         if path.is_dir():
             shutil.rmtree(path)
         elif path.exists():
             path.unlink()
 
 
-# Removed when training is not chosen: `kto train` then says the project has no training section.
-TRAINING_FILES = ("TRAINING.md", "src/kto/train.py", "tests/test_train.py")
-
-
 def main() -> None:
-    if not INCLUDE_TRAINING:
-        remove(*TRAINING_FILES)
+    if not json.loads(INCLUDE_TRAINING_JSON):
+        remove(PROJECT_DIR, json.loads(TRAINING_FILES_JSON))
     print(
         f"""
 Created {PROJECT_DIR.name}. Next steps:

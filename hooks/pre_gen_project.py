@@ -3,17 +3,18 @@
 Answers are read as JSON data, never pasted into code, so quotes or newlines in an
 answer cannot break or inject into this hook. Every bad answer is reported as one
 line, ``error: <field>: <problem>``; a non-zero exit makes cookiecutter remove the
-half-made project.
+half-made project. The answers are parsed only in ``main``: the template's tests import
+this file as it is, unrendered, and call the checks (tests/test_hooks.py).
 """
 
 import json
 import re
 import sys
 
-ANSWERS = json.loads(
-    r"""{
+ANSWERS_JSON = r"""{
     "language_code": {{ cookiecutter.language_code | tojson }},
     "language_name": {{ cookiecutter.language_name | tojson }},
+    "language_direction": {{ cookiecutter.language_direction | tojson }},
     "task": {{ cookiecutter.task | tojson }},
     "task_description": {{ cookiecutter.task_description | tojson }},
     "project_name": {{ cookiecutter.project_name | tojson }},
@@ -24,8 +25,7 @@ ANSWERS = json.loads(
     "models": {{ cookiecutter.models | tojson }},
     "min_submitted": {{ cookiecutter.min_submitted | tojson }}
 }"""
-)
-SUPPORTED_LANGUAGES = json.loads(r"""{{ supported_language_codes() | tojson }}""")
+SUPPORTED_LANGUAGES_JSON = r"""{{ supported_language_codes() | tojson }}"""
 
 SLUG = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
 # The Hub's rules for one part of a repo id (huggingface_hub.utils.validate_repo_id):
@@ -37,11 +37,13 @@ HUB_NAME_RULE = (
 )
 MAX_MIN_SUBMITTED = 50
 OTHER_LANGUAGE = "other"
+DIRECTIONS = ("ltr", "rtl")
 # Answers that depend on others: defaults derived from them (cookiecutter.json), or judged against
 # them. When a source answer is bad, reporting the dependent one too would only add noise, or name
 # a field the user never typed.
 DEPENDS_ON = {
     "language_name": ("language_code",),
+    "language_direction": ("language_code",),
     "project_name": ("task", "language_code"),
     "project_slug": ("project_name",),
     "dataset_name": ("task", "language_code"),
@@ -97,13 +99,24 @@ def language_name(name: str, code: str) -> str | None:
     return None
 
 
-def problems(answers: dict) -> dict[str, str]:
+def language_direction(direction: str, code: str) -> str | None:
+    if direction not in DIRECTIONS:
+        return f"{direction!r} must be one of: {', '.join(DIRECTIONS)}"
+    if direction != "ltr" and code != OTHER_LANGUAGE:
+        return f"only used with language_code {OTHER_LANGUAGE!r}; {code!r} has its own direction: leave ltr"
+    return None
+
+
+def language_code(code: str, supported: list[str]) -> str | None:
+    return None if code in supported else f"{code!r} is not supported; choose one of: " + ", ".join(supported)
+
+
+def problems(answers: dict, supported: list[str]) -> dict[str, str]:
+    """Each bad answer's problem, by field, in the order of the questions."""
     checks = {
-        "language_code": None
-        if answers["language_code"] in SUPPORTED_LANGUAGES
-        else f"{answers['language_code']!r} is not supported; choose one of: "
-        + ", ".join(SUPPORTED_LANGUAGES),
+        "language_code": language_code(answers["language_code"], supported),
         "language_name": language_name(answers["language_name"], answers["language_code"]),
+        "language_direction": language_direction(answers["language_direction"], answers["language_code"]),
         "task": one_line_text(answers["task"], 60),
         "task_description": one_line_text(answers["task_description"], 500),
         "project_name": one_line_text(answers["project_name"], 100),
@@ -124,7 +137,7 @@ def problems(answers: dict) -> dict[str, str]:
 
 
 def main() -> int:
-    found = problems(ANSWERS)
+    found = problems(json.loads(ANSWERS_JSON), json.loads(SUPPORTED_LANGUAGES_JSON))
     for field, problem in found.items():
         print(f"error: {field}: {problem}", file=sys.stderr)
     return 1 if found else 0

@@ -1,11 +1,14 @@
+import importlib.util
 import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 from cookiecutter.main import cookiecutter
@@ -18,28 +21,20 @@ QUESTIONS = json.loads((TEMPLATE / "cookiecutter.json").read_text(encoding="utf-
 # cookiecutter would render whatever lies in the template folder.
 sys.dont_write_bytecode = True
 sys.path.insert(0, str(PROJECT_TEMPLATE / "src"))
-sys.path.insert(0, str(TEMPLATE))  # local_extensions: the language files as the template reads them
+sys.path.insert(0, str(TEMPLATE))  # kto_jinja: the language files as the template reads them
 os.environ["HF_HUB_OFFLINE"] = "1"
 
-# Named option sets (not the full product): every preset, both training choices, a
-# non-Latin script, a task without starter prompts, and answers full of quotes.
-COMBINATIONS = {
-    "en-default": {},
-    "nl-self-hosted": {"language_code": "nl", "model_preset": "self-hosted", "hf_namespace": "nl-community"},
-    "es-local-no-training": {"language_code": "es", "model_preset": "local", "include_training": "n"},
-    "ja-custom-models": {
-        "language_code": "ja",
-        "project_name": 'Haiku "KTO" — 俳句 \'27',
-        "models": "Qwen/Qwen2.5-7B-Instruct, google/gemma-3-4b-it",
-        "license": "cc-by-4.0",
-        "min_submitted": "3",
-    },
-    "en-recipes": {
-        "task": "recipe",
-        "task_description": 'Write a short recipe; use "metric" units: grams, litres.',
-        "model_preset": "self-hosted",
-    },
-}
+# Named option sets (not the full product): every preset, both training choices, a non-Latin
+# script, a task without starter prompts, and answers full of quotes. CI's matrix reads the same file.
+COMBINATIONS = json.loads((TEMPLATE / "tests" / "combinations.json").read_text(encoding="utf-8"))
+
+
+def hook(name: str) -> ModuleType:
+    """A hook of hooks/, imported as it is (unrendered: its Jinja lies in string constants)."""
+    spec = importlib.util.spec_from_file_location(name, TEMPLATE / "hooks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @cache
@@ -90,7 +85,14 @@ def bake_cli(output_dir: Path, *answers: str) -> subprocess.CompletedProcess:
     )
 
 
+@dataclass(frozen=True)
+class BakedProject:
+    name: str  # the combination's name in tests/combinations.json
+    answers: dict[str, str]
+    path: Path
+
+
 @pytest.fixture(scope="session", params=list(COMBINATIONS), ids=list(COMBINATIONS))
-def baked(request, tmp_path_factory) -> tuple[str, dict, Path]:
+def baked(request, tmp_path_factory) -> BakedProject:
     answers = COMBINATIONS[request.param]
-    return request.param, answers, bake(tmp_path_factory.mktemp(request.param), **answers)
+    return BakedProject(request.param, answers, bake(tmp_path_factory.mktemp(request.param), **answers))

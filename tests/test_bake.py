@@ -11,13 +11,33 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import PROJECT_TEMPLATE, TEMPLATE, published_template
+from conftest import PROJECT_TEMPLATE, QUESTIONS, TEMPLATE, published_template
 from kto.config import load_config
 from kto.prompts import load_prompts
 
 # What the post-gen hook removes from a project without training.
-TRAINING_FILES = {"TRAINING.md", "src/kto/train.py", "tests/test_train.py"}
+TRAINING_FILES = set(QUESTIONS["_training_files"])
 TEXT_SUFFIXES = {".md", ".yaml", ".yml", ".toml", ".json", ".jsonl", ".txt", ""}
+# Every file a project gets besides its code and tests (src/kto/*.py and tests/*.py, copied byte
+# for byte and checked below): an extra or a missing one fails.
+PROJECT_FILES = {
+    ".cookiecutter.json",
+    ".github/workflows/ci.yml",
+    ".gitignore",
+    ".pre-commit-config.yaml",
+    "README.md",
+    "TRAINING.md",
+    "docker-compose.yaml",
+    "project.yaml",
+    "prompts/starter.jsonl",
+    "pyproject.toml",
+    "ruff.toml",
+}
+# The file set of each combination, when it differs from PROJECT_FILES.
+EXPECTED_FILES = {"es-local-no-training": PROJECT_FILES - {"TRAINING.md"}}
+# Jinja's markers, with GitHub Actions' own ${{ ... }} expressions taken out first.
+JINJA_MARKERS = ("{{", "}}", "{%", "%}")
+ACTIONS_EXPRESSION = re.compile(r"\$\{\{.*?\}\}")
 
 
 def language(code: str) -> dict:
@@ -32,24 +52,26 @@ def files(root) -> set[str]:
     }
 
 
+def code_files(root) -> set[str]:
+    return {name for name in files(root) if name.startswith(("src/kto/", "tests/")) and name.endswith(".py")}
+
+
 def test_the_file_set_is_exact(baked):
-    _, answers, project = baked
-    expected = files(published_template() / PROJECT_TEMPLATE.name)
-    if answers.get("include_training") == "n":
-        expected -= TRAINING_FILES
-    assert files(project) == expected
+    code = code_files(published_template() / PROJECT_TEMPLATE.name)
+    if baked.answers.get("include_training") == "n":
+        code -= TRAINING_FILES
+    assert files(baked.path) == EXPECTED_FILES.get(baked.name, PROJECT_FILES) | code
 
 
 def test_no_template_syntax_is_left(baked):
-    _, _, project = baked
-    for path in project.rglob("*"):
+    for path in baked.path.rglob("*"):
         if path.is_file() and path.suffix in TEXT_SUFFIXES:
-            text = path.read_text(encoding="utf-8")
-            assert "{{" not in text.replace("${{", "") and "{%" not in text, path
+            text = ACTIONS_EXPRESSION.sub("", path.read_text(encoding="utf-8"))
+            assert not [marker for marker in JINJA_MARKERS if marker in text], path
 
 
 def test_python_files_are_copied_as_they_are(baked):
-    _, _, project = baked
+    project = baked.path
     for source in PROJECT_TEMPLATE.rglob("*.py"):
         relative = source.relative_to(PROJECT_TEMPLATE)
         if (project / relative).exists() or str(relative) not in TRAINING_FILES:
@@ -57,7 +79,7 @@ def test_python_files_are_copied_as_they_are(baked):
 
 
 def test_the_config_carries_the_answers_and_the_language(baked):
-    _, answers, project = baked
+    answers, project = baked.answers, baked.path
     config = load_config(project / "project.yaml")
     lang = language(answers.get("language_code", "en"))
     assert config.language.code == lang["code"]
@@ -80,7 +102,7 @@ def test_the_config_carries_the_answers_and_the_language(baked):
 
 
 def test_the_models_follow_the_preset(baked):
-    _, answers, project = baked
+    answers, project = baked.answers, baked.path
     slots = load_config(project / "project.yaml").generation.models
     preset = answers.get("model_preset", "inference-providers")
     custom = [part.strip() for part in answers.get("models", "").split(",") if part.strip()]
@@ -102,7 +124,7 @@ def test_the_models_follow_the_preset(baked):
 
 
 def test_pyproject_declares_the_command_and_extras(baked):
-    _, answers, project = baked
+    answers, project = baked.answers, baked.path
     pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
     assert pyproject["project"]["scripts"] == {"kto": "kto.cli:main"}
     extras = pyproject["project"]["optional-dependencies"]
@@ -112,11 +134,15 @@ def test_pyproject_declares_the_command_and_extras(baked):
 
 
 def test_the_actions_workflow_is_valid_and_keeps_its_expressions(baked):
-    _, _, project = baked
+    project = baked.path
     text = (project / ".github" / "workflows" / "ci.yml").read_text(encoding="utf-8")
     workflow = yaml.safe_load(text)
     assert workflow["permissions"] == {}
-    assert "${{ matrix.python-version }}" in text
+    assert "${{ matrix.python-version }}" in text and "${{ github.ref }}" in workflow["concurrency"]["group"]
+    checkout = workflow["jobs"]["test"]["steps"][0]
+    assert (
+        checkout["uses"].startswith("actions/checkout@") and checkout["with"]["persist-credentials"] is False
+    )
     assert workflow["jobs"]["test"]["steps"][-1]["run"] == "pytest"
 
 
@@ -188,21 +214,22 @@ def test_the_backup_workflow_runs_hourly_with_least_permissions_and_only_secrets
 
 
 def test_the_answers_are_saved_without_machine_paths(baked):
-    _, answers, project = baked
+    answers, project = baked.answers, baked.path
     saved = json.loads((project / ".cookiecutter.json").read_text(encoding="utf-8"))
+    # The tests render a copy of the files, not a git checkout: no _commit (tests/test_updates.py).
     assert not [key for key in saved if key.startswith("_")]
     for key, value in answers.items():
         assert saved[key] == {"n": False}.get(value, value)
 
 
 def test_secrets_and_data_are_ignored_by_git(baked):
-    _, _, project = baked
+    project = baked.path
     ignored = (project / ".gitignore").read_text(encoding="utf-8").split()
     assert {".env", "data/", ".cache/"} <= set(ignored)
 
 
 def test_the_project_is_ruff_clean(baked):
-    _, _, project = baked
+    project = baked.path
     for command in (["check", "--no-cache", "."], ["format", "--check", "--no-cache", "."]):
         result = subprocess.run(
             [sys.executable, "-m", "ruff", *command], cwd=project, capture_output=True, text=True
@@ -229,8 +256,9 @@ def test_doctor_names_the_missing_token_of_a_fresh_default_project(baked, tmp_pa
 
 
 @pytest.mark.slow
+@pytest.mark.rendered
 def test_the_projects_own_tests_pass_inside_it(baked):
-    name, _, project = baked
+    name, project = baked.name, baked.path
     # The real-model tests run for two option sets (one in a non-Latin script); all run the rest.
     marker = [] if name in {"en-default", "ja-custom-models"} else ["-m", "not slow"]
     result = subprocess.run(

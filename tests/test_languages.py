@@ -17,7 +17,7 @@ from kto.config import load_config
 from kto.export import Policy, aggregate
 from kto.prompts import load_prompts
 
-from local_extensions import load_language
+from kto_jinja import load_language
 
 LANGUAGES = TEMPLATE / "languages"
 CODES = sorted(path.stem for path in LANGUAGES.glob("*.yaml"))
@@ -290,6 +290,17 @@ def test_every_language_renders_a_project_in_its_language(tmp_path, code):
         assert "## Translate first" in readme and "Basque" in readme
         assert "TO TRANSLATE into Basque" in (project / "project.yaml").read_text(encoding="utf-8")
         assert "in Basque" in config.task.system_prompt and "{language}" not in text
+
+
+def test_other_written_right_to_left_marks_the_card_and_guidelines(tmp_path):
+    project = bake(tmp_path, language_code=OTHER, language_name="Urdu", language_direction="rtl")
+    config = load_config(project / "project.yaml")
+    assert config.language.direction == "rtl"
+    assert config.language.markdown_block(config.argilla.guidelines).startswith('<div dir="rtl">')
+    lang = load_language(OTHER, "Urdu", "rtl")
+    export = aggregate(rated(lang["starter_prompts"][0], ["a", "b"]), Policy.parse("majority", 2))
+    card = str(dataset_card.build(config, export, Policy.parse("majority", 2), annotators=2))
+    assert card.count('<div dir="rtl">') == 3  # card paragraph, system prompt, guidelines
 
 
 @pytest.mark.slow

@@ -40,12 +40,26 @@ app = typer.Typer(
 console = Console(stderr=True, soft_wrap=True)
 
 
+def show_version(value: bool) -> None:
+    if value:
+        from kto.template_version import project_root, template_version
+
+        print(template_version(project_root()).describe())
+        raise typer.Exit()
+
+
 @app.callback()
 def options(
     ctx: typer.Context,
     config: Annotated[
         Path | None, typer.Option(help="project.yaml to use (default: found from the working directory up)")
     ] = None,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=show_version, is_eager=True, help="Print the package and template versions"
+        ),
+    ] = False,
 ) -> None:
     ctx.obj = config
 
@@ -562,6 +576,30 @@ def doctor(ctx: typer.Context) -> None:
     console.print(f"{len(findings)} checks: {len(bad)} failed, {warned} warnings.")
     if bad:
         raise typer.Exit(1)
+
+
+language_app = typer.Typer(help="The project's texts, given back to kto-template.")
+app.add_typer(language_app, name="language")
+
+
+@language_app.command("export")
+def language_export(
+    ctx: typer.Context,
+    output: Annotated[
+        Path | None, typer.Option(help="Folder to write <code>.yaml in (default: languages/)")
+    ] = None,
+    source: Annotated[
+        str | None, typer.Option(help="Who wrote the texts (default: this project and the date)")
+    ] = None,
+) -> None:
+    """Write the project's texts as languages/<code>.yaml, the template's language file."""
+    from kto.language_export import export_language
+
+    result = export_language(project(ctx), output, source)
+    console.print(
+        f"Wrote {result.path} ({result.prompts} starter prompts): copy it into kto-template's "
+        "languages/ and open a pull request (its CONTRIBUTING.md)."
+    )
 
 
 def require_ray() -> None:

@@ -21,14 +21,31 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class LanguageModel(Strict):
+    """An open model known to handle the language, as the template's language files list them."""
+
+    id: str = Field(min_length=1)
+    # Both may be empty in a project rendered from a language file without them; the template's
+    # language checks want them filled.
+    license: str = ""  # the model card's licence id
+    source: str = ""  # where the claim that it handles the language comes from
+
+
 class Language(Strict):
     code: str
     name: str
     native_name: str
     direction: Literal["ltr", "rtl"] = "ltr"
+    variant: str | None = None  # BCP 47
     reviewed: bool = False
     # A paragraph for the dataset card, in the language itself.
     card_paragraph: str = ""
+    # Read by kto language export only: what the template's languages/<code>.yaml holds beyond
+    # the texts the steps use. Optional, so projects rendered before them still load.
+    generic_prompt: str | None = None
+    models: list[LanguageModel] = []
+    small_model: LanguageModel | None = None
+    starter_topics: list[str] = []
 
     @property
     def hub_code(self) -> str | None:

@@ -31,7 +31,7 @@ def is_local(model_id: str) -> bool:
 def render_prompt(messages: list[dict]) -> str:
     """The exact text the model is given for ``messages`` (llama.cpp adds the BOS token)."""
     system = "\n\n".join(m["content"] for m in messages if m["role"] == "system")
-    turns = []
+    turns: list[str] = []
     for message in (m for m in messages if m["role"] != "system"):
         content = message["content"]
         if system and not turns and message["role"] == "user":

@@ -1,14 +1,21 @@
 """Jinja extension that lets templates read the language data in ``languages/``.
 
-Cookiecutter puts the template folder on ``sys.path`` while it renders, so this
-module is found as ``local_extensions`` (see ``_extensions`` in cookiecutter.json).
+Cookiecutter puts the template folder on ``sys.path`` while it renders, so this module is found
+by the name in ``_extensions`` (cookiecutter.json). ``cruft update`` renders the project's old
+template version and the new one in one process, from one folder: a module Python has cached
+would serve the old version's code and languages to the new one. So this module keeps no state,
+and takes itself out of ``sys.modules`` once Jinja holds its class: each render imports the
+version it renders. (Versions up to 2026-11 named it ``local_extensions`` and stay cached as such;
+hence the new name.)
 """
 
 import json
-from functools import cache
+import subprocess
+import sys
 from pathlib import Path
 
 import yaml
+from jinja2 import pass_context
 from jinja2.ext import Extension
 
 LANGUAGES_DIR = Path(__file__).parent / "languages"
@@ -17,14 +24,21 @@ LANGUAGES_DIR = Path(__file__).parent / "languages"
 OTHER = "other"
 
 
-@cache
-def load_language(code: str, name: str = "") -> dict:
-    """The language file for ``code``; unknown codes are reported by the pre-gen hook."""
+def load_language(code: str, name: str = "", direction: str = "ltr") -> dict:
+    """The language file for ``code``; unknown codes are reported by the pre-gen hook. For
+    ``other``, ``name`` and ``direction`` are the team's answers."""
     path = LANGUAGES_DIR / f"{code}.yaml"
     if not path.is_file():
         return {}
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    return _named(data, name) if code == OTHER else data
+    return {**_named(data, name), "direction": direction} if code == OTHER else data
+
+
+@pass_context
+def answered_language(context, code: str, name: str = "") -> dict:
+    """``language(code, name)`` in templates: the writing direction comes from the answers, so
+    every text that reads ``lang.direction`` follows ``language_direction``."""
+    return load_language(code, name, context["cookiecutter"].get("language_direction", "ltr"))
 
 
 def _named(value, name: str):
@@ -70,20 +84,49 @@ def space_url(namespace: str, dataset: str) -> str:
     return f"https://huggingface.co/spaces/{namespace}/{dataset}-argilla"
 
 
+def template_commit(context) -> str:
+    """The commit of the template being rendered: cruft's, else the HEAD of the folder cookiecutter
+    renders from when that folder is a git checkout of its own (a clone); empty otherwise."""
+    if context.get("_commit"):
+        return context["_commit"]
+    # A relative _repo_dir was relative to a working directory cookiecutter has left by now; this
+    # module was imported from the folder being rendered (see the module's docstring).
+    folder = Path(context.get("_repo_dir") or LANGUAGES_DIR.parent)
+    if not folder.is_absolute():
+        folder = LANGUAGES_DIR.parent
+    try:
+        found = subprocess.run(
+            ["git", "rev-parse", "--show-toplevel", "HEAD"], cwd=folder, capture_output=True, text=True
+        )
+    except OSError:  # no git on this machine, or no such folder
+        return ""
+    lines = found.stdout.split()
+    if found.returncode or Path(lines[0]).resolve() != folder.resolve():
+        return ""
+    return lines[1]
+
+
 def public_answers(context) -> str:
     """The answers given to the questions, as JSON, without cookiecutter's private keys
-    (``_output_dir`` and friends hold paths of the machine that rendered the project)."""
+    (``_output_dir`` and friends hold paths of the machine that rendered the project), and the
+    template's commit as ``_commit`` (the key cruft uses) when known: ``kto --version`` and
+    ``cruft link --checkout`` read it."""
     answers = {key: value for key, value in context.items() if not key.startswith("_")}
+    commit = template_commit(context)
+    if commit:
+        answers["_commit"] = commit
     return json.dumps(answers, ensure_ascii=False, indent=2, sort_keys=True)
 
 
 class LanguageExtension(Extension):
     def __init__(self, environment):
         super().__init__(environment)
-        environment.globals["language"] = load_language
+        environment.globals["language"] = answered_language
         environment.globals["supported_language_codes"] = supported_language_codes
         environment.globals["picked_models"] = picked_models
         environment.globals["space_url"] = space_url
         environment.filters["quoted"] = quoted
         environment.filters["yaml_text"] = yaml_text
         environment.filters["public_answers"] = public_answers
+        # The next render imports this module afresh, from the template folder it renders.
+        sys.modules.pop(__name__, None)

@@ -1,0 +1,155 @@
+"""``kto language export``: the project's texts as a ``languages/<code>.yaml`` for kto-template.
+
+A team that rendered ``other`` and translated its texts gives them back this way: the file has
+exactly the keys of the template's language files, ``reviewed: false`` (a native review is the
+template's call) and a ``source`` saying where it came from.
+"""
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import yaml
+
+from kto.config import CONFIG_FILE, ProjectConfig
+from kto.errors import KtoError
+from kto.prompts import load_prompts
+from kto.template_version import template_version
+
+# The mark project.yaml carries on each English placeholder of an 'other' project.
+PLACEHOLDER_MARK = "TO TRANSLATE"
+OTHER = "other"
+STARTER_PROMPTS = "prompts/starter.jsonl"
+HAIKU = "haiku"
+# The primary subtag of a BCP 47 tag, then its script, region and variant subtags.
+BCP47 = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})*")
+HEADER = "# One file per language; read at render time by kto_jinja.py.\n"
+
+
+@dataclass(frozen=True)
+class LanguageExport:
+    path: Path
+    code: str
+    prompts: int
+
+
+class _Text(str):
+    """A multi-line text, written as a YAML block scalar as in the template's files."""
+
+
+def _block(dumper: yaml.SafeDumper, text: _Text) -> yaml.ScalarNode:
+    return dumper.represent_scalar("tag:yaml.org,2002:str", str(text), style="|")
+
+
+class _Dumper(yaml.SafeDumper):
+    pass
+
+
+_Dumper.add_representer(_Text, _block)
+
+
+def _text(value: str) -> str:
+    return _Text(value) if "\n" in value else value
+
+
+def refusal(config: ProjectConfig) -> KtoError | None:
+    """Why the project's texts cannot be exported yet, as one error; None when they can."""
+    lines = (config.root / CONFIG_FILE).read_text(encoding="utf-8").splitlines()
+    marked = [number for number, line in enumerate(lines, start=1) if PLACEHOLDER_MARK in line]
+    if marked:
+        return KtoError(
+            CONFIG_FILE,
+            f"line {marked[0]} still marks a text {PLACEHOLDER_MARK} ({len(marked)} marks in all): "
+            "translate each text, then delete its mark",
+        )
+    language = config.language
+    if language.code == OTHER or not re.fullmatch(r"[a-z]{2,3}", language.code):
+        return KtoError(
+            "language.code", f"{language.code!r}: set it to your language's ISO 639 code (e.g. eu)"
+        )
+    if not language.variant or not BCP47.fullmatch(language.variant):
+        return KtoError("language.variant", f"{language.variant!r}: set a BCP 47 tag, e.g. {language.code}")
+    if language.variant.split("-")[0] != language.code:
+        return KtoError("language.variant", f"{language.variant!r} is not a tag of {language.code!r}")
+    if config.task.name != HAIKU:
+        return KtoError("task.name", f"the template's starter prompts are for the {HAIKU} task, not this one")
+    for key in ("generic_prompt", "small_model"):
+        if getattr(language, key) is None:
+            return KtoError(
+                f"language.{key}", "missing: cruft update brings it, or copy it from the template"
+            )
+    if not language.models:
+        return KtoError("language.models", "list the open models that handle the language")
+    return None
+
+
+def language_file(config: ProjectConfig, source: str) -> dict:
+    """The template's schema (its languages/en.yaml), filled from the project."""
+    language = config.language
+    starter = config.path(STARTER_PROMPTS)
+    prompts = load_prompts(str(starter), "prompt", config.root)
+    topics = language.starter_topics
+    if len(topics) != len(prompts):
+        raise KtoError(
+            "language.starter_topics",
+            f"{len(topics)} topics for {len(prompts)} prompts in {STARTER_PROMPTS}: one for each prompt",
+        )
+    argilla = config.argilla
+    return {
+        "code": language.code,
+        "name": language.name,
+        "native_name": language.native_name,
+        "direction": language.direction,
+        "variant": language.variant,
+        "reviewed": False,
+        "source": source,
+        "system_prompts": {
+            "haiku": _text(config.task.system_prompt),
+            "generic": _text(language.generic_prompt or ""),
+        },
+        "annotation": {
+            "guidelines": _text(argilla.guidelines),
+            **{
+                key: getattr(argilla, key)
+                for key in (
+                    "question",
+                    "label_up",
+                    "label_down",
+                    "prompt_title",
+                    "response_title",
+                    "comment_title",
+                )
+            },
+        },
+        "judge": _text(config.suggest.prompt),
+        "card_paragraph": _text(language.card_paragraph),
+        "models": [model.model_dump() for model in language.models],
+        "small_model": language.small_model.model_dump() if language.small_model else None,
+        "starter_prompts": prompts,
+        "starter_topics": list(topics),
+    }
+
+
+def default_source(config: ProjectConfig) -> str:
+    version = template_version(config.root)
+    template = f", rendered from kto-template {version.commit[:12]}" if version.commit else ""
+    return (
+        f"Exported by kto language export on {date.today().isoformat()} from the project "
+        f"{config.hub.export_repo}{template}; awaiting a native speaker's review."
+    )
+
+
+def export_language(
+    config: ProjectConfig, output_dir: Path | None = None, source: str | None = None
+) -> LanguageExport:
+    problem = refusal(config)
+    if problem:
+        raise problem
+    data = language_file(config, source or default_source(config))
+    folder = output_dir or config.path("languages")
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{config.language.code}.yaml"
+    text = yaml.dump(data, Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=10_000)
+    path.write_text(HEADER + text, encoding="utf-8")
+    return LanguageExport(path, config.language.code, len(data["starter_prompts"]))

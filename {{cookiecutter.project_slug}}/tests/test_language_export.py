@@ -1,0 +1,99 @@
+"""kto language export: the project's texts as the template's language file, or one line saying why not."""
+
+import json
+
+import pytest
+import yaml
+from conftest import edit_config, run_kto
+from test_cli import assert_one_error_line
+
+# The keys of the template's languages/<code>.yaml, in its order.
+SCHEMA = ["code", "name", "native_name", "direction", "variant", "reviewed", "source", "system_prompts"]
+SCHEMA += [
+    "annotation",
+    "judge",
+    "card_paragraph",
+    "models",
+    "small_model",
+    "starter_prompts",
+    "starter_topics",
+]
+STARTER = [
+    {"prompt": "Write a haiku about the harbour at low tide.", "topic": "harbour at low tide"},
+    {"prompt": "Write a haiku about a bicycle bell\nin the rain.", "topic": "bicycle bell in the rain"},
+]
+
+
+def ready(config: dict) -> None:
+    """A project whose texts are done (edit_config drops project.yaml's comments, marks included)."""
+    config["task"]["name"] = "haiku"
+    config["language"]["starter_topics"] = [row["topic"] for row in STARTER]
+    if config["language"]["code"] == "other":
+        config["language"].update(code="eu", variant="eu-ES")
+
+
+def write_starter(project, rows: list[dict]) -> None:
+    lines = [json.dumps({"prompt": row["prompt"]}, ensure_ascii=False) for row in rows]
+    (project / "prompts" / "starter.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def test_export_writes_the_templates_schema(project):
+    config = edit_config(project, ready)
+    write_starter(project, STARTER)
+    result = run_kto(project, "language", "export", "--output", "out", "--source", "The harbour choir")
+    assert result.returncode == 0, result.stderr
+    code = config["language"]["code"]
+    exported = yaml.safe_load((project / "out" / f"{code}.yaml").read_text(encoding="utf-8"))
+    assert list(exported) == SCHEMA
+    assert (exported["reviewed"], exported["source"]) == (False, "The harbour choir")
+    assert exported["system_prompts"] == {
+        "haiku": config["task"]["system_prompt"],
+        "generic": config["language"]["generic_prompt"],
+    }
+    assert exported["annotation"]["guidelines"] == config["argilla"]["guidelines"]
+    assert exported["annotation"]["label_up"] == config["argilla"]["label_up"]
+    assert exported["judge"] == config["suggest"]["prompt"]
+    assert exported["models"] == config["language"]["models"]
+    assert exported["small_model"] == config["language"]["small_model"]
+    assert exported["starter_prompts"] == [row["prompt"] for row in STARTER]
+    assert exported["starter_topics"] == [row["topic"] for row in STARTER]
+    assert f"{code}.yaml" in result.stderr
+
+
+def test_export_by_default_writes_into_languages_and_names_its_source(project):
+    config = edit_config(project, ready)
+    write_starter(project, STARTER)
+    assert run_kto(project, "language", "export").returncode == 0
+    exported = yaml.safe_load((project / "languages" / f"{config['language']['code']}.yaml").read_text())
+    assert "kto language export" in exported["source"] and config["hub"]["dataset"] in exported["source"]
+
+
+def mark_a_text(project) -> None:
+    with (project / "project.yaml").open("a", encoding="utf-8") as handle:
+        handle.write("# TO TRANSLATE into Basque (English placeholder)\n")
+
+
+REFUSALS = [
+    pytest.param(mark_a_text, "project.yaml", id="placeholder-left"),
+    pytest.param(
+        lambda p: edit_config(p, lambda c: c["language"].update(code="other")), "language.code", id="other"
+    ),
+    pytest.param(
+        lambda p: edit_config(p, lambda c: c["language"].update(variant="xx-YY")),
+        "language.variant",
+        id="variant-of-another-language",
+    ),
+    pytest.param(
+        lambda p: edit_config(p, lambda c: c["task"].update(name="recipe")), "task.name", id="not-haiku"
+    ),
+    pytest.param(lambda p: write_starter(p, STARTER[:1]), "language.starter_topics", id="a-topic-too-many"),
+]
+
+
+@pytest.mark.parametrize(("spoil", "field"), REFUSALS)
+def test_export_refuses_in_one_line(project, spoil, field):
+    edit_config(project, ready)
+    write_starter(project, STARTER)
+    spoil(project)
+    assert_one_error_line(run_kto(project, "language", "export"), field)
+    assert not (project / "languages").exists()
