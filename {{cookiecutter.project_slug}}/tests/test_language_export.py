@@ -13,6 +13,7 @@ SCHEMA += [
     "annotation",
     "judge",
     "card_paragraph",
+    "community",
     "models",
     "small_model",
     "starter_prompts",
@@ -53,6 +54,8 @@ def test_export_writes_the_templates_schema(project):
     assert exported["annotation"]["guidelines"] == config["argilla"]["guidelines"]
     assert exported["annotation"]["label_up"] == config["argilla"]["label_up"]
     assert exported["judge"] == config["suggest"]["prompt"]
+    assert exported["community"]["sign_in"] == config["community"]["sign_in"]
+    assert not {"space_url", "hall_of_fame", "hide"} & set(exported["community"])  # the campaign's own
     assert exported["models"] == config["language"]["models"]
     assert exported["small_model"] == config["language"]["small_model"]
     assert exported["starter_prompts"] == [row["prompt"] for row in STARTER]

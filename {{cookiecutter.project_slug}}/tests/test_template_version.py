@@ -82,3 +82,11 @@ def test_no_commit_or_no_clone_gives_no_answer(project, tmp_path):
     write_json(project / ".cruft.json", {"template": str(tmp_path / "nowhere"), "commit": CRUFT_COMMIT})
     assert latest_tag_check(project, clones=[]) is None
     assert template_version(project).template == str(tmp_path / "nowhere")
+
+
+def test_doctor_says_when_the_project_is_behind_the_template(project, template_clone):
+    clone, commits = template_clone
+    write_json(project / ".cruft.json", {"template": str(clone), "commit": commits[0]})
+    result = run_kto(project, "doctor")
+    [line] = [line for line in result.stderr.splitlines() if "template:" in line]
+    assert line.startswith("warn template: behind kto-template v0.10.0 -> cruft update")

@@ -9,6 +9,7 @@ import re
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 from kto.config import HF_ROUTER_URL, ModelSlot, ProjectConfig
@@ -62,6 +63,7 @@ def run_checks(load: Callable[[], ProjectConfig]) -> list[Finding]:
     findings += check_argilla(config)
     findings += check_hub(config, token_reported=any(slot.api_key_env == "HF_TOKEN" for slot in slots))
     findings.append(check_redis())
+    findings.append(check_template(config.root))
     return findings
 
 
@@ -286,6 +288,27 @@ def write_access(me: dict, namespace: str) -> Finding:
     if role not in ROLES_THAT_WRITE:
         return Finding("hub", "fail", f"{user} has the role {role!r} in {namespace}, which cannot write", fix)
     return Finding("hub", "ok", f"token of {user}, {role} in {namespace}")
+
+
+def check_template(root: Path) -> Finding:
+    """Whether the project is behind the newest tag of a kto-template clone on this machine."""
+    from kto.template_version import latest_tag_check
+
+    found = latest_tag_check(root)
+    if found is None:
+        return Finding("template", "ok", "no local kto-template clone with tags to compare with")
+    if found.behind is None:
+        return Finding(
+            "template",
+            "warn",
+            f"the project's template commit is not in {found.clone}",
+            f"git -C {found.clone} fetch --tags",
+        )
+    if found.behind:
+        return Finding(
+            "template", "warn", f"behind kto-template {found.tag}", "cruft update (README: Template updates)"
+        )
+    return Finding("template", "ok", f"up to date with kto-template {found.tag}")
 
 
 def check_redis() -> Finding:

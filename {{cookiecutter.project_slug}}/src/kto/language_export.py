@@ -124,6 +124,8 @@ def language_file(config: ProjectConfig, source: str) -> dict:
         },
         "judge": _text(config.suggest.prompt),
         "card_paragraph": _text(language.card_paragraph),
+        # The volunteers' texts; the campaign's own settings (Space, Hall of Fame) stay behind.
+        "community": config.community.model_dump(exclude={"space_url", "hall_of_fame", "hide"}),
         "models": [model.model_dump() for model in language.models],
         "small_model": language.small_model.model_dump() if language.small_model else None,
         "starter_prompts": prompts,
