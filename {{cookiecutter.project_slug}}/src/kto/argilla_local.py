@@ -82,11 +82,11 @@ class LocalArgilla:
                 "argilla",
                 "redis-server is not installed: apt-get install redis-server (or brew install redis)",
             )
-        running = self.running()
-        if running and all(running.values()):
-            logins = self._ensure_annotators(self.url, self.users()["owner"], annotators, workspace)
-            self._write_env_file(self.url, logins)
-            return self.url, logins
+        running, url = self.running(), self.url
+        if running and all(running.values()) and url:
+            logins = self._ensure_annotators(url, self.users()["owner"], annotators, workspace)
+            self._write_env_file(url, logins)
+            return url, logins
         if any(running.values()):  # what a crash or a kill -9 left behind: the data is safe in SQLite
             gone = [name for name, alive in running.items() if not alive]
             self.down()

@@ -24,7 +24,10 @@ async def update_without_scripts(self, index_name: str, id: str, body: dict) -> 
         return await SCRIPTED_UPDATE(self, index_name, id, body)
     document = (await self.client.get(index=index_name, id=id))["_source"]
     if isinstance(script, str):  # ctx._source["suggestions"].remove("<question>")
-        question = re.fullmatch(r'ctx\._source\["suggestions"\]\.remove\("(.+)"\)', script).group(1)
+        removal = re.fullmatch(r'ctx\._source\["suggestions"\]\.remove\("(.+)"\)', script)
+        if removal is None:  # no other string script is known to Argilla 2.8
+            return await SCRIPTED_UPDATE(self, index_name, id, body)
+        question = removal.group(1)
         (document.get("suggestions") or {}).pop(question, None)
     else:  # remove the response with this id; add it back when the script adds it
         response = script["params"]["response"]

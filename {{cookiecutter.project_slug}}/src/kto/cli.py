@@ -16,7 +16,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from kto.config import ProjectConfig, load_config
@@ -77,7 +77,8 @@ class ProgressBars:
     ``headline(requests)`` says what is about to be asked, above a table of the estimates."""
 
     def __init__(self, bar: Progress, headline: Callable[[int], str]):
-        self.bar, self.headline, self.tasks = bar, headline, {}
+        self.bar, self.headline = bar, headline
+        self.tasks: dict[str, TaskID] = {}
 
     def planned(self, jobs, estimates, recovered: int) -> None:
         if recovered:
@@ -387,20 +388,20 @@ def train(
 ) -> None:
     """Train with TRL's KTOTrainer on the exported KTO dataset (LoRA by default)."""
     config = project(ctx)
-    if config.training is None:
-        raise KtoError("training", "project.yaml has no training section (the template's include_training)")
+    base_model = config.training_settings().base_model  # before importing train: it may not be there
     from kto import train as training
 
     training.require_training_extra()
     rows = training.read_export(data or config.path(config.export.output))
     model, tokenizer = training.model_and_tokenizer(config, rows, dry_run=dry_run)
-    name = "a tiny random model" if dry_run else config.training.base_model
+    name = "a tiny random model" if dry_run else base_model
     console.print(f"Training {name} on {len(rows)} KTO rows")
     with progress_bar() as bar:
         task = bar.add_task("steps", total=None)
 
-        def on_step(step: int, total: int, loss: float) -> None:
-            bar.update(task, completed=step, total=total, description=f"steps (loss {loss:.4f})")
+        def on_step(step: int, total: int, loss: float | None) -> None:
+            described = "steps" if loss is None else f"steps (loss {loss:.4f})"
+            bar.update(task, completed=step, total=total, description=described)
 
         result = training.run(config, rows, model, tokenizer, dry_run=dry_run, on_step=on_step)
     card = training.write_model_card(config, result, dry_run=dry_run)

@@ -153,7 +153,10 @@ class Generation(Strict):
                 "generation.local.temperatures",
                 f"give one temperature per model slot at least ({count} slots, {len(temperatures)} given)",
             )
-        return [ModelSlot(backend="local", temperature=temperature) for temperature in temperatures[:count]]
+        return [
+            ModelSlot(id=slot_id(temperature), backend="local", temperature=temperature)
+            for temperature in temperatures[:count]
+        ]
 
     @model_validator(mode="after")
     def _unique_ids(self):
@@ -306,6 +309,14 @@ class ProjectConfig(Strict):
 
     def path(self, relative: str | Path) -> Path:
         return self.root / relative
+
+    def training_settings(self) -> Training:
+        """The training section; a project rendered without training has none (nor kto/train.py)."""
+        if self.training is None:
+            raise KtoError(
+                "training", "project.yaml has no training section (the template's include_training)"
+            )
+        return self.training
 
     @property
     def space_repo(self) -> str:

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import TextIO
 
 from filelock import FileLock, Timeout
 
@@ -32,7 +33,7 @@ class Journal:
     def __init__(self, path: Path, warn: Callable[[str], None]):
         self.path = path
         self._warn = warn
-        self._handle = None
+        self._handle: TextIO | None = None
         self._unsynced = False
         self._synced = time.monotonic()
 

@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from distilabel.models.llms.base import LLM
@@ -40,7 +41,7 @@ class JournaledRayPipeline(RayPipeline):
     (distilabel is pinned to its last release, 1.5.3, so this private method stays put).
     """
 
-    on_batch = None
+    on_batch: Callable[[str, list[dict]], None] | None = None
 
     def _process_batch(self, batch, send_last_batch_flag: bool = True) -> None:
         super()._process_batch(batch, send_last_batch_flag)

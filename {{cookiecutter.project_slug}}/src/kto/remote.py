@@ -4,7 +4,10 @@ A thin ``openai.AsyncOpenAI`` client per slot. The client retries 429 and 5xx an
 connections) up to ``max_retries`` times, with backoff that honours the server's Retry-After.
 """
 
+from typing import cast
+
 from openai import AsyncOpenAI
+from openai.types.chat import ChatCompletionMessageParam
 
 from kto.config import ModelSlot
 
@@ -21,7 +24,7 @@ class RemoteModel:
     async def ask(self, messages: list[dict]) -> str | None:
         completion = await self._client.chat.completions.create(
             model=self.slot.served_model or self.slot.id,
-            messages=messages,
+            messages=cast("list[ChatCompletionMessageParam]", messages),  # plain dicts of role and content
             max_tokens=self.max_new_tokens,
             temperature=self.slot.temperature,
         )

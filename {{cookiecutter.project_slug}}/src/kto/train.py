@@ -139,15 +139,8 @@ def lora_config(settings: Training):
     )
 
 
-def settings_of(config: ProjectConfig) -> Training:
-    """The training section, which kto train checks for before it imports anything heavy."""
-    if config.training is None:
-        raise KtoError("training", "project.yaml has no training section (the template's include_training)")
-    return config.training
-
-
 def model_and_tokenizer(config: ProjectConfig, rows: list[dict], *, dry_run: bool):
-    return tiny_model(rows) if dry_run else base_model(settings_of(config).base_model)
+    return tiny_model(rows) if dry_run else base_model(config.training_settings().base_model)
 
 
 def run(
@@ -165,7 +158,7 @@ def run(
     from transformers import PrinterCallback, TrainerCallback
     from trl import KTOConfig, KTOTrainer  # stable since TRL 1.16; trl.experimental.kto is deprecated
 
-    settings = settings_of(config)
+    settings = config.training_settings()
     chosen = weights(settings, rows)
     output_dir = config.path(settings.output_dir)
     steps_per_epoch = math.ceil(len(rows) / (settings.batch_size * settings.gradient_accumulation_steps))
@@ -220,7 +213,7 @@ def write_model_card(config: ProjectConfig, result: Result, *, dry_run: bool) ->
     """A model card linking the dataset, written beside the weights (and pushed with them)."""
     from huggingface_hub import ModelCard, ModelCardData
 
-    settings = settings_of(config)
+    settings = config.training_settings()
     base = "a tiny random model (kto train --dry-run)" if dry_run else settings.base_model
     data = ModelCardData(
         base_model=None if dry_run else settings.base_model,

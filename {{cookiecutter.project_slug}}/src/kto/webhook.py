@@ -37,7 +37,9 @@ def send(url: str, content: str, chart: Path | None = None, sleep: Callable = ti
     Mentions are switched off, so a username in the text never pings anyone. A 429 is waited out
     as Discord asks, a few times; any other refusal ends the attempt."""
     payload = {"content": content, "allowed_mentions": {"parse": []}}
-    for attempt in range(1, ATTEMPTS + 1):
+    attempt = 0
+    while True:  # ends in a return, or a KtoError
+        attempt += 1
         try:
             if chart:
                 answer = httpx.post(
