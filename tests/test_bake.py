@@ -266,7 +266,7 @@ def test_the_projects_own_tests_pass_inside_it(baked):
         cwd=project,
         capture_output=True,
         text=True,
-        timeout=1200,
+        timeout=2400,
     )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     assert " passed" in result.stdout
