@@ -123,15 +123,26 @@ def annotate(
     generations: Annotated[
         Path | None, typer.Option("--input", help="Generations file (default from project.yaml)")
     ] = None,
+    no_checks: Annotated[
+        bool, typer.Option("--no-checks", help="Log every non-empty response: no quality gates")
+    ] = False,
 ) -> None:
-    """Put every response on Argilla for a thumbs up or down (adds only what is missing)."""
-    from kto import annotation
+    """Put the responses the quality gates allow on Argilla for a thumbs up or down (adds only
+    what is missing)."""
+    from kto import annotation, checks
 
     config = project()
     rows = annotation.read_generations(generations or config.path(config.generation.output))
-    wanted = list(annotation.records(rows, config.language.code))
+    report = None if no_checks else checks.run(config, rows)
+    wanted = list(annotation.records(rows, config.language.code, report.verdicts if report else None))
+    if report:
+        for model, counts in report.per_model.items():
+            if counts.dropped:
+                gates = ", ".join(f"{name} {n}" for name, n in counts.dropped_by.most_common())
+                console.print(f"{model}: the gates dropped {counts.dropped} of {counts.responses} ({gates})")
     if not wanted:
-        raise KtoError("input", "no non-empty responses to annotate")
+        dropped = f"; the gates dropped {report.dropped} (kto check lists them)" if report else ""
+        raise KtoError("input", f"no non-empty responses to annotate{dropped}")
     client = annotation.connect(config)
     dataset = annotation.ensure_dataset(client, config)
     with progress_bar() as bar:
@@ -443,6 +454,47 @@ def serve(
     settings = project().generation.local
     console.print(f"Serving {local_model.MODEL_NAME} on http://{host}:{port}/v1 (Ctrl+C stops)")
     local_model.serve(host, port, n_ctx=settings.n_ctx, n_threads=settings.n_threads)
+
+
+@app.command()
+def check(
+    generations: Annotated[
+        Path | None, typer.Option("--input", help="Generations file (default from project.yaml)")
+    ] = None,
+    examples: Annotated[int, typer.Option(min=0, help="Findings to list, one per response")] = 20,
+) -> None:
+    """Run the quality gates on the generations and count their findings per model (Argilla untouched)."""
+    from rich.table import Table
+
+    from kto import annotation, checks
+
+    config = project()
+    rows = annotation.read_generations(generations or config.path(config.generation.output))
+    report = checks.run(config, rows)
+    models = report.per_model.values()
+    table = Table("check", "gate", *report.per_model, title="responses per model, and what each gate found")
+    table.add_row("responses", "", *(str(counts.responses) for counts in models))
+    for name in checks.CHECKS:
+        row = (share(counts.checks[name], counts.responses) for counts in models)
+        table.add_row(name, report.gates.actions[name], *row)
+    for name in ("dropped", "flagged"):
+        table.add_row(name, "", *(share(getattr(counts, name), counts.responses) for counts in models))
+    console.print(table)
+    if report.gates.actions["language"] != "off" and not report.gates.language:
+        console.print("note: language not checked: set checks.expected_language to an ISO 639-1 code")
+    found = [verdict for verdict in report.verdicts if verdict.findings][:examples]
+    if found:
+        listing = Table("model", "finding", "gate", "response", title="findings")
+        for verdict in found:
+            for name, detail in verdict.findings.items():
+                gate = "drop" if name in verdict.dropped_by else "flag"
+                text = " / ".join(checks.lines_of(verdict.text))
+                listing.add_row(verdict.model, f"{name}: {detail}", gate, text[:60] or "(empty)")
+        console.print(listing)
+
+
+def share(count: int, total: int) -> str:
+    return f"{count} ({count / total:.0%})" if count else "0"
 
 
 def require_ray() -> None:
