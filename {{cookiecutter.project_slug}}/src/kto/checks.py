@@ -37,8 +37,10 @@ HYPHENATED_SYLLABLES = frozenset({"cs", "de", "el", "es", "id", "it", "nl", "pl"
 COUNTED_BY_CHARACTER = frozenset({"zh"})
 HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 HAIKU_LINES = 3
-# Japanese and Chinese haiku are also written on one line, in three parts split by spaces.
+# Japanese and Chinese haiku are also written on one line: in three parts split by spaces, or,
+# as the tradition prints them, unbroken (古池や蛙飛び込む水の音) and short.
 ONE_LINE_HAIKU = frozenset({"ja", "zh"})
+MAX_UNBROKEN_HAIKU = 25
 # A haiku line longer than this is prose that happens to have line breaks.
 MAX_HAIKU_LINE = 60
 # A line of the system prompt shorter than this (normalised) is too common to call an echo.
@@ -162,8 +164,13 @@ def haiku_form(text: str, language: str | None) -> tuple[str | None, str | None]
     """(what is wrong with the form, or None; the syllable estimate per line, or None)."""
     lines = lines_of(text)
     if language in ONE_LINE_HAIKU and len(lines) == 1:
-        lines = re.split(r"[\s\u3000]+", lines[0])
-        problem = None if len(lines) == HAIKU_LINES else f"one line in {len(lines)} parts, 3 expected"
+        unbroken = lines[0]
+        lines = re.split(r"[\s\u3000]+", unbroken)
+        if len(lines) == 1:
+            too_long = len(unbroken) > MAX_UNBROKEN_HAIKU
+            problem = f"one line of {len(unbroken)} characters" if too_long else None
+        else:
+            problem = None if len(lines) == HAIKU_LINES else f"one line in {len(lines)} parts, 3 expected"
     elif len(lines) != HAIKU_LINES:
         problem = f"{len(lines)} line{'s' * (len(lines) != 1)}, 3 expected"
     else:
