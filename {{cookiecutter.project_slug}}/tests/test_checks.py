@@ -55,7 +55,7 @@ def test_prose_is_flagged_and_kept():
         (
             "古い池に蛙が飛び込んで、水の音がしました。静かな夏の午後のことでした。",
             "one line of 35 characters",
-        ),  # noqa: E501
+        ),
         ("古池や 蛙飛び込む", "one line in 2 parts, 3 expected"),
     ],
 )
@@ -134,7 +134,9 @@ def write_dutch_generations(project):
             "generations": [text or None for text in texts],
         }
     ]
-    write_rows(rows, project / "data" / "generations.parquet")
+    path = project / "data" / "generations.parquet"
+    write_rows(rows, path)
+    return path
 
 
 def test_kto_check_names_each_finding_per_model(project):
