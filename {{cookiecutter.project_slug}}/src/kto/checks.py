@@ -11,7 +11,7 @@ import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 
 from kto import local_model
 from kto.config import ProjectConfig
@@ -80,7 +80,7 @@ class Gates:
             "gates": dict(self.actions),
             "max_chars": self.max_chars,
             "expected_language": self.language,
-            "form": "haiku: 3 lines" if self.haiku else None,
+            "form": "a haiku in three lines" if self.haiku else None,
         }
 
 
@@ -117,11 +117,12 @@ def lingua_language(code: str | None):
 
 @cache
 def detector(expected: str):
-    """Built once per process (about a second with its models loaded), then fast."""
+    """Built once per process. Its models load on first use, only for the languages a text's
+    script allows (a Dutch text never loads Arabic's): seconds, then fast."""
     from lingua import LanguageDetectorBuilder
 
     languages = {lingua_language(code) for code in (*SHIPPED_LANGUAGES, expected)}
-    return LanguageDetectorBuilder.from_languages(*languages).with_preloaded_language_models().build()
+    return LanguageDetectorBuilder.from_languages(*languages).build()
 
 
 def detect_language(text: str, expected: str) -> str | None:
@@ -132,6 +133,7 @@ def detect_language(text: str, expected: str) -> str | None:
     return found.iso_code_639_1.name.lower() if found else None
 
 
+@lru_cache(maxsize=1 << 16)  # each answer is compared with the other models' answers to its prompt
 def normalise(text: str) -> str:
     """Case, punctuation and spacing left out: what two copies of the same text share."""
     text = unicodedata.normalize("NFKC", text).casefold()
@@ -156,8 +158,12 @@ def syllables(line: str, language: str | None) -> int | None:
         return len(HAN.findall(line))
     if language not in HYPHENATED_SYLLABLES:
         return None
-    words = re.findall(r"[^\W\d_]+", line)
-    return sum(len(hyphenator(language).positions(word)) + 1 for word in words)
+    return sum(word_syllables(word, language) for word in re.findall(r"[^\W\d_]+", line))
+
+
+@lru_cache(maxsize=1 << 16)
+def word_syllables(word: str, language: str) -> int:
+    return len(hyphenator(language).positions(word)) + 1
 
 
 def haiku_form(text: str, language: str | None) -> tuple[str | None, str | None]:
@@ -185,11 +191,16 @@ def echo(text: str, prompt: str, system_prompt: str) -> str | None:
     said = normalise(text)
     if (asked := normalise(prompt)) and asked in said:
         return "repeats the prompt"
-    for line in re.split(r"\n|(?<=[.!?\u3002\uff01\uff1f])\s*", system_prompt):
-        told = normalise(line)
-        if len(told) >= MIN_ECHO and told in said:
-            return "repeats the system prompt"
+    if any(told in said for told in instructions(system_prompt)):
+        return "repeats the system prompt"
     return None
+
+
+@cache
+def instructions(system_prompt: str) -> tuple[str, ...]:
+    """The system prompt's lines and sentences, normalised, long enough to tell an echo."""
+    parts = (normalise(part) for part in re.split(r"\n|(?<=[.!?\u3002\uff01\uff1f])\s*", system_prompt))
+    return tuple(part for part in parts if len(part) >= MIN_ECHO)
 
 
 def check_response(prompt: str, model: str, text: str | None, others: Iterable[str | None], gates: Gates):
@@ -288,12 +299,15 @@ def run(config: ProjectConfig, rows: list[dict]) -> Report:
     return Report(gates, verdicts, tally(verdicts))
 
 
-def statistics(config: ProjectConfig, rows: list[dict] | None) -> dict:
-    """The gates and their counts per model, for statistics.json and the card (None without the
-    generations file, which is where dropped responses are kept)."""
-    if rows is None:
+def statistics(config: ProjectConfig) -> dict:
+    """The gates in project.yaml and their counts per model over the generations file, where
+    dropped responses are kept ("models" is None without it: an export from a backup alone)."""
+    from kto.annotation import read_generations
+
+    path = config.path(config.generation.output)
+    if not path.exists():
         return Gates.from_config(config).applied() | {"models": None}
-    report = run(config, rows)
+    report = run(config, read_generations(path))
     return report.gates.applied() | {
         "models": {model: counts.as_dict() for model, counts in report.per_model.items()}
     }

@@ -277,7 +277,7 @@ def export_command(
     """Turn the ratings into a KTO dataset and DPO pairs, with statistics, charts and a card."""
     from rich.table import Table
 
-    from kto import export, export_files, ratings
+    from kto import checks, export, export_files, ratings
 
     config = project()
     if format not in ("standard", "conversational"):
@@ -292,6 +292,7 @@ def export_command(
     result = export.aggregate(
         rows, chosen, conversational=format == "conversational", max_pairs=max_pairs_per_prompt
     )
+    result.statistics["checks"] = checks.statistics(config)
     folder = output or config.path("data/export")
     export_files.write(result, config, chosen, folder, conversational=format == "conversational")
 
