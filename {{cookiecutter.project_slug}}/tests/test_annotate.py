@@ -119,6 +119,14 @@ def test_nothing_to_annotate_is_one_line(annotation_project):
     result = run_kto(annotation_project, "annotate")
     assert result.returncode == 1
     assert result.stderr.strip() == "error: input: no non-empty responses to annotate"
+    write_generations(annotation_project, prompts=1, models=1)
+    dutch_gates(annotation_project)  # the English answer is dropped
+    all_dropped = run_kto(annotation_project, "annotate")
+    assert all_dropped.returncode == 1
+    assert all_dropped.stderr.strip().splitlines()[-1] == (
+        "error: input: the gates dropped all 1 responses (kto check lists them; "
+        "kto annotate --no-checks logs every non-empty one)"
+    )
     missing_file = run_kto(annotation_project, "annotate", "--input", "nope.parquet")
     assert missing_file.stderr.startswith("error: input: ")
 
@@ -199,6 +207,7 @@ def test_the_local_server_keeps_its_data_through_down_and_up(tmp_path):
     if shutil.which("redis-server") is None:
         pytest.skip("redis-server is not installed")
     shutil.copy(PROJECT / "project.yaml", tmp_path)
+    edit_config(tmp_path, lambda config: config["checks"].update(language="off"))  # English answers
     assert run_kto(tmp_path, "argilla", "up", "--annotators", "1").returncode == 0
     try:
         write_generations(tmp_path, prompts=3)

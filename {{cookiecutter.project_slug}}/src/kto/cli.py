@@ -140,9 +140,14 @@ def annotate(
             if counts.dropped:
                 gates = ", ".join(f"{name} {n}" for name, n in counts.dropped_by.most_common())
                 console.print(f"{model}: the gates dropped {counts.dropped} of {counts.responses} ({gates})")
+    if not wanted and report and report.dropped:
+        raise KtoError(
+            "input",
+            f"the gates dropped all {report.dropped} responses (kto check lists them; "
+            "kto annotate --no-checks logs every non-empty one)",
+        )
     if not wanted:
-        dropped = f"; the gates dropped {report.dropped} (kto check lists them)" if report else ""
-        raise KtoError("input", f"no non-empty responses to annotate{dropped}")
+        raise KtoError("input", "no non-empty responses to annotate")
     client = annotation.connect(config)
     dataset = annotation.ensure_dataset(client, config)
     with progress_bar() as bar:
