@@ -63,10 +63,10 @@ def test_kto_check_in_a_dutch_project_names_each_finding(tmp_path):
     findings = {
         line.split("│")[1].strip(): line.split("│")[2].strip()
         for line in result.stderr.splitlines()
-        if line.count("│") == 5
+        if line.count("│") == 4
     }
-    assert findings["team/english"] == "language: en, nl expected"
-    assert findings["team/empty"] == "empty: no text"
-    assert findings["team/prose"] == "form: 1 line, 3 expected"
-    assert findings["team/copy"] == "duplicate: the same as another model's answer"
+    assert findings["team/english"] == "language (drop): en, nl expected"
+    assert findings["team/empty"] == "empty (drop): no text"
+    assert findings["team/prose"] == "form (flag): 1 line, 3 expected"
+    assert findings["team/copy"] == "duplicate (flag): the same as another model's answer"
     assert "team/dutch" in findings  # the copy's original is a duplicate too

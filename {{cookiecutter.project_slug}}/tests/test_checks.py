@@ -152,5 +152,6 @@ def test_kto_check_names_each_finding_per_model(project):
     assert rows["form"] == ["flag", "0", "0", "0", "1 (100%)", "0"]
     assert rows["duplicate"] == ["flag", "1 (100%)", "0", "0", "0", "1 (100%)"]
     assert rows["dropped"] == ["", "0", "1 (100%)", "1 (100%)", "0", "0"]
-    assert rows["team/m1"][0] == "language: en, nl expected" and rows["team/m2"][0] == "empty: no text"
-    assert rows["team/m3"][0] == "form: 1 line, 3 expected"
+    assert rows["team/m1"][0] == "language (drop): en, nl expected"
+    assert rows["team/m2"][0] == "empty (drop): no text"
+    assert rows["team/m3"][0] == "form (flag): 1 line, 3 expected"

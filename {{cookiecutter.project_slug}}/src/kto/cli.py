@@ -490,12 +490,14 @@ def check(
         console.print("note: language not checked: set checks.expected_language to an ISO 639-1 code")
     found = [verdict for verdict in report.verdicts if verdict.findings][:examples]
     if found:
-        listing = Table("model", "finding", "gate", "response", title="findings")
+        listing = Table("model", "findings (gate)", "response", title=f"the first {len(found)} findings")
         for verdict in found:
-            for name, detail in verdict.findings.items():
-                gate = "drop" if name in verdict.dropped_by else "flag"
-                text = " / ".join(checks.lines_of(verdict.text))
-                listing.add_row(verdict.model, f"{name}: {detail}", gate, text[:60] or "(empty)")
+            findings = "\n".join(
+                f"{name} ({'drop' if name in verdict.dropped_by else 'flag'}): {detail}"
+                for name, detail in verdict.findings.items()
+            )
+            text = " / ".join(checks.lines_of(verdict.text))
+            listing.add_row(verdict.model, findings, text[:60] or "(empty)")
         console.print(listing)
 
 
