@@ -86,6 +86,7 @@ def test_echo_empty_length_and_duplicates():
     assert verdict(f"{DUTCH_PROMPT}\n{DUTCH_HAIKU}").dropped_by == ("echo",)
     repeats_system = verdict(f"Je bent een dichter die gespecialiseerd is in haiku.\n{DUTCH_HAIKU}")
     assert repeats_system.findings["echo"] == "repeats the system prompt"
+    assert "echo" not in verdict(f"De zee\n{DUTCH_HAIKU}", prompt="De zee").findings  # a short prompt
     assert verdict("  \n").dropped_by == ("empty",) and verdict(None).findings == {"empty": "no text"}
     long = verdict("\n".join(["Golven rollen aan " * 6] * 3))
     assert long.findings["length"] == f"{len(long.text)} characters, limit 300" and "length" in long.flags
@@ -96,6 +97,8 @@ def test_echo_empty_length_and_duplicates():
 
 def test_off_finds_nothing_and_flag_logs():
     assert verdict(ENGLISH_HAIKU, language="off").findings == {}
+    # The form follows the project's language even with its gate off.
+    assert verdict("古池や 蛙飛び込む 水の音", expected="ja", language="off", prompt="俳句").findings == {}
     assert verdict(ENGLISH_HAIKU, expected=None).language is None  # no language to expect: skipped
     flagged = verdict(ENGLISH_HAIKU, language="flag")
     assert flagged.flags == ("language",) and flagged.dropped_by == ()

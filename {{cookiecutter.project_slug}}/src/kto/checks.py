@@ -43,7 +43,8 @@ ONE_LINE_HAIKU = frozenset({"ja", "zh"})
 MAX_UNBROKEN_HAIKU = 25
 # A haiku line longer than this is prose that happens to have line breaks.
 MAX_HAIKU_LINE = 60
-# A line of the system prompt shorter than this (normalised) is too common to call an echo.
+# A prompt or a line of the system prompt shorter than this (normalised) is too common to call an
+# echo: a haiku on "De zee" may well say "de zee".
 MIN_ECHO = 15
 # The embedded tiny model's slots (kto generate --local): its answers are poor by design, and a
 # dry run must still end with records to rate, so its findings flag and never drop.
@@ -54,7 +55,9 @@ LOCAL_PREFIX = f"{local_model.MODEL_NAME}-local"
 class Gates:
     actions: Mapping[str, str]  # check -> drop | flag | off
     max_chars: int
-    language: str | None  # the ISO 639-1 code responses should be in; None: not checked
+    # The ISO 639-1 code responses should be in (None: unknown to lingua, not checked); the form
+    # and syllable rules follow it even when the language gate is off.
+    language: str | None
     haiku: bool
     system_prompt: str
 
@@ -63,10 +66,8 @@ class Gates:
         settings = config.checks
         actions = {name: getattr(settings, name) for name in CHECKS}
         code = settings.expected_language or config.language.code
-        if actions["language"] == "off":
-            code = None
-        elif lingua_language(code) is None:
-            if settings.expected_language:
+        if lingua_language(code) is None:
+            if settings.expected_language and actions["language"] != "off":
                 raise KtoError(
                     "checks.expected_language",
                     f"{code!r} is not an ISO 639-1 code lingua knows: use one, or set checks.language: off",
@@ -189,7 +190,7 @@ def haiku_form(text: str, language: str | None) -> tuple[str | None, str | None]
 
 def echo(text: str, prompt: str, system_prompt: str) -> str | None:
     said = normalise(text)
-    if (asked := normalise(prompt)) and asked in said:
+    if len(asked := normalise(prompt)) >= MIN_ECHO and asked in said:
         return "repeats the prompt"
     if any(told in said for told in instructions(system_prompt)):
         return "repeats the system prompt"
@@ -203,7 +204,9 @@ def instructions(system_prompt: str) -> tuple[str, ...]:
     return tuple(part for part in parts if len(part) >= MIN_ECHO)
 
 
-def check_response(prompt: str, model: str, text: str | None, others: Iterable[str | None], gates: Gates):
+def check_response(
+    prompt: str, model: str, text: str | None, others: Iterable[str | None], gates: Gates
+) -> Verdict:
     """One response through every check that is not off, and its gates."""
     text = text or ""
     active = {name for name, action in gates.actions.items() if action != "off"}
@@ -213,7 +216,7 @@ def check_response(prompt: str, model: str, text: str | None, others: Iterable[s
         findings["empty"] = "no text"
     else:
         lines = len(lines_of(text))
-        if gates.language:
+        if gates.language and "language" in active:
             detected = detect_language(text, gates.language)
             accepted = {gates.language, *SAME_LANGUAGE.get(gates.language, ())}
             if detected and detected not in accepted:
