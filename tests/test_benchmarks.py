@@ -39,3 +39,9 @@ def test_the_export_benchmark_prints_rates_and_growth():
     out = run_benchmark("export_throughput.py", "--sizes", "200", "2000")
     assert len(re.findall(r"\d+ records: +[\d.]+ s = +\d+ records/s", out)) == 2, out
     assert re.search(r"per-record cost x\d+\.\d\d", out), out
+
+
+def test_the_check_benchmark_prints_rates_and_their_ratio():
+    out = run_benchmark("check_throughput.py", "--responses", "200")
+    assert len(re.findall(r"\d+ responses in +[\d.]+ s = +\d+ responses/s", out)) == 3, out
+    assert re.search(r"ratio gates/detection +: \d+\.\d\d", out), out

@@ -181,13 +181,17 @@ def argilla_server(tmp_path_factory) -> ArgillaServer:
 @pytest.fixture
 def annotation_project(project, argilla_server, monkeypatch) -> Path:
     """A project pointed at the session's server, with a dataset name of its own, where two
-    submitted ratings complete a record (the tests count on it, whatever the project chose)."""
+    submitted ratings complete a record (the tests count on it, whatever the project chose).
+    Its language gate is off: write_generations answers in English whatever the project's
+    language; the tests of the gates turn it on."""
     monkeypatch.setenv("ARGILLA_API_URL", argilla_server.url)
     monkeypatch.setenv("ARGILLA_API_KEY", argilla_server.api_key)
-    edit_config(
-        project,
-        lambda config: config["argilla"].update(dataset=f"test-{uuid.uuid4().hex[:8]}", min_submitted=2),
-    )
+
+    def change(config):
+        config["argilla"].update(dataset=f"test-{uuid.uuid4().hex[:8]}", min_submitted=2)
+        config["checks"]["language"] = "off"
+
+    edit_config(project, change)
     return project
 
 
@@ -220,6 +224,18 @@ def dataset_of(server, project):
 
     config = load_config(project / "project.yaml")
     return server.client().datasets(config.argilla.dataset, workspace=config.argilla.workspace)
+
+
+def annotator_session(server, username: str = "annotator1") -> tuple[str, dict[str, str]]:
+    """An annotator's API key and browser-like session headers, got by signing in with their password."""
+    import httpx
+
+    login = server.logins[username]
+    token = httpx.post(
+        f"{server.url}/api/v1/token", data={"username": username, "password": login["password"]}
+    ).json()["access_token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    return httpx.get(f"{server.url}/api/v1/me", headers=headers).json()["api_key"], headers
 
 
 def records_of(dataset, model: str) -> list:

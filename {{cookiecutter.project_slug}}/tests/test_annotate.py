@@ -6,6 +6,7 @@ import signal
 
 import pytest
 from conftest import (
+    annotator_session,
     dataset_of,
     edit_config,
     kill_once_records_appear,
@@ -16,6 +17,7 @@ from conftest import (
     table_rows,
     write_generations,
 )
+from test_checks import DUTCH_SYSTEM, write_dutch_generations
 
 from kto import ratings
 from kto.config import load_config
@@ -96,6 +98,14 @@ def test_nothing_to_annotate_is_one_line(annotation_project):
     result = run_kto(annotation_project, "annotate")
     assert result.returncode == 1
     assert result.stderr.strip() == "error: input: no non-empty responses to annotate"
+    write_generations(annotation_project, prompts=1, models=1)
+    dutch_gates(annotation_project)  # the English answer is dropped
+    all_dropped = run_kto(annotation_project, "annotate")
+    assert all_dropped.returncode == 1
+    assert all_dropped.stderr.strip().splitlines()[-1] == (
+        "error: input: the gates dropped all 1 responses (kto check lists them; "
+        "kto annotate --no-checks logs every non-empty one)"
+    )
     missing_file = run_kto(annotation_project, "annotate", "--input", "nope.parquet")
     assert missing_file.stderr.startswith("error: input: ")
 
@@ -172,6 +182,7 @@ def test_the_local_server_keeps_its_data_through_down_and_up_and_a_crash(tmp_pat
     if shutil.which("redis-server") is None:
         pytest.skip("redis-server is not installed")
     shutil.copy(PROJECT / "project.yaml", tmp_path)
+    edit_config(tmp_path, lambda config: config["checks"].update(language="off"))  # English answers
     assert run_kto(tmp_path, "argilla", "up", "--annotators", "1").returncode == 0
     try:
         write_generations(tmp_path, prompts=3)
@@ -226,3 +237,131 @@ def test_export_from_the_server_matches_the_hand_worked_case(annotation_project,
     folder = annotation_project / "data" / "export"
     assert json.loads((folder / "reconciliation.json").read_text()) == {**EXPECTED["majority"][0], "total": 6}
     assert json.loads((folder / "statistics.json").read_text())["krippendorff_alpha"] == pytest.approx(ALPHA)
+
+
+def dutch_gates(project, **gates) -> None:
+    """A Dutch haiku project's gates, whatever language this project was rendered in."""
+
+    def change(config):
+        config["checks"].update({"language": "drop", "expected_language": "nl", **gates})
+        config["task"].update(name="haiku", system_prompt=DUTCH_SYSTEM)
+
+    edit_config(project, change)
+
+
+def models_where(dataset, *condition) -> list[str]:
+    import argilla as rg
+
+    query = rg.Query(filter=rg.Filter(condition)) if condition else None
+    return sorted(record.metadata["model"] for record in dataset.records(query=query))
+
+
+def test_gates_decide_what_is_logged_and_their_findings_are_filterable(annotation_project, argilla_server):
+    dutch_gates(annotation_project)
+    generations = write_dutch_generations(annotation_project)
+    before = generations.read_bytes()
+    result = run_kto(annotation_project, "annotate")
+    assert result.returncode == 0, result.stderr
+    assert "team/m1: the gates dropped 1 of 1 (language 1)" in result.stderr  # the English haiku
+    assert "team/m2: the gates dropped 1 of 1 (empty 1)" in result.stderr
+    assert "3 records added, 0 already there" in result.stderr
+    assert generations.read_bytes() == before  # dropped responses stay in the generations file
+
+    dataset = dataset_of(argilla_server, annotation_project)
+    assert models_where(dataset) == ["team/m0", "team/m3", "team/m4"]
+    assert models_where(dataset, "metadata.flags", "==", "form") == ["team/m3"]
+    assert models_where(dataset, "metadata.flags", "==", "duplicate") == ["team/m0", "team/m4"]
+    assert models_where(dataset, "metadata.detected_language", "==", "nl") == models_where(dataset)
+    assert models_where(dataset, "metadata.lines", ">=", 3) == ["team/m0", "team/m4"]
+    assert records_of(dataset, "team/m0")[0].metadata["syllables"] == "5-7-5"
+
+    everything = run_kto(annotation_project, "annotate", "--no-checks")
+    assert "1 records added, 3 already there" in everything.stderr  # the English one; empty never
+    assert "dropped" not in everything.stderr
+
+
+def test_a_gate_change_adds_what_it_newly_allows_and_removes_nothing(annotation_project, argilla_server):
+    import argilla as rg
+
+    dutch_gates(annotation_project)
+    write_dutch_generations(annotation_project)
+    assert run_kto(annotation_project, "annotate").returncode == 0
+    dataset = dataset_of(argilla_server, annotation_project)
+    rated = records_of(dataset, "team/m3")[0]
+    annotator = argilla_server.client().users("annotator1")
+    rated.responses.add(rg.Response("rating", "down", user_id=annotator.id, status="submitted"))
+    dataset.records.log([rated])
+
+    dutch_gates(annotation_project, language="flag")
+    loosened = run_kto(annotation_project, "annotate")
+    assert "1 records added, 3 already there" in loosened.stderr
+    assert records_of(dataset, "team/m1")[0].metadata["flags"] == ["language"]
+
+    dutch_gates(annotation_project, form="drop")  # would drop the rated prose answer now
+    tightened = run_kto(annotation_project, "annotate")
+    assert tightened.returncode == 0, tightened.stderr
+    assert "team/m3: the gates dropped 1 of 1 (form 1)" in tightened.stderr
+    assert "0 records added, 2 already there (2 in all)" in tightened.stderr
+    assert record_count(argilla_server, annotation_project) == 4
+    kept = records_of(dataset_of(argilla_server, annotation_project), "team/m3")[0]
+    assert [(r.value, r.status) for r in kept.responses["rating"]] == [("down", "submitted")]
+
+
+def test_annotators_cannot_see_the_model(annotation_project, argilla_server):
+    import argilla as rg
+    import httpx
+
+    write_generations(annotation_project, prompts=2)
+    assert run_kto(annotation_project, "annotate").returncode == 0
+    owner_view = dataset_of(argilla_server, annotation_project)
+    assert owner_view.settings.metadata["model"].visible_for_annotators is False
+    assert models_where(owner_view, "metadata.model", "==", "team/model-1") == ["team/model-1"] * 2
+
+    key, session = annotator_session(argilla_server)
+    config = load_config(annotation_project / "project.yaml")
+    annotator = rg.Argilla(api_url=argilla_server.url, api_key=key)
+    seen = annotator.datasets(config.argilla.dataset, workspace=config.argilla.workspace)
+    assert "flags" in [prop.name for prop in seen.settings.metadata]
+    assert "model" not in [prop.name for prop in seen.settings.metadata]
+    # The records as the web UI fetches them for this annotator.
+    url = f"{argilla_server.url}/api/v1/me/datasets/{seen.id}/records/search"
+    search = httpx.post(url, headers=session, json={})
+    assert search.status_code == 200, search.text
+    items = search.json()["items"]
+    assert len(items) == 4 and all("model" not in item["record"]["metadata"] for item in items)
+    assert "team/model-" not in search.text
+
+
+def test_a_dataset_from_before_the_gates_gains_their_metadata_and_keeps_its_ratings(
+    annotation_project, argilla_server
+):
+    import argilla as rg
+
+    from kto import annotation
+
+    config = load_config(annotation_project / "project.yaml")
+    client = argilla_server.client()
+    old = annotation.settings(config, client)
+    names = ("model", "prompt_id", "language")
+    old.metadata = [rg.TermsMetadataProperty(name, client=client) for name in names]
+    argilla = config.argilla
+    dataset = rg.Dataset(argilla.dataset, workspace=argilla.workspace, settings=old, client=client).create()
+    rows = annotation.read_generations(write_generations(annotation_project, 1))
+    first = next(annotation.records(rows, "en"))
+    record = rg.Record(**first)
+    record.responses.add(
+        rg.Response("rating", "up", user_id=client.users("annotator1").id, status="submitted")
+    )
+    dataset.records.log([record])
+
+    result = run_kto(annotation_project, "annotate")
+    assert result.returncode == 0, result.stderr
+    assert "1 records added, 1 already there" in result.stderr
+    upgraded = dataset_of(argilla_server, annotation_project)
+    visible = {prop.name: prop.visible_for_annotators for prop in upgraded.settings.metadata}
+    assert visible == {
+        "model": False,
+        **dict.fromkeys(["prompt_id", "language", "detected_language", "lines", "syllables", "flags"], True),
+    }
+    rated = records_of(upgraded, "team/model-0")[0]
+    assert [(r.value, r.status) for r in rated.responses["rating"]] == [("up", "submitted")]

@@ -3,6 +3,7 @@
 import os
 import re
 import shutil
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -16,26 +17,34 @@ CHROMIUM = os.environ.get("KTO_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(os.environ.get("KTO_TEST_ARTIFACTS", PROJECT / ".test-artifacts"))
 
 
-def test_an_annotator_gives_a_thumbs_up_in_the_browser(annotation_project, argilla_server):
+@contextmanager
+def signed_in(server, project, username: str):
+    """A headless Chromium page on the project's dataset, signed in as ``username``."""
     sync_api = pytest.importorskip("playwright.sync_api")
     if not shutil.which(CHROMIUM):
         pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium, or set KTO_CHROMIUM)")
-    write_generations(annotation_project, prompts=2, models=1)
-    assert run_kto(annotation_project, "annotate").returncode == 0
-    dataset = load_config(annotation_project / "project.yaml").argilla.dataset
-    login = argilla_server.logins["annotator1"]
-
+    dataset = load_config(project / "project.yaml").argilla.dataset
+    login = server.logins[username]
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=shutil.which(CHROMIUM),
             args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
         )
         page = browser.new_page(viewport={"width": 1400, "height": 900})
-        page.goto(f"{argilla_server.url}/sign-in")
+        page.goto(f"{server.url}/sign-in")
         page.get_by_label("Username").fill(login["username"])
         page.get_by_label("Password").fill(login["password"])
         page.get_by_role("button", name="Sign in").click()
         page.get_by_text(dataset).first.click()
+        yield page
+        browser.close()
+
+
+def test_an_annotator_gives_a_thumbs_up_in_the_browser(annotation_project, argilla_server):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    write_generations(annotation_project, prompts=2, models=1)
+    assert run_kto(annotation_project, "annotate").returncode == 0
+    with signed_in(argilla_server, annotation_project, "annotator1") as page:
         page.locator("label[for=rating_up]").click()
         with page.expect_response(lambda r: "/responses" in r.url and r.request.method != "GET") as answer:
             page.get_by_role("button", name="Submit").click()
@@ -44,10 +53,40 @@ def test_an_annotator_gives_a_thumbs_up_in_the_browser(annotation_project, argil
         sync_api.expect(submitted).to_contain_text("1", timeout=15_000)  # the UI's own counter
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=ARTIFACTS / "annotator-gives-a-thumbs-up.png")
-        browser.close()
 
     status = run_kto(annotation_project, "status")
     assert status.returncode == 0, status.stderr
     rows = table_rows(status.stderr)
     assert rows["annotator1"] == ["1", "0", "0", "1"]  # submitted, discarded, draft, pending
     assert rows["team/model-0"] == ["1", "0", "100%"]
+
+
+def what_a_user_sees(page) -> tuple[str, list[str]]:
+    """The text of a record's "View metadata" panel, and the metadata the filters offer."""
+    page.get_by_label("Expand Record Dropdown for Extra Information").click()
+    page.get_by_text("View metadata").click()
+    page.get_by_text("Record info").wait_for()
+    record = page.inner_text("body")
+    page.reload()  # closes the panel
+    page.get_by_text("Filters", exact=True).click()
+    page.get_by_text("Metadata", exact=True).click()
+    page.get_by_text("Prompt id", exact=True).wait_for()
+    # The open menu lists the metadata properties between its own button and the next one.
+    lines = [line.strip() for line in page.inner_text("body").splitlines() if line.strip()]
+    return record, lines[lines.index("Metadata") + 1 : lines.index("Responses")]
+
+
+def test_the_model_is_hidden_from_annotators_in_the_browser(annotation_project, argilla_server):
+    write_generations(annotation_project, prompts=1, models=1)
+    assert run_kto(annotation_project, "annotate").returncode == 0
+    with signed_in(argilla_server, annotation_project, "annotator1") as page:
+        record, filters = what_a_user_sees(page)
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=ARTIFACTS / "annotator-metadata-filters.png")
+    assert "lines" in record and "team/model-0" not in record and "model" not in record.split()
+    assert {"Flags", "Detected language", "Lines"} <= set(filters) and "Model" not in filters
+
+    # The same page for the owner shows both: the annotator's view lacks them because they are hidden.
+    with signed_in(argilla_server, annotation_project, "owner") as page:
+        record, filters = what_a_user_sees(page)
+    assert "team/model-0" in record and "Model" in filters

@@ -34,6 +34,9 @@ def test_no_config_is_one_clear_error(tmp_path):
         (lambda c: c["generation"].update(max_new_tokens=0), "generation.max_new_tokens"),
         (lambda c: c["argilla"].update(min_submitted=0), "argilla.min_submitted"),
         (lambda c: c["task"].update(system_promt="typo"), "task.system_promt"),
+        (lambda c: c["checks"].update(language="maybe"), "checks.language"),
+        (lambda c: c["checks"].update(empty="flag"), "checks.empty"),  # nothing to rate in it
+        (lambda c: c["checks"].update(max_chars=0), "checks.max_chars"),
         (
             lambda c: c["generation"].update(models=[{"id": "a/b", "backend": "openai"}]),
             "generation.models.0",

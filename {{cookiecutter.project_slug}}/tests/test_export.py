@@ -224,3 +224,45 @@ def test_the_card_lists_the_models_licences_and_their_terms(project, backup):
     assert "- m1: Meta's Llama licence: a model made from it or from its answers, when shared, must" in text
     assert "Check the licence of the models marked unknown" in text
     assert "| m3 |" not in text and "non-commercial" not in text
+
+
+def test_gate_counts_per_model_reach_statistics_and_the_card(project, backup):
+    from test_checks import DUTCH_HAIKU, DUTCH_SYSTEM, ENGLISH_HAIKU
+
+    from kto.responses import write_rows
+
+    def change(config):
+        config["checks"].update(language="drop", expected_language="nl")
+        config["task"].update(name="haiku", system_prompt=DUTCH_SYSTEM)
+
+    edit_config(project, change)
+    # team/a answers in English 2 times out of 5: the card must show it.
+    other = DUTCH_HAIKU.replace("luid", "zacht")
+    answers = {"team/a": [DUTCH_HAIKU] * 3 + [ENGLISH_HAIKU] * 2, "team/b": [other] * 5}
+    rows = [
+        {
+            "input": f"Schrijf een haiku over nummer {n}.",
+            "generation_model": list(answers),
+            "generation_prompt": ["-"] * 2,
+            "raw_generation_responses": [texts[n] for texts in answers.values()],
+            "generations": [texts[n] for texts in answers.values()],
+        }
+        for n in range(5)
+    ]
+    write_rows(rows, project / "data" / "generations.parquet")
+    assert run_kto(project, "export", "--from", str(backup)).returncode == 0
+    checks = json.loads((project / "data" / "export" / "statistics.json").read_text())["checks"]
+    assert checks["gates"]["language"] == "drop" and checks["expected_language"] == "nl"
+    assert checks["models"]["team/a"]["responses"] == 5
+    assert checks["models"]["team/a"]["dropped_by"]["language"] == 2
+    assert checks["models"]["team/b"]["dropped"] == 0
+    card = (project / "data" / "export" / "README.md").read_text()
+    assert "Gates: empty: drop, language: drop, form: flag, length: flag, echo: drop" in card
+    assert "| team/a | 5 | 2 (40%) | 0 | 0 | 2 (40%) | 0 | 0 | 0 | 0 |" in card
+
+
+def test_an_export_from_a_backup_alone_says_the_gates_without_counts(project, backup):
+    assert run_kto(project, "export", "--from", str(backup)).returncode == 0
+    checks = json.loads((project / "data" / "export" / "statistics.json").read_text())["checks"]
+    assert checks["models"] is None and set(checks["gates"]) >= {"empty", "language", "duplicate"}
+    assert "no counts per gate" in (project / "data" / "export" / "README.md").read_text()

@@ -7,11 +7,17 @@ already given are left alone.
 
 import hashlib
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kto.config import ProjectConfig
-from kto.errors import KtoError
+from kto.errors import KtoError, one_line
+from kto.journal import RunLock
 from kto.labels import COMMENT, DOWN, QUESTION, UP
+
+if TYPE_CHECKING:
+    from kto.checks import Report as CheckReport
 
 BATCH_SIZE = 256  # the server indexes each batch synchronously; 256 is the SDK's own default
 
@@ -38,9 +44,15 @@ def settings(config: ProjectConfig, client):
             rg.TextQuestion(name=COMMENT, title=texts.comment_title, required=False, client=client),
         ],
         metadata=[
-            rg.TermsMetadataProperty("model", title="Model", client=client),
+            # Coordinators may filter by model; annotators must not see it: ratings are blind.
+            rg.TermsMetadataProperty("model", title="Model", visible_for_annotators=False, client=client),
             rg.TermsMetadataProperty("prompt_id", title="Prompt id", client=client),
             rg.TermsMetadataProperty("language", title="Language", client=client),
+            # What kto's checks found (kto.checks): annotators and coordinators filter on these.
+            rg.TermsMetadataProperty("detected_language", title="Detected language", client=client),
+            rg.IntegerMetadataProperty("lines", title="Lines", client=client),
+            rg.TermsMetadataProperty("syllables", title="Syllables (estimate)", client=client),
+            rg.TermsMetadataProperty("flags", title="Flags", client=client),
         ],
         distribution=rg.TaskDistribution(min_submitted=texts.min_submitted),
     )
@@ -54,7 +66,7 @@ def settings_signature(value) -> dict:
             (question.name, tuple(sorted(getattr(question, "labels", None) or [])))
             for question in value.questions
         ),
-        "metadata": sorted(prop.name for prop in value.metadata),
+        "metadata": sorted((prop.name, prop.visible_for_annotators is not False) for prop in value.metadata),
         "min_submitted": value.distribution.min_submitted,
     }
 
@@ -70,6 +82,7 @@ def ensure_dataset(client, config: ProjectConfig):
     dataset = client.datasets(name, workspace=workspace)
     if dataset is None:
         return rg.Dataset(name=name, workspace=workspace, settings=wanted, client=client).create()
+    upgrade_metadata(dataset, wanted)
     have, want = settings_signature(dataset.settings), settings_signature(wanted)
     if have != want:
         differ = ", ".join(key for key in want if have[key] != want[key])
@@ -81,6 +94,29 @@ def ensure_dataset(client, config: ProjectConfig):
     return dataset
 
 
+def upgrade_metadata(dataset, wanted) -> None:
+    """A dataset made by an older kto gets the metadata properties it lacks and hides what
+    annotators must not see; nothing is removed. Argilla allows both on a dataset with ratings."""
+    from argilla._exceptions import ArgillaError
+
+    have = {prop.name: prop for prop in dataset.settings.metadata}
+    try:
+        for prop in wanted.metadata:
+            if prop.name not in have:
+                dataset.settings.metadata.add(prop)
+                prop.dataset = dataset
+                prop.create()
+            elif have[prop.name].visible_for_annotators != prop.visible_for_annotators:
+                have[prop.name].visible_for_annotators = prop.visible_for_annotators
+                have[prop.name].update()
+    except ArgillaError as error:
+        raise KtoError(
+            "argilla",
+            f"cannot update the metadata of dataset {dataset.name} ({one_line(error)[:200]}); "
+            "use another argilla.dataset name in project.yaml",
+        ) from error
+
+
 def record_id(prompt: str, model: str, completion: str) -> str:
     return hashlib.sha256("\x1f".join((prompt, model, completion)).encode()).hexdigest()[:32]
 
@@ -89,16 +125,22 @@ def prompt_id(prompt: str) -> str:
     return hashlib.sha256(prompt.encode()).hexdigest()[:12]
 
 
-def records(rows: list[dict], language: str) -> Iterator[dict]:
-    """One record per (prompt, non-empty response), as plain data."""
+def records(rows: list[dict], language: str, verdicts: list | None = None) -> Iterator[dict]:
+    """One record per (prompt, non-empty response), as plain data. With ``verdicts`` (kto.checks),
+    only the responses no gate dropped, with what the checks found in their metadata."""
+    found = {(verdict.prompt, verdict.model): verdict for verdict in verdicts or []}
     for row in rows:
         for model, completion in zip(row["generation_model"], row["generations"], strict=True):
-            if completion and completion.strip():
-                yield {
-                    "id": record_id(row["input"], model, completion),
-                    "fields": {"prompt": row["input"], "completion": completion},
-                    "metadata": {"model": model, "prompt_id": prompt_id(row["input"]), "language": language},
-                }
+            verdict = found.get((row["input"], model))
+            if not completion or not completion.strip() or (verdict and verdict.dropped_by):
+                continue
+            checked = verdict.metadata() if verdict else {}
+            yield {
+                "id": record_id(row["input"], model, completion),
+                "fields": {"prompt": row["input"], "completion": completion},
+                "metadata": {"model": model, "prompt_id": prompt_id(row["input"]), "language": language}
+                | checked,
+            }
 
 
 def existing_ids(dataset) -> set[str]:
@@ -131,3 +173,46 @@ def read_generations(path: Path) -> list[dict]:
     if not table:
         raise KtoError("input", f"{path} has no generations: run kto generate first")
     return to_rows(table, [], [])
+
+
+@dataclass(frozen=True)
+class AnnotateReport:
+    dataset: str  # workspace/name
+    url: str
+    wanted: int
+    added: int
+    checked: "CheckReport | None"  # None with --no-checks
+
+
+def run(
+    config: ProjectConfig,
+    generations: Path,
+    *,
+    gates: bool = True,
+    on_checked: Callable[["CheckReport"], None] | None = None,
+    on_logged: Callable[[int], None] | None = None,
+) -> AnnotateReport:
+    """Log the responses the gates allow (every non-empty one without ``gates``) that the dataset
+    lacks; one run at a time, as two would log the same records."""
+    from kto import checks
+    from kto.argilla_client import connect
+
+    rows = read_generations(generations)
+    report = checks.run(config, rows) if gates else None
+    if report and on_checked:
+        on_checked(report)
+    wanted = list(records(rows, config.language.code, report.verdicts if report else None))
+    if not wanted and report and report.dropped:
+        raise KtoError(
+            "input",
+            f"the gates dropped all {report.dropped} responses (kto check lists them; "
+            "kto annotate --no-checks logs every non-empty one)",
+        )
+    if not wanted:
+        raise KtoError("input", "no non-empty responses to annotate")
+    with RunLock(config.path(".cache/kto/annotate.lock"), "kto annotate"):
+        client = connect(config)
+        dataset = ensure_dataset(client, config)
+        added = log_missing(dataset, wanted, on_logged)
+    name = f"{config.argilla.workspace}/{config.argilla.dataset}"
+    return AnnotateReport(name, client.api_url, len(wanted), added, report)

@@ -167,25 +167,35 @@ def annotate(
     generations: Annotated[
         Path | None, typer.Option("--input", help="Generations file (default from project.yaml)")
     ] = None,
+    no_checks: Annotated[
+        bool, typer.Option("--no-checks", help="Log every non-empty response: no quality gates")
+    ] = False,
 ) -> None:
-    """Put every response on Argilla for a thumbs up or down (adds only what is missing)."""
+    """Put the responses the quality gates allow on Argilla for a thumbs up or down (adds only
+    what is missing)."""
     from kto import annotation
-    from kto.argilla_client import connect
 
     config = project(ctx)
-    rows = annotation.read_generations(generations or config.path(config.generation.output))
-    wanted = list(annotation.records(rows, config.language.code))
-    if not wanted:
-        raise KtoError("input", "no non-empty responses to annotate")
-    client = connect(config)
-    dataset = annotation.ensure_dataset(client, config)
+
+    def dropped(report) -> None:
+        for model, counts in report.per_model.items():
+            if counts.dropped:
+                gates = ", ".join(f"{name} {n}" for name, n in counts.dropped_by.most_common())
+                console.print(f"{model}: the gates dropped {counts.dropped} of {counts.responses} ({gates})")
+
     with progress_bar() as bar:
-        task = bar.add_task("records", total=len(wanted))
-        added = annotation.log_missing(dataset, wanted, on_logged=lambda n: bar.advance(task, n))
-        bar.update(task, completed=len(wanted))
+        task = bar.add_task("records", total=None)
+        report = annotation.run(
+            config,
+            generations or config.path(config.generation.output),
+            gates=not no_checks,
+            on_checked=dropped,
+            on_logged=lambda n: bar.advance(task, n),
+        )
+        bar.update(task, total=report.wanted, completed=report.wanted)
     console.print(
-        f"{config.argilla.workspace}/{config.argilla.dataset}: {added} records added, "
-        f"{len(wanted) - added} already there ({len(wanted)} in all) at {client.api_url}"
+        f"{report.dataset}: {report.added} records added, {report.wanted - report.added} already there "
+        f"({report.wanted} in all) at {report.url}"
     )
 
 
@@ -601,6 +611,50 @@ def language_export(
         f"Wrote {result.path} ({result.prompts} starter prompts): copy it into kto-template's "
         "languages/ and open a pull request (its CONTRIBUTING.md)."
     )
+
+
+@app.command()
+def check(
+    ctx: typer.Context,
+    generations: Annotated[
+        Path | None, typer.Option("--input", help="Generations file (default from project.yaml)")
+    ] = None,
+    examples: Annotated[int, typer.Option(min=0, help="Findings to list, one per response")] = 20,
+) -> None:
+    """Run the quality gates on the generations and count their findings per model (Argilla untouched)."""
+    from rich.table import Table
+
+    from kto import annotation, checks
+
+    config = project(ctx)
+    rows = annotation.read_generations(generations or config.path(config.generation.output))
+    report = checks.run(config, rows)
+    models = report.per_model.values()
+    table = Table("check", "gate", *report.per_model, title="responses per model, and what each gate found")
+    table.add_row("responses", "", *(str(counts.responses) for counts in models))
+    for name in checks.CHECKS:
+        row = (share(counts.checks[name], counts.responses) for counts in models)
+        table.add_row(name, report.gates.actions[name], *row)
+    for name in ("dropped", "flagged"):
+        table.add_row(name, "", *(share(getattr(counts, name), counts.responses) for counts in models))
+    console.print(table)
+    if report.gates.actions["language"] != "off" and not report.gates.language:
+        console.print("note: language not checked: set checks.expected_language to an ISO 639-1 code")
+    found = [verdict for verdict in report.verdicts if verdict.findings][:examples]
+    if found:
+        listing = Table("model", "findings (gate)", "response", title=f"the first {len(found)} findings")
+        for verdict in found:
+            findings = "\n".join(
+                f"{name} ({'drop' if name in verdict.dropped_by else 'flag'}): {detail}"
+                for name, detail in verdict.findings.items()
+            )
+            text = " / ".join(checks.lines_of(verdict.text))
+            listing.add_row(verdict.model, findings, text[:60] or "(empty)")
+        console.print(listing)
+
+
+def share(count: int, total: int) -> str:
+    return f"{count} ({count / total:.0%})" if count else "0"
 
 
 def require_ray() -> None:

@@ -259,6 +259,25 @@ class Suggest(Strict):
         return text.replace("{response}", response)
 
 
+Gate = Literal["drop", "flag", "off"]
+
+
+class Checks(Strict):
+    """Quality gates ``kto annotate`` applies before logging (``kto check`` shows their counts):
+    drop (never logged), flag (logged, named in the record's flags) or off (not checked)."""
+
+    # An empty response has nothing to rate: it is never logged.
+    empty: Literal["drop"] = "drop"
+    language: Gate = "drop"
+    echo: Gate = "drop"
+    form: Gate = "flag"
+    length: Gate = "flag"
+    duplicate: Gate = "flag"
+    max_chars: int = Field(default=1000, ge=1)
+    # The ISO 639-1 code responses should be in; empty: language.code.
+    expected_language: str | None = None
+
+
 class Lora(Strict):
     r: int = Field(default=16, ge=1)
     alpha: int = Field(default=32, ge=1)
@@ -302,6 +321,8 @@ class ProjectConfig(Strict):
     suggest: Suggest
     export: ExportSettings = ExportSettings()
     community: Community
+    # Projects rendered before the gates existed get the defaults.
+    checks: Checks = Checks()
     training: Training | None = None
     backup: Backup = Backup()  # a default, so project.yaml files from before it still load
     # The folder holding project.yaml: relative paths in the config start there.

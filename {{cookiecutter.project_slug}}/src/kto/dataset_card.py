@@ -44,6 +44,41 @@ def licence_section(config: ProjectConfig, model_ids: list[str]) -> str:
     return f"| model | licence |\n| --- | --- |\n{rows}\n{notes}"
 
 
+def gates_section(checked: dict | None) -> str:
+    """What the quality gates (kto.checks) let through, per model."""
+    if not checked:
+        return "No quality gates were recorded for this export."
+    gates = ", ".join(f"{name}: {action}" for name, action in checked["gates"].items())
+    language = checked["expected_language"]
+    lines = [
+        "Before people rated, `kto annotate` checked every response. Gates: "
+        f"{gates} (`drop`: never shown to annotators; `flag`: shown, with the finding in the record's "
+        f"`flags` metadata). Expected language: {language or 'not checked'} (lingua-language-detector); "
+        f"longer than {checked['max_chars']} characters: `length`"
+        + (f"; form: {checked['form']}" if checked["form"] else "")
+        + ". Answers of kto's embedded test model are flagged, never dropped.",
+        "",
+    ]
+    models = checked["models"]
+    if models is None:
+        lines.append("The generations file was not at hand for this export: no counts per gate.")
+        return "\n".join(lines)
+    names = list(next(iter(models.values()))["checks"]) if models else []
+    lines += [
+        "Responses per model, and how many each check found (counted over the generations file with "
+        "the gates above):",
+        "",
+        "| model | responses | dropped | flagged | " + " | ".join(names) + " |",
+        "| --- " * (4 + len(names)) + "|",
+    ]
+    for model, counts in models.items():
+        total = counts["responses"]
+        cells = [counts["dropped"], counts["flagged"], *(counts["checks"][name] for name in names)]
+        shares = " | ".join(f"{n} ({n / total:.0%})" if n else "0" for n in cells)
+        lines.append(f"| {model} | {total} | {shares} |")
+    return "\n".join(lines)
+
+
 def build(config: ProjectConfig, export, policy, annotators: int) -> DatasetCard:
     stats = export.statistics
     data = DatasetCardData(
@@ -115,6 +150,10 @@ Annotation: {annotators} annotators, {config.argilla.min_submitted} ratings aske
 decided by the policy **{policy}**. The guidelines:
 
 {guidelines}
+
+## Quality gates
+
+{gates_section(stats.get("checks"))}
 
 ## Figures
 

@@ -70,7 +70,7 @@ def run(
     max_pairs: int | None,
 ) -> Export:
     """The export of the ratings on the server, or in a backup file (``source``), written to ``folder``."""
-    from kto import ratings
+    from kto import checks, ratings
     from kto.export import aggregate
 
     if source:
@@ -80,5 +80,6 @@ def run(
 
         rows = ratings.fetch(*open_dataset(config))
     result = aggregate(rows, policy, conversational=conversational, max_pairs=max_pairs)
+    result.statistics["checks"] = checks.statistics(config)
     write(result, config, policy, folder, conversational=conversational)
     return result

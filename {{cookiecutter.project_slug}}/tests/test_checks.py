@@ -1,0 +1,160 @@
+"""The quality gates (kto.checks) on real text, and kto check on a generations file."""
+
+import pytest
+from conftest import edit_config, run_kto, table_rows
+
+from kto.checks import Gates, check_response, haiku_form
+from kto.config import load_config
+from kto.errors import KtoError
+from kto.local_model import MODEL_NAME
+
+DEFAULT_GATES = {"empty": "drop", "language": "drop", "echo": "drop", "form": "flag", "length": "flag"}
+DUTCH_HAIKU = "Golven rollen aan\nzilver licht op natte zand\nmeeuwen roepen luid"
+ENGLISH_HAIKU = "Waves roll onto the shore\nsilver light on the wet sand\nseagulls calling loud"
+DUTCH_PROSE = "De zee is heel mooi en ik wandel daar graag met mijn hond in de zomer, als het warm is."
+DUTCH_PROMPT = "Schrijf een haiku over de zee."
+DUTCH_SYSTEM = "Je bent een dichter die gespecialiseerd is in haiku.\nAntwoord alleen met de haiku."
+
+
+def gates(expected="nl", **actions) -> Gates:
+    return Gates(DEFAULT_GATES | {"duplicate": "flag"} | actions, 300, expected, True, DUTCH_SYSTEM)
+
+
+def verdict(text, expected="nl", others=(), model="team/a", prompt=DUTCH_PROMPT, **actions):
+    return check_response(prompt, model, text, others, gates(expected, **actions))
+
+
+def test_a_dutch_haiku_passes_with_its_syllables_estimated():
+    passed = verdict(DUTCH_HAIKU)
+    assert passed.findings == {} and passed.dropped_by == () and passed.flags == ()
+    assert (passed.language, passed.lines, passed.syllables) == ("nl", 3, "5-7-5")
+    assert passed.metadata() == {"detected_language": "nl", "lines": 3, "syllables": "5-7-5"}
+
+
+def test_an_english_haiku_in_a_dutch_project_is_dropped():
+    english = verdict(ENGLISH_HAIKU)
+    assert english.language == "en" and english.dropped_by == ("language",)
+    assert english.findings == {"language": "en, nl expected"}
+
+
+def test_prose_is_flagged_and_kept():
+    prose = verdict(DUTCH_PROSE)
+    assert prose.findings == {"form": "1 line, 3 expected"}
+    assert prose.flags == ("form",) and prose.dropped_by == ()
+    assert prose.metadata()["flags"] == ["form"] and "syllables" not in prose.metadata()
+    three_paragraphs = verdict("\n".join([DUTCH_PROSE] * 3))
+    assert three_paragraphs.findings["form"].startswith("a line of ")
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("古池や 蛙飛び込む 水の音", None),  # one line in three parts
+        ("古池や\n蛙飛び込む\n水の音", None),
+        ("古池や蛙飛び込む水の音", None),  # unbroken, as the tradition prints it
+        (
+            "古い池に蛙が飛び込んで、水の音がしました。静かな夏の午後のことでした。",
+            "one line of 35 characters",
+        ),
+        ("古池や 蛙飛び込む", "one line in 2 parts, 3 expected"),
+    ],
+)
+def test_japanese_haiku_are_one_line_or_three(text, problem):
+    assert haiku_form(text, "ja") == (problem, None)  # no syllable estimate for Japanese
+
+
+def test_chinese_haiku_count_one_syllable_per_character():
+    assert haiku_form("白云飘天际\n秋风吹过旧山林\n雁声落水边", "zh") == (None, "5-7-5")
+    assert haiku_form("白云飘天际 秋风吹过旧山林 雁声落水边", "zh") == (None, "5-7-5")
+    chinese = verdict("白云飘天际\n秋风吹过旧山林\n雁声落水边", expected="zh", prompt="写一首俳句")
+    assert chinese.findings == {}
+
+
+def test_languages_without_a_sound_estimate_get_none():
+    assert haiku_form(ENGLISH_HAIKU, "en") == (None, None)  # hyphenation leaves syllables unsplit
+    assert haiku_form("ทะเลสีคราม\nคลื่นซัดฝั่งทรายขาว\nนกนางนวลร้อง", "th") == (None, None)
+
+
+def test_a_mixed_script_response_is_handled():
+    mixed = verdict("古池や the old pond\n蛙飛び込む a frog jumps\n水の音 the sound of water", expected="ja")
+    assert mixed.language in {"ja", "en"} and mixed.lines == 3
+    with_a_word = verdict("古池や Basho\n蛙飛び込む\n水の音", expected="ja", prompt="俳句を書いて")
+    assert with_a_word.language == "ja" and with_a_word.findings == {}
+
+
+def test_echo_empty_length_and_duplicates():
+    assert verdict(f"{DUTCH_PROMPT}\n{DUTCH_HAIKU}").dropped_by == ("echo",)
+    repeats_system = verdict(f"Je bent een dichter die gespecialiseerd is in haiku.\n{DUTCH_HAIKU}")
+    assert repeats_system.findings["echo"] == "repeats the system prompt"
+    assert "echo" not in verdict(f"De zee\n{DUTCH_HAIKU}", prompt="De zee").findings  # a short prompt
+    assert verdict("  \n").dropped_by == ("empty",) and verdict(None).findings == {"empty": "no text"}
+    long = verdict("\n".join(["Golven rollen aan " * 6] * 3))
+    assert long.findings["length"] == f"{len(long.text)} characters, limit 300" and "length" in long.flags
+    same = "golven rollen aan,\nZilver licht op natte zand!\nmeeuwen roepen luid"
+    twin = verdict(DUTCH_HAIKU, others=[None, same])
+    assert twin.flags == ("duplicate",)
+
+
+def test_off_finds_nothing_and_flag_logs():
+    assert verdict(ENGLISH_HAIKU, language="off").findings == {}
+    # The form follows the project's language even with its gate off.
+    assert verdict("古池や 蛙飛び込む 水の音", expected="ja", language="off", prompt="俳句").findings == {}
+    assert verdict(ENGLISH_HAIKU, expected=None).language is None  # no language to expect: skipped
+    flagged = verdict(ENGLISH_HAIKU, language="flag")
+    assert flagged.flags == ("language",) and flagged.dropped_by == ()
+
+
+def test_the_embedded_models_answers_are_flagged_never_dropped():
+    local = f"{MODEL_NAME}-local-t0.5"
+    english = verdict(ENGLISH_HAIKU, model=local)
+    assert english.dropped_by == () and english.flags == ("language",)
+    assert verdict("", model=local).dropped_by == ("empty",)  # nothing to rate
+
+
+def test_gates_come_from_project_yaml(project):
+    edit_config(project, lambda config: config["checks"].update(expected_language="nl", echo="off"))
+    loaded = Gates.from_config(load_config(project / "project.yaml"))
+    assert loaded.language == "nl" and loaded.actions["echo"] == "off"
+    edit_config(project, lambda config: config["checks"].update(expected_language=None))
+    edit_config(project, lambda config: config["language"].update(code="other"))
+    assert Gates.from_config(load_config(project / "project.yaml")).language is None  # skipped
+    edit_config(project, lambda config: config["checks"].update(expected_language="xx"))
+    with pytest.raises(KtoError, match=r"checks\.expected_language"):
+        Gates.from_config(load_config(project / "project.yaml"))
+
+
+def write_dutch_generations(project):
+    from kto.responses import write_rows
+
+    texts = [DUTCH_HAIKU, ENGLISH_HAIKU, "", DUTCH_PROSE, DUTCH_HAIKU.upper()]
+    models = [f"team/m{n}" for n in range(len(texts))]
+    rows = [
+        {
+            "input": DUTCH_PROMPT,
+            "generation_model": models,
+            "generation_prompt": [DUTCH_PROMPT] * len(texts),
+            "raw_generation_responses": texts,
+            "generations": [text or None for text in texts],
+        }
+    ]
+    path = project / "data" / "generations.parquet"
+    write_rows(rows, path)
+    return path
+
+
+def test_kto_check_names_each_finding_per_model(project):
+    edit_config(project, lambda config: config["checks"].update(expected_language="nl"))
+    edit_config(project, lambda config: config["task"].update(name="haiku", system_prompt=DUTCH_SYSTEM))
+    write_dutch_generations(project)
+    result = run_kto(project, "check", env={"COLUMNS": "200"})
+    assert result.returncode == 0, result.stderr
+    rows = table_rows(result.stderr)
+    assert rows["responses"] == ["", "1", "1", "1", "1", "1"]
+    assert rows["language"] == ["drop", "0", "1 (100%)", "0", "0", "0"]
+    assert rows["empty"] == ["drop", "0", "0", "1 (100%)", "0", "0"]
+    assert rows["form"] == ["flag", "0", "0", "0", "1 (100%)", "0"]
+    assert rows["duplicate"] == ["flag", "1 (100%)", "0", "0", "0", "1 (100%)"]
+    assert rows["dropped"] == ["", "0", "1 (100%)", "1 (100%)", "0", "0"]
+    assert rows["team/m1"][0] == "language (drop): en, nl expected"
+    assert rows["team/m2"][0] == "empty (drop): no text"
+    assert rows["team/m3"][0] == "form (flag): 1 line, 3 expected"
