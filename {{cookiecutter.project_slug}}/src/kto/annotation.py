@@ -19,6 +19,7 @@ from kto.labels import COMMENT, DOWN, QUESTION, UP
 if TYPE_CHECKING:
     from kto.checks import Report as CheckReport
 
+Logged = Callable[[int, int], None]  # (records just logged, records to log in all)
 BATCH_SIZE = 256  # the server indexes each batch synchronously; 256 is the SDK's own default
 
 
@@ -147,7 +148,7 @@ def existing_ids(dataset) -> set[str]:
     return {record.id for record in dataset.records(with_responses=False, with_suggestions=False)}
 
 
-def log_missing(dataset, wanted: list[dict], on_logged: Callable[[int], None] | None = None) -> int:
+def log_missing(dataset, wanted: list[dict], on_logged: Logged | None = None) -> int:
     """Log the records the dataset lacks, in batches; returns how many were added."""
     import argilla as rg
 
@@ -157,13 +158,13 @@ def log_missing(dataset, wanted: list[dict], on_logged: Callable[[int], None] | 
     return len(missing)
 
 
-def log_in_batches(dataset, records: list, on_logged: Callable[[int], None] | None = None) -> None:
+def log_in_batches(dataset, records: list, on_logged: Logged | None = None) -> None:
     """Log (add or update, by id) ``records`` a batch at a time."""
     for start in range(0, len(records), BATCH_SIZE):
         batch = records[start : start + BATCH_SIZE]
         dataset.records.log(batch, batch_size=BATCH_SIZE)
         if on_logged:
-            on_logged(len(batch))
+            on_logged(len(batch), len(records))
 
 
 def read_generations(path: Path) -> list[dict]:
@@ -190,7 +191,7 @@ def run(
     *,
     gates: bool = True,
     on_checked: Callable[["CheckReport"], None] | None = None,
-    on_logged: Callable[[int], None] | None = None,
+    on_logged: Logged | None = None,
 ) -> AnnotateReport:
     """Log the responses the gates allow (every non-empty one without ``gates``) that the dataset
     lacks; one run at a time, as two would log the same records."""

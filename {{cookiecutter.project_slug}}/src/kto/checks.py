@@ -46,9 +46,6 @@ MAX_HAIKU_LINE = 60
 # A prompt or a line of the system prompt shorter than this (normalised) is too common to call an
 # echo: a haiku on "De zee" may well say "de zee".
 MIN_ECHO = 15
-# The embedded tiny model's slots (kto generate --local): its answers are poor by design, and a
-# dry run must still end with records to rate, so its findings flag and never drop.
-LOCAL_PREFIX = f"{local_model.MODEL_NAME}-local"
 
 
 @dataclass(frozen=True)
@@ -233,8 +230,10 @@ def check_response(
         if any(other and normalise(other) == mine for other in others):
             findings["duplicate"] = "the same as another model's answer"
     findings = {name: detail for name, detail in findings.items() if name in active}
-    # An empty answer has nothing to rate, whoever wrote it.
-    droppable = {"empty"} if model.startswith(LOCAL_PREFIX) else set(findings)
+    # The embedded test model's answers (kto generate --local) are poor by design, and a dry run
+    # must still end with records to rate: they are flagged, never dropped. But an empty answer
+    # has nothing to rate, whoever wrote it.
+    droppable = {"empty"} if local_model.is_local(model) else set(findings)
     dropped = tuple(name for name in findings if gates.actions[name] == "drop" and name in droppable)
     flags = tuple(name for name in findings if name not in dropped)
     return Verdict(prompt, model, text, detected, lines or 0, estimate, findings, dropped, flags)

@@ -183,16 +183,14 @@ def annotate(
                 gates = ", ".join(f"{name} {n}" for name, n in counts.dropped_by.most_common())
                 console.print(f"{model}: the gates dropped {counts.dropped} of {counts.responses} ({gates})")
 
-    with progress_bar() as bar:
-        task = bar.add_task("records", total=None)
+    with WhenWriting("records") as bar:
         report = annotation.run(
             config,
             generations or config.path(config.generation.output),
             gates=not no_checks,
             on_checked=dropped,
-            on_logged=lambda n: bar.advance(task, n),
+            on_logged=bar.advance,
         )
-        bar.update(task, total=report.wanted, completed=report.wanted)
     console.print(
         f"{report.dataset}: {report.added} records added, {report.wanted - report.added} already there "
         f"({report.wanted} in all) at {report.url}"
@@ -559,18 +557,8 @@ def restore_command(
     from kto.restore import restore
 
     config = project(ctx)
-    bar = progress_bar()
-    task = bar.add_task("records", total=None)
-
-    def on_logged(logged: int, total: int) -> None:
-        bar.start()  # once writing begins: a backup refused before that stays one line
-        bar.update(task, advance=logged, total=total)
-
-    try:
-        result = restore(config, source, revision, on_logged=on_logged)
-    finally:
-        if bar.live.is_started:  # stopping a bar never shown would still print a blank line
-            bar.stop()
+    with WhenWriting("records") as bar:
+        result = restore(config, source, revision, on_logged=bar.advance)
     console.print(result.describe())
 
 
@@ -672,6 +660,27 @@ def progress_bar() -> Progress:
         TimeElapsedColumn(),
         console=console,
     )
+
+
+class WhenWriting:
+    """A progress bar that shows once writing begins: an input refused before that stays one line
+    (and a bar never shown would still leave a blank line)."""
+
+    def __init__(self, what: str):
+        self.bar = progress_bar()
+        self.task = self.bar.add_task(what, total=None)
+
+    def advance(self, done: int, total: int) -> None:
+        if not self.bar.live.is_started:
+            self.bar.start()
+        self.bar.update(self.task, advance=done, total=total)
+
+    def __enter__(self) -> "WhenWriting":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.bar.live.is_started:
+            self.bar.stop()
 
 
 def warn(message: str) -> None:

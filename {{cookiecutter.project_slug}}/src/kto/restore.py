@@ -85,7 +85,7 @@ def restore(
     user_ids = ensure_users(client, config.argilla.workspace, usernames, result.users_created)
     present = {row["id"]: row for row in ratings.fetch(client, dataset)}
     records = [record for row in rows if (record := plan(row, present.get(row["id"]), user_ids, result))]
-    log_in_batches(dataset, records, on_logged and (lambda done: on_logged(done, len(records))))
+    log_in_batches(dataset, records, on_logged)
     return result
 
 
