@@ -22,12 +22,16 @@ TEXT_SUFFIXES = {".md", ".yaml", ".yml", ".toml", ".json", ".jsonl", ".txt", ""}
 # for byte and checked below): an extra or a missing one fails.
 PROJECT_FILES = {
     ".cookiecutter.json",
+    ".github/workflows/backup.yml",
     ".github/workflows/ci.yml",
+    ".github/workflows/progress.yml",
     ".gitignore",
     ".pre-commit-config.yaml",
     "README.md",
     "TRAINING.md",
     "docker-compose.yaml",
+    "docs/lead-guide.md",
+    "docs/volunteer-guide.md",
     "project.yaml",
     "prompts/starter.jsonl",
     "pyproject.toml",
@@ -147,7 +151,7 @@ def test_the_actions_workflow_is_valid_and_keeps_its_expressions(baked):
 
 
 def test_the_progress_workflow_posts_daily_with_least_privilege(baked):
-    _, _, project = baked
+    project = baked.path
     text = (project / ".github" / "workflows" / "progress.yml").read_text(encoding="utf-8")
     workflow = yaml.safe_load(text)
     triggers = workflow[True]  # YAML 1.1 reads the key "on" as true
@@ -165,13 +169,13 @@ def test_the_progress_workflow_posts_daily_with_least_privilege(baked):
 
 
 def test_the_workflows_pass_zizmor_apart_from_unpinned_tags(baked):
-    _, _, project = baked
+    project = baked.path
     zizmor = shutil.which(
         "zizmor", path=os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]])
     )
     assert zizmor, "pip install -r requirements-dev.txt (zizmor)"
     result = subprocess.run(
-        [zizmor, "--offline", "--format", "json", str(project / ".github" / "workflows" / "progress.yml")],
+        [zizmor, "--offline", "--format", "json", str(project / ".github" / "workflows")],
         capture_output=True,
         text=True,
     )
@@ -188,7 +192,7 @@ BACKUP_SECRETS = ("ARGILLA_API_URL", "ARGILLA_API_KEY", "HF_TOKEN")
 
 
 def test_the_backup_workflow_runs_hourly_with_least_permissions_and_only_secrets(baked):
-    _, _, project = baked
+    project = baked.path
     text = (project / ".github" / "workflows" / "backup.yml").read_text(encoding="utf-8")
     workflow = yaml.safe_load(text)
     workflow["on"] = workflow.pop(True)  # YAML 1.1 reads the key `on` as true
@@ -238,7 +242,7 @@ def test_the_project_is_ruff_clean(baked):
 
 
 def test_doctor_names_the_missing_token_of_a_fresh_default_project(baked, tmp_path):
-    name, _, project = baked
+    name, project = baked.name, baked.path
     if name != "en-default":
         pytest.skip("the default answers only")
     env = {

@@ -10,7 +10,7 @@ from conftest import bake
 from kto import checks
 from kto.responses import write_rows
 
-from local_extensions import load_language, supported_language_codes
+from kto_jinja import load_language, supported_language_codes
 
 CODES = [code for code in supported_language_codes() if code != "other"]
 # Every language kto-template ships is a language lingua knows: each one is checked, none skipped.
