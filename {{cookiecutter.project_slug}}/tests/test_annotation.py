@@ -28,7 +28,11 @@ def test_settings_carry_the_projects_texts_and_overlap(argilla_server):
         ("completion", config.argilla.response_title),
     ]
     assert settings.questions["comment"].title == config.argilla.comment_title
-    assert sorted(prop.name for prop in settings.metadata) == ["language", "model", "prompt_id"]
+    hidden = {prop.name: prop.visible_for_annotators is False for prop in settings.metadata}
+    assert hidden == {  # only the model is hidden from annotators: ratings are blind
+        "model": True,
+        **dict.fromkeys(["prompt_id", "language", "detected_language", "lines", "syllables", "flags"], False),
+    }
 
 
 def test_one_record_per_non_empty_answer_with_ids_from_the_content():
