@@ -274,12 +274,10 @@ def test_hub_backups_restore_by_revision_and_never_over_newer_ratings(
 def test_bad_backups_are_one_line_and_write_nothing(annotation_project, argilla_server):
     config = load_config(annotation_project / "project.yaml")
     other = annotation_project / "other.parquet"
-    signature = {
-        "fields": [["completion", True], ["prompt", True]],
-        "questions": [["comment", []], ["rating", ["down", "up"]]],
-        "metadata": ["language", "model", "prompt_id"],
-        "min_submitted": 3,
-    }
+    from kto.annotation import settings, settings_signature
+
+    # This project's settings, but for the overlap.
+    signature = {**settings_signature(settings(config, argilla_server.client())), "min_submitted": 3}
     origin = {"dataset": "argilla/someone-else", "settings": json.dumps(signature), "saved_at": "2026-01-01"}
     ratings.save([], other, origin)
     refused = run_kto(annotation_project, "restore", "--from", str(other))
