@@ -285,8 +285,9 @@ def test_every_language_renders_a_project_in_its_language(tmp_path, code):
     assert ('<div dir="rtl">' in guide) == rtl
     assert ("TO TRANSLATE into Basque" in guide) == (code == OTHER)
 
+    readme = (project / "README.md").read_text(encoding="utf-8")
+    assert (f"its texts are written in `{lang['variant']}`" in readme) == (code != OTHER)
     if code == OTHER:
-        readme = (project / "README.md").read_text(encoding="utf-8")
         assert "## Translate first" in readme and "Basque" in readme
         assert "TO TRANSLATE into Basque" in (project / "project.yaml").read_text(encoding="utf-8")
         assert "in Basque" in config.task.system_prompt and "{language}" not in text
