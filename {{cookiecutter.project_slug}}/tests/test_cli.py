@@ -1,7 +1,9 @@
 """Every bad input ends as one line, ``error: <field>: ...``, and a non-zero exit."""
 
+import os
+
 import pytest
-from conftest import edit_config, openai_slot, run_kto, use_models
+from conftest import edit_config, kto_env, openai_slot, run_kto, use_models
 
 
 def assert_one_error_line(result, field: str, code: int = 1) -> None:
@@ -43,15 +45,17 @@ def test_a_missing_api_key_is_named(project):
     assert not list((project / "data").glob("*.parquet"))  # nothing written, nothing asked
 
 
-def test_ray_without_the_extra_is_named(project):
-    try:
-        import ray  # noqa: F401
-
-        pytest.skip("ray is installed")
-    except ImportError:
-        pass
+def test_ray_without_the_extra_is_named(project, tmp_path):
+    # ray may be installed here: a package of that name that fails to import stands in for its absence.
+    hidden = tmp_path / "no-ray" / "ray"
+    hidden.mkdir(parents=True)
+    (hidden / "__init__.py").write_text("raise ImportError('No module named ray')\n")
     (project / "p.txt").write_text("a prompt\n", encoding="utf-8")
-    assert_one_error_line(run_kto(project, "generate", "--local", "--ray", "--prompts", "p.txt"), "ray")
+    pythonpath = os.pathsep.join([str(hidden.parent), kto_env()["PYTHONPATH"]])
+    result = run_kto(
+        project, "generate", "--local", "--ray", "--prompts", "p.txt", env={"PYTHONPATH": pythonpath}
+    )
+    assert_one_error_line(result, "ray")
 
 
 def test_a_generations_file_of_another_shape_is_not_overwritten(project):
