@@ -72,8 +72,9 @@ class ModelSlot(Strict):
     """One generating model; its ``id`` names it in the data (``generation_model``). The embedded
     model's slots are named after their temperature unless given an id."""
 
-    id: str = Field(min_length=1)
+    # Before id: with a bad backend, the backend is the error to name (a local slot's id is derived).
     backend: Literal["local", "openai"]
+    id: str = Field(min_length=1)
     temperature: float = Field(default=DEFAULT_TEMPERATURE, ge=0.0, le=2.0)
     base_url: str | None = None
     api_key_env: str | None = None
