@@ -152,7 +152,7 @@ def test_cruft_updates_a_project_from_the_oldest_commit_to_head(tmp_path):
     )
     project = tmp_path / "haiku-kto-en"
     # The team's edits, committed (cruft updates a clean git tree only).
-    edit(project / "project.yaml", "private: true", "private: false")
+    edit(project / "project.yaml", 'license: "apache-2.0"', 'license: "cc-by-4.0"')
     edit(project / "prompts" / "starter.jsonl", "the serenity of mountain peaks", "our river at dusk")
     for command in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "our project"]):
         git("-c", "user.name=team", "-c", "user.email=team@example.org", *command, cwd=project)
@@ -161,7 +161,7 @@ def test_cruft_updates_a_project_from_the_oldest_commit_to_head(tmp_path):
 
     assert json.loads((project / ".cruft.json").read_text(encoding="utf-8"))["commit"] == head
     assert not list(project.rglob("*.rej")), "a conflict where none was expected"
-    assert "private: false" in (project / "project.yaml").read_text(encoding="utf-8")
+    assert 'license: "cc-by-4.0"' in (project / "project.yaml").read_text(encoding="utf-8")
     assert "our river at dusk" in (project / "prompts" / "starter.jsonl").read_text(encoding="utf-8")
     assert guidelines(project) == english_guidelines(TEMPLATE)
     for new_file in ("README.md", "tests/conftest.py", "src/kto/export.py", ".github/workflows/ci.yml"):
