@@ -15,7 +15,7 @@ import json
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
 
 from kto.config import ModelSlot, ProjectConfig
@@ -23,7 +23,7 @@ from kto.errors import KtoError, one_line
 from kto.journal import Journal
 from kto.local_model import render_prompt
 from kto.remote import RemoteModel
-from kto.responses import Response, Table
+from kto.responses import Response
 
 Answered = Callable[[str, bool], None]  # (model slot id, whether an answer came) after each request
 
@@ -34,13 +34,6 @@ class Job:
 
     slot: ModelSlot
     prompts: list[str]
-
-
-@dataclass
-class Outcome:
-    answers: Table = field(default_factory=dict)
-    # The first error of each slot that had failures: one line, for the warning.
-    errors: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -109,21 +102,22 @@ def run(
     system_prompt: str | None,
     stall_timeout: float,
     on_answer: Answered | None = None,
-) -> Outcome:
-    """Ask every job's slot for every one of its prompts; returns the answers that came.
+) -> dict[str, str]:
+    """Ask every job's slot for every one of its prompts; the answers go to ``journal``. Returns
+    the first error of each slot that had failures, in one line, for the warning.
 
     ``models`` holds each slot's model, by slot id: a ``RemoteModel``, or for the embedded
     model a distilabel ``LlamaCppLLM`` (``kto.llms.build_llm``).
     """
-    outcome = Outcome()
+    errors: dict[str, str] = {}
     try:
-        asyncio.run(_run(jobs, models, journal, system_prompt, stall_timeout, on_answer, outcome))
+        asyncio.run(_run(jobs, models, journal, system_prompt, stall_timeout, on_answer, errors))
     finally:
         journal.sync()
-    return outcome
+    return errors
 
 
-async def _run(jobs, models, journal, system_prompt, stall_timeout, on_answer, outcome) -> None:
+async def _run(jobs, models, journal, system_prompt, stall_timeout, on_answer, errors) -> None:
     local_jobs = [job for job in jobs if job.slot.backend == "local"]
     # The embedded model computes in C and lets go of the GIL: a thread per slot runs them in parallel.
     threads = ThreadPoolExecutor(max_workers=max(1, len(local_jobs)), thread_name_prefix="kto-local")
@@ -140,14 +134,12 @@ async def _run(jobs, models, journal, system_prompt, stall_timeout, on_answer, o
                 try:
                     raw = await asyncio.wait_for(slot.ask(chat), slot.job.slot.retry_budget)
                 except Exception as error:  # a failed request is a gap for the next run
-                    outcome.errors.setdefault(slot.job.slot.id, f"{type(error).__name__}: {one_line(error)}")
+                    errors.setdefault(slot.job.slot.id, f"{type(error).__name__}: {one_line(error)}")
                     raw = None
                 finally:
                     watch.end(started)
             if raw is not None:
-                response = Response(prompt_seen(slot.job.slot, chat), raw)
-                journal.add(prompt, slot.job.slot.id, response)
-                outcome.answers.setdefault(prompt, {})[slot.job.slot.id] = response
+                journal.add(prompt, slot.job.slot.id, Response(prompt_seen(slot.job.slot, chat), raw))
             if on_answer:
                 on_answer(slot.job.slot.id, raw is not None)
 

@@ -7,7 +7,6 @@ answer. One run at a time works on a project's output.
 """
 
 import shutil
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -67,18 +66,16 @@ def run(
             return report
         try:
             if jobs:
-                outcome = _answer(config, jobs, models, journal, progress, ray)
-                table = responses.merge(table, outcome.answers)
-                report.errors = outcome.errors
-        finally:  # Ctrl-C or a stall: keep every answer that came, then fold the journal in
+                report.errors = _answer(config, jobs, models, journal, progress, ray)
+        finally:  # however the run ended (Ctrl-C, a stall), every answer that came is in the journal
             if jobs:
                 table = responses.merge(table, journal.read())
             rows = responses.to_rows(table, prompts, model_ids)
             responses.write_rows(rows, output)
             journal.clear()
     report.rows = len(rows)
-    missing = Counter({model: len(gap) for model, gap in responses.gaps(table, prompts, model_ids).items()})
-    report.still_missing = {model: count for model, count in missing.items() if count}
+    gaps = responses.gaps(table, prompts, model_ids)
+    report.still_missing = {model: len(gap) for model, gap in gaps.items() if gap}
     report.older_models = sorted(
         {model for row in rows for model in row["generation_model"]} - set(model_ids)
     )

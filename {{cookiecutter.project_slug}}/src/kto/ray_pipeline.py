@@ -18,7 +18,7 @@ from distilabel.pipeline import RayPipeline
 from distilabel.steps import LoadDataFromDicts
 from distilabel.steps.tasks import TextGeneration
 
-from kto.engine import Answered, Job, Outcome, prompt_seen
+from kto.engine import Answered, Job, prompt_seen
 from kto.journal import Journal
 from kto.responses import Response
 
@@ -85,7 +85,7 @@ def run(
     journal: Journal,
     system_prompt: str | None,
     on_answer: Answered,
-) -> Outcome:
+) -> dict[str, str]:
     from datasets.utils.logging import disable_progress_bar
 
     os.environ.setdefault("DISTILABEL_LOG_LEVEL", "WARNING")
@@ -94,7 +94,6 @@ def run(
     cache = Path(tempfile.mkdtemp(prefix="kto-ray-"))
     pipeline = build(jobs, llms, system_prompt, cache)
     slot_of_step = {step_name(index): job.slot for index, job in enumerate(jobs)}
-    outcome = Outcome()
 
     def on_batch(step: str, rows: list[dict]) -> None:
         slot = slot_of_step[step]
@@ -103,7 +102,6 @@ def run(
             if row["generation"] is not None:
                 response = Response(prompt_seen(slot, messages) if messages else None, row["generation"])
                 journal.add(row["instruction"], slot.id, response)
-                outcome.answers.setdefault(row["instruction"], {})[slot.id] = response
             on_answer(slot.id, row["generation"] is not None)
 
     pipeline.on_batch = on_batch
@@ -111,4 +109,4 @@ def run(
         pipeline.run(use_cache=False)
     finally:
         shutil.rmtree(cache, ignore_errors=True)
-    return outcome
+    return {}  # a failed call leaves a None generation, with no error text
