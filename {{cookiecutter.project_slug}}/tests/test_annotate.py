@@ -337,7 +337,7 @@ def test_a_dataset_from_before_the_gates_gains_their_metadata_and_keeps_its_rati
 ):
     import argilla as rg
 
-    from kto import annotation
+    from kto import annotation, responses
 
     config = load_config(annotation_project / "project.yaml")
     client = argilla_server.client()
@@ -346,7 +346,7 @@ def test_a_dataset_from_before_the_gates_gains_their_metadata_and_keeps_its_rati
     old.metadata = [rg.TermsMetadataProperty(name, client=client) for name in names]
     argilla = config.argilla
     dataset = rg.Dataset(argilla.dataset, workspace=argilla.workspace, settings=old, client=client).create()
-    rows = annotation.read_generations(write_generations(annotation_project, 1))
+    rows = responses.read_generations(write_generations(annotation_project, 1))
     first = next(annotation.records(rows, "en"))
     record = rg.Record(**first)
     record.responses.add(

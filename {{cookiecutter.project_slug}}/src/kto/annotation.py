@@ -167,15 +167,6 @@ def log_in_batches(dataset, records: list, on_logged: Logged | None = None) -> N
             on_logged(len(batch), len(records))
 
 
-def read_generations(path: Path) -> list[dict]:
-    from kto.responses import read_table, to_rows
-
-    table = read_table(path, field="input")
-    if not table:
-        raise KtoError("input", f"{path} has no generations: run kto generate first")
-    return to_rows(table, [], [])
-
-
 @dataclass(frozen=True)
 class AnnotateReport:
     dataset: str  # workspace/name
@@ -197,6 +188,7 @@ def run(
     lacks; one run at a time, as two would log the same records."""
     from kto import checks
     from kto.argilla_client import connect
+    from kto.responses import read_generations
 
     rows = read_generations(generations)
     report = checks.run(config, rows) if gates else None

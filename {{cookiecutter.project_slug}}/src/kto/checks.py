@@ -12,6 +12,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
+from pathlib import Path
 
 from kto import local_model
 from kto.config import ProjectConfig
@@ -301,10 +302,17 @@ def run(config: ProjectConfig, rows: list[dict]) -> Report:
     return Report(gates, verdicts, tally(verdicts))
 
 
+def check_file(config: ProjectConfig, generations: Path) -> Report:
+    """``kto check``: the gates over a generations file."""
+    from kto.responses import read_generations
+
+    return run(config, read_generations(generations))
+
+
 def statistics(config: ProjectConfig) -> dict:
     """The gates in project.yaml and their counts per model over the generations file, where
     dropped responses are kept ("models" is None without it: an export from a backup alone)."""
-    from kto.annotation import read_generations
+    from kto.responses import read_generations
 
     path = config.path(config.generation.output)
     if not path.exists():

@@ -60,6 +60,7 @@ class Export:
     dpo: list[dict]
     reconciliation: dict[str, int]
     statistics: dict
+    pushed: str | None = None  # the dataset's URL on the Hub
 
 
 def votes(row: dict) -> tuple[int, int, int]:

@@ -68,6 +68,7 @@ def run(
     source: Path | None,
     conversational: bool,
     max_pairs: int | None,
+    push: bool = False,
 ) -> Export:
     """The export of the ratings on the server, or in a backup file (``source``), written to ``folder``."""
     from kto import checks, ratings
@@ -82,4 +83,8 @@ def run(
     result = aggregate(rows, policy, conversational=conversational, max_pairs=max_pairs)
     result.statistics["checks"] = checks.statistics(config)
     write(result, config, policy, folder, conversational=conversational)
+    if push:
+        from kto.hub import push_folder
+
+        result.pushed = push_folder(folder, config.hub.export_repo, private=config.hub.private)
     return result

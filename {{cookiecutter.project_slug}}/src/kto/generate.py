@@ -14,6 +14,7 @@ from pathlib import Path
 from kto import responses
 from kto.config import ModelSlot, ProjectConfig
 from kto.engine import Job, Progress, estimate, plan_jobs, slot_models
+from kto.errors import KtoError
 from kto.journal import Journal, RunLock
 
 
@@ -27,6 +28,7 @@ class GenerateReport:
     still_missing: dict[str, int] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
     older_models: list[str] = field(default_factory=list)
+    pushed: str | None = None  # the dataset's URL on the Hub
 
 
 def journal_path(output: Path) -> Path:
@@ -43,6 +45,7 @@ def run(
     warn: Callable[[str], None],
     ray: bool = False,
     estimate_only: bool = False,
+    push: bool = False,
 ) -> GenerateReport:
     """Fill the gaps of ``output`` for ``prompts`` x ``slots``; always writes what it has."""
     model_ids = [slot.id for slot in slots]
@@ -79,7 +82,18 @@ def run(
     report.older_models = sorted(
         {model for row in rows for model in row["generation_model"]} - set(model_ids)
     )
+    if push:
+        from kto.hub import push_parquet
+
+        report.pushed = push_parquet(output, config.hub.generations_repo, private=config.hub.private)
     return report
+
+
+def require_ray() -> None:
+    try:
+        import ray  # noqa: F401
+    except ImportError as error:
+        raise KtoError("ray", "install the ray extra: pip install -e '.[ray]'") from error
 
 
 def _discard_old_cache(config: ProjectConfig, warn: Callable[[str], None]) -> None:

@@ -7,7 +7,7 @@ approval: the post would unblind the rating.
 
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -35,6 +35,7 @@ class Tally:
 class Post:
     text: str
     chart: Path | None
+    sent_attempts: int = 0  # requests the webhook took (more than one: rate-limit waits); 0 when not sent
 
 
 def tally(client, dataset, now: datetime | None = None) -> Tally:
@@ -114,3 +115,15 @@ def make(config: ProjectConfig, chart: Path | None = None) -> Post:
             counts.done, counts.total, dict(hall_of_fame(counts.submitted, config.community)), chart
         )
     return Post(build(counts, config.community, config.space_url), chart)
+
+
+def publish(config: ProjectConfig, chart: Path | None = None, *, send: bool = False) -> Post:
+    """``kto status --markdown / --post``: the post, sent to ``DISCORD_WEBHOOK_URL`` with ``send``
+    (a missing URL fails before any work)."""
+    from kto import webhook
+
+    url = webhook.url_from_env() if send else None
+    post = make(config, chart)
+    if url:
+        post = replace(post, sent_attempts=webhook.send(url, post.text, post.chart))
+    return post

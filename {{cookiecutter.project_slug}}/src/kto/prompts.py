@@ -7,6 +7,7 @@ import json
 import re
 from pathlib import Path
 
+from kto.config import ProjectConfig
 from kto.errors import KtoError
 
 HUB_DATASET_ID = re.compile(r"[\w.-]+/[\w.-]+")
@@ -59,6 +60,16 @@ def load_prompts(source: str, column: str, root: Path, language: str = "en") -> 
     if not prompts:
         raise KtoError("prompts", f"{source} holds no prompts")
     return prompts
+
+
+def read_prompts(
+    config: ProjectConfig, source: str | None = None, column: str | None = None, limit: int | None = None
+) -> list[str]:
+    """The project's prompts (``prompts.source`` unless another source is given), the first ``limit``."""
+    texts = load_prompts(
+        source or config.prompts.source, column or config.prompts.column, config.root, config.language.code
+    )
+    return texts[:limit]
 
 
 def _read_file(path: Path, column: str, language: str) -> list[str]:

@@ -91,6 +91,14 @@ def read_table(path: Path, field: str = "output") -> Table:
     return table
 
 
+def read_generations(path: Path) -> list[dict]:
+    """The rows of a generations file, to check or annotate; one line when there are none."""
+    table = read_table(path, field="input")
+    if not table:
+        raise KtoError("input", f"{path} has no generations: run kto generate first")
+    return to_rows(table, [], [])
+
+
 def gaps(table: Table, prompts: list[str], model_ids: list[str]) -> dict[str, list[str]]:
     """For each model, the prompts it has no response to yet (never answered, or failed)."""
     return {

@@ -2,6 +2,7 @@
 
 from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
 
 from kto import ratings
 from kto.config import ProjectConfig
@@ -17,19 +18,28 @@ class StatusReport:
     per_annotator: dict[str, Counter]
     # model -> submitted ups and downs
     approval: dict[str, Counter]
+    backup_warning: str | None  # the newest backup is missing or too old
 
 
-def collect(config: ProjectConfig) -> StatusReport:
+def collect(config: ProjectConfig, chart: Path | None = None) -> StatusReport:
+    """The lead's view of the campaign; with ``chart``, also drawn as a PNG there."""
     from kto.argilla_client import open_dataset
+    from kto.backups import staleness
 
     client, dataset = open_dataset(config)
     progress = dataset.progress(with_users_distribution=True)
     rows = ratings.fetch(client, dataset)
-    return StatusReport(
+    report = StatusReport(
         dataset=f"{config.argilla.workspace}/{config.argilla.dataset}",
         completed=progress["completed"],
         total=progress["total"],
         pending=progress["pending"],
         per_annotator=ratings.by_annotator(rows, ratings.annotators(client, config.argilla.workspace)),
         approval=ratings.approval_by_model(rows),
+        backup_warning=staleness(config),
     )
+    if chart:
+        from kto.plots import status_chart
+
+        status_chart(report.approval, report.per_annotator, chart)
+    return report

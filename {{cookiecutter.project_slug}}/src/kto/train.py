@@ -8,7 +8,7 @@ on a CPU in seconds. It proves the plumbing; the model learns nothing worth keep
 import copy
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -23,6 +23,7 @@ TINY_VOCABULARY = 300
 SPECIAL_TOKENS = ["<unk>", "<s>", "</s>", "<pad>"]
 
 StepDone = Callable[[int, int, float | None], None]
+Starting = Callable[[str, int], None]  # (what is trained, KTO rows) once the data is read
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,34 @@ class Result:
     steps: int
     loss: float
     weights: dict[str, float]
+    card: Path | None = None
+    pushed: str | None = None  # the model's URL on the Hub
+
+
+def run(
+    config: ProjectConfig,
+    data: Path,
+    *,
+    dry_run: bool,
+    push: bool = False,
+    on_start: Starting | None = None,
+    on_step: StepDone | None = None,
+) -> Result:
+    """``kto train``: read the export in ``data``, train, write the model card, and push with ``push``."""
+    require_training_extra()
+    rows = read_export(data)
+    model, tokenizer = model_and_tokenizer(config, rows, dry_run=dry_run)
+    if on_start:
+        on_start("a tiny random model" if dry_run else config.training_settings().base_model, len(rows))
+    result = fit(config, rows, model, tokenizer, dry_run=dry_run, on_step=on_step)
+    result = replace(result, card=write_model_card(config, result, dry_run=dry_run))
+    if push:
+        from kto.hub import push_folder
+
+        repo = config.hub.model_repo
+        url = push_folder(result.output_dir, repo, private=config.hub.private, repo_type="model")
+        result = replace(result, pushed=url)
+    return result
 
 
 def read_export(folder: Path) -> list[dict]:
@@ -143,7 +172,7 @@ def model_and_tokenizer(config: ProjectConfig, rows: list[dict], *, dry_run: boo
     return tiny_model(rows) if dry_run else base_model(config.training_settings().base_model)
 
 
-def run(
+def fit(
     config: ProjectConfig,
     rows: list[dict],
     model,

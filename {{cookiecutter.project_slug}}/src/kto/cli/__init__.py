@@ -1,0 +1,98 @@
+"""The ``kto`` command: one subcommand per step of the loop, assembled from one module per group.
+
+Each command parses its options, calls one function of its step's module and prints the report it
+returns; the work itself lives in the steps. Heavy libraries are imported by the commands that
+need them, so ``kto --help`` and the quick commands start fast.
+"""
+
+import os
+import sys
+import traceback
+import warnings
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from kto.cli import campaign, generation, project_tools, results, servers
+from kto.cli._common import console
+from kto.errors import KtoError, one_line
+
+# Harmless warnings from distilabel 1.5.3 under pydantic >= 2.12 (field declarations, and a
+# validator of LlamaCppLLM that returns None); they would bury the command's own output.
+warnings.filterwarnings("ignore", message=".*attribute with value None was provided to the `Field\\(\\)`")
+warnings.filterwarnings("ignore", message="A custom validator is returning a value other than `self`")
+
+# Where an unexpected error's full report goes; KTO_DEBUG=1 prints it as well.
+ERROR_LOG = Path.home() / ".cache" / "kto" / "last-error.log"
+
+app = typer.Typer(
+    help="Build a KTO preference dataset: generate -> annotate -> export.",
+    pretty_exceptions_enable=False,
+)
+
+
+def show_version(value: bool) -> None:
+    if value:
+        from kto.template_version import project_root, template_version
+
+        print(template_version(project_root()).describe())
+        raise typer.Exit()
+
+
+@app.callback()
+def options(
+    ctx: typer.Context,
+    config: Annotated[
+        Path | None, typer.Option(help="project.yaml to use (default: found from the working directory up)")
+    ] = None,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=show_version, is_eager=True, help="Print the package and template versions"
+        ),
+    ] = False,
+) -> None:
+    ctx.obj = config
+
+
+# The groups' commands, in the loop's order (a group added without a name adds its commands here).
+for group in (generation.app, campaign.app, results.app, project_tools.app):
+    app.add_typer(group)
+app.add_typer(servers.space_app, name="space")
+app.add_typer(servers.argilla_app, name="argilla")
+app.add_typer(project_tools.language_app, name="language")
+
+
+def main() -> None:
+    """Entry point: every failure ends as one line, ``error: <field>: <problem>``; an unexpected
+    one names its type and the file with its full report (printed too with KTO_DEBUG=1)."""
+    command = typer.main.get_command(app)
+    args = sys.argv[1:] or ["--help"]
+    try:
+        # Without standalone mode, click returns the code of a typer.Exit instead of exiting.
+        code = command.main(args, prog_name="kto", standalone_mode=False)
+        if isinstance(code, int):
+            sys.exit(code)
+    except KtoError as error:
+        fail(str(error), 1, error)
+    except (typer.Abort, KeyboardInterrupt) as error:
+        fail("interrupted", 130, error)
+    except typer.TyperException as error:  # bad options and arguments
+        param = getattr(error, "param", None)
+        fail(f"{param.name if param else 'usage'}: {error.format_message()}", 2, error)
+    except Exception as error:
+        # Never a library's traceback handler (distilabel installs rich's, which prints locals).
+        report = "".join(traceback.format_exception(error))
+        ERROR_LOG.parent.mkdir(parents=True, exist_ok=True)
+        ERROR_LOG.write_text(report, encoding="utf-8")
+        fail(
+            f"unexpected {type(error).__name__}: {one_line(error)[:300]} (full report: {ERROR_LOG})", 1, error
+        )
+
+
+def fail(message: str, code: int, error: BaseException) -> None:
+    if os.environ.get("KTO_DEBUG"):
+        traceback.print_exception(error, file=sys.stderr)
+    console.print(f"error: {one_line(message)}", markup=False, highlight=False)
+    sys.exit(code)

@@ -1,0 +1,155 @@
+"""Commands of the rating campaign on Argilla: ``annotate``, ``status``, ``backup``, ``restore``."""
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from kto.cli._common import InputOption, WhenWriting, console, project, pushed, warn
+
+app = typer.Typer()
+
+
+@app.command("annotate")
+def annotate_command(
+    ctx: typer.Context,
+    generations: InputOption = None,
+    no_checks: Annotated[
+        bool, typer.Option("--no-checks", help="Log every non-empty response: no quality gates")
+    ] = False,
+) -> None:
+    """Put the responses the quality gates allow on Argilla for a thumbs up or down (adds only
+    what is missing)."""
+    from kto import annotation
+
+    config = project(ctx)
+
+    def dropped(report) -> None:
+        for model, counts in report.per_model.items():
+            if counts.dropped:
+                gates = ", ".join(f"{name} {n}" for name, n in counts.dropped_by.most_common())
+                console.print(f"{model}: the gates dropped {counts.dropped} of {counts.responses} ({gates})")
+
+    with WhenWriting("records") as bar:
+        report = annotation.run(
+            config,
+            generations or config.path(config.generation.output),
+            gates=not no_checks,
+            on_checked=dropped,
+            on_logged=bar.advance,
+        )
+    console.print(
+        f"{report.dataset}: {report.added} records added, {report.wanted - report.added} already there "
+        f"({report.wanted} in all) at {report.url}"
+    )
+
+
+@app.command("status")
+def status_command(
+    ctx: typer.Context,
+    plot: Annotated[
+        Path | None,
+        typer.Option(
+            help="Also write a PNG chart here (with --markdown or --post: the public one, no models)"
+        ),
+    ] = None,
+    markdown: Annotated[
+        bool, typer.Option("--markdown", help="Print the public progress post (Markdown) instead")
+    ] = False,
+    post: Annotated[
+        bool,
+        typer.Option("--post", help="Send the progress post (with --plot: its chart) to DISCORD_WEBHOOK_URL"),
+    ] = False,
+) -> None:
+    """Annotation progress overall and per annotator, and thumbs up per model so far."""
+    config = project(ctx)
+    if markdown or post:
+        public_progress(config, plot, markdown=markdown, send=post)
+        return
+    from kto import status
+    from kto.labels import DOWN, UP, share_up
+
+    report = status.collect(config, plot)
+    console.print(
+        f"{report.dataset}: {report.completed} of {report.total} records completed "
+        f"({config.argilla.min_submitted} submitted ratings each), {report.pending} pending"
+    )
+    columns = ("submitted", "discarded", "draft", "pending")
+    people = Table("annotator", *columns)
+    for user, counts in report.per_annotator.items():
+        people.add_row(user, *(str(counts[key]) for key in columns))
+    models = Table("model", "thumbs up", "thumbs down", "share up")
+    for model, votes in report.approval.items():
+        share = share_up(votes)
+        models.add_row(model, str(votes[UP]), str(votes[DOWN]), "-" if share is None else f"{share:.0%}")
+    console.print(people, models if report.approval else "No submitted ratings yet.")
+    if report.backup_warning:
+        warn(report.backup_warning)
+    if plot:
+        console.print(f"Chart written to {plot}")
+
+
+def public_progress(config, plot: Path | None, *, markdown: bool, send: bool) -> None:
+    """kto status --markdown / --post: no model and no approval, which would unblind the rating."""
+    from kto import progress_post
+
+    post = progress_post.publish(config, plot, send=send)
+    if markdown:
+        print(post.text)
+    if post.chart:
+        console.print(f"Public chart written to {post.chart}")
+    if post.sent_attempts:
+        retried = f", after {post.sent_attempts - 1} rate-limit waits" if post.sent_attempts > 1 else ""
+        console.print(f"Posted the progress ({len(post.text)} characters{retried}).")
+
+
+@app.command("backup")
+def backup_command(
+    ctx: typer.Context,
+    output: Annotated[
+        Path | None, typer.Option(help="Parquet file to write (default: backup.output)")
+    ] = None,
+    push: Annotated[
+        bool, typer.Option("--push", help="Also commit it to the private Hub dataset, a new revision")
+    ] = False,
+    list_revisions: Annotated[
+        bool, typer.Option("--list", help="List the backups on the Hub instead, newest first")
+    ] = False,
+) -> None:
+    """Save every record and its ratings to a parquet file, so a Space restart loses nothing."""
+    from kto import backups
+
+    config = project(ctx)
+    if list_revisions:
+        repo = config.hub.ratings_backup_repo
+        history = backups.revisions(repo)
+        console.print(f"Backups in {repo}, newest first:" if history else f"No backup in {repo} yet.")
+        for revision in history:  # plain lines: a table would wrap the titles in a narrow terminal
+            console.print(f"{revision.id[:8]}  {revision.saved_at:%Y-%m-%d %H:%M} UTC  {revision.title}")
+        return
+    report = backups.save(config, output, push=push)
+    console.print(f"Saved {report.summary} to {report.path}")
+    pushed(report.pushed)
+
+
+@app.command("restore")
+def restore_command(
+    ctx: typer.Context,
+    source: Annotated[
+        Path | None,
+        typer.Option(
+            "--from", help="A kto backup file (default: backup.output if it exists, else the Hub's latest)"
+        ),
+    ] = None,
+    revision: Annotated[
+        str | None, typer.Option(help="A backup revision on the Hub (kto backup --list shows them)")
+    ] = None,
+) -> None:
+    """Put a backup back into Argilla: the same server, or a new one after a Space restart."""
+    from kto.restore import restore
+
+    config = project(ctx)
+    with WhenWriting("records") as bar:
+        result = restore(config, source, revision, on_logged=bar.advance)
+    console.print(result.describe())

@@ -1,0 +1,113 @@
+"""Commands that turn ratings into results: ``export`` (the datasets) and ``train`` (the model)."""
+
+import enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from kto.cli._common import OutputOption, PushOption, console, progress_bar, project, pushed
+
+app = typer.Typer()
+
+
+class ExportFormat(enum.StrEnum):
+    standard = "standard"
+    conversational = "conversational"
+
+
+@app.command("export")
+def export_command(
+    ctx: typer.Context,
+    source: Annotated[
+        Path | None, typer.Option("--from", help="A kto backup file instead of the Argilla server")
+    ] = None,
+    policy: Annotated[str, typer.Option(help="majority, unanimous or min-votes=K")] = "majority",
+    format: Annotated[
+        ExportFormat, typer.Option(help="standard (text) or conversational (messages)")
+    ] = ExportFormat.standard,
+    max_pairs_per_prompt: Annotated[int | None, typer.Option(min=1, help="DPO pairs kept per prompt")] = None,
+    output: OutputOption = None,
+    push: PushOption = False,
+) -> None:
+    """Turn the ratings into a KTO dataset and DPO pairs, with statistics, charts and a card."""
+    from kto import export_files
+    from kto.export import Policy
+
+    config = project(ctx)
+    chosen = Policy.parse(policy, config.argilla.min_submitted)
+    folder = output or config.path(config.export.output)
+    result = export_files.run(
+        config,
+        chosen,
+        folder,
+        source=source,
+        conversational=format == ExportFormat.conversational,
+        max_pairs=max_pairs_per_prompt,
+        push=push,
+    )
+    table = Table("outcome", "records", title=f"policy: {chosen}")
+    for name, count in result.reconciliation.items():
+        table.add_row(name, str(count))
+    console.print(table)
+    stats = result.statistics
+    alpha = stats["krippendorff_alpha"]
+    agreement = "undefined" if alpha is None else f"{alpha:.3f}"
+    console.print(
+        f"KTO: {len(result.kto)} rows ({stats['desirable']} up, {stats['undesirable']} down); "
+        f"DPO: {len(result.dpo)} pairs; Krippendorff's alpha: {agreement}; weights: {stats['weights']}"
+    )
+    if judge := stats["judge"]:
+        console.print(
+            f"Judge-human agreement: {judge['rate']:.0%} ({judge['agreed']} of {judge['compared']} "
+            f"labelled records); suggestions are not ratings and set no label"
+        )
+    console.print(f"Wrote {folder}")
+    pushed(result.pushed)
+
+
+@app.command("train")
+def train_command(
+    ctx: typer.Context,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="2 steps on a tiny random model built here (offline, CPU)")
+    ] = False,
+    data: Annotated[Path | None, typer.Option(help="Export folder (default from project.yaml)")] = None,
+    push: Annotated[
+        bool, typer.Option("--push", help="Upload the model (or adapter) and its card to the Hub")
+    ] = False,
+) -> None:
+    """Train with TRL's KTOTrainer on the exported KTO dataset (LoRA by default)."""
+    config = project(ctx)
+    config.training_settings()  # before the import: a project rendered without training has no kto.train
+    from kto import train
+
+    bar = progress_bar()  # started once training starts: a refused input stays one line
+    task = bar.add_task("steps", total=None)
+
+    def on_start(name: str, rows: int) -> None:
+        console.print(f"Training {name} on {rows} KTO rows")
+        bar.start()
+
+    def on_step(step: int, total: int, loss: float | None) -> None:
+        described = "steps" if loss is None else f"steps (loss {loss:.4f})"
+        bar.update(task, completed=step, total=total, description=described)
+
+    try:
+        result = train.run(
+            config,
+            data or config.path(config.export.output),
+            dry_run=dry_run,
+            push=push,
+            on_start=on_start,
+            on_step=on_step,
+        )
+    finally:
+        bar.stop()
+    card = result.card.name if result.card else "none"
+    console.print(
+        f"{result.steps} steps, final loss {result.loss:.4f}, weights {result.weights}; "
+        f"saved to {result.output_dir} (card: {card})"
+    )
+    pushed(result.pushed)

@@ -1,0 +1,85 @@
+"""Commands for the servers annotators use: the Hugging Face ``space`` and a local ``argilla``."""
+
+from typing import Annotated
+
+import typer
+
+from kto.cli._common import DryRunOption, console, project
+
+space_app = typer.Typer(help="The annotation Space on the Hugging Face Hub.")
+argilla_app = typer.Typer(help="A local Argilla server for dry runs and tests (no Docker needed).")
+
+
+@space_app.command("create")
+def space_create(
+    ctx: typer.Context,
+    name: Annotated[
+        str | None, typer.Option(help="Space id (default: <namespace>/<dataset>-argilla)")
+    ] = None,
+    private: Annotated[bool, typer.Option(help="Only the namespace's members can see and join it")] = False,
+    dry_run: DryRunOption = False,
+) -> None:
+    """Create the Argilla annotation Space, with Sign in with Hugging Face."""
+    from huggingface_hub import HfApi
+
+    from kto import space
+
+    config = project(ctx)
+    repo_id = name or config.space_repo
+    api = HfApi()
+    plan = space.plan(config, repo_id, private, None if dry_run else space.hub_user(api))
+    console.print(plan.describe())
+    if dry_run:
+        for file_name, text in plan.files.items():
+            console.print(f"\n--- {file_name}\n{text}", markup=False, highlight=False)
+        console.print(f"\nNothing was created (--dry-run). {space.STORAGE_NOTE}")
+        return
+    url = space.create(api, plan)
+    console.print(f"Created {url}")
+    if plan.generated_api_key:
+        console.print(
+            "Its owner API key, shown once and stored only as the Space secret API_KEY: "
+            f"{plan.secrets['API_KEY']}\nPut it in ARGILLA_API_KEY, and the Space's URL in ARGILLA_API_URL."
+        )
+    console.print(space.STORAGE_NOTE)
+
+
+@argilla_app.command("up")
+def argilla_up(
+    ctx: typer.Context,
+    annotators: Annotated[int, typer.Option(min=1, max=50, help="Annotator accounts to create")] = 2,
+) -> None:
+    """Start the server on 127.0.0.1 and write .argilla/local.env."""
+    from kto.argilla_local import LocalArgilla
+
+    config = project(ctx)
+    url, logins = LocalArgilla(config.root).up(annotators, config.argilla.workspace, say=console.print)
+    first = next(login for name, login in logins.items() if name != "owner")
+    console.print(f"Argilla is running at {url}")
+    console.print(f"Sign in as {first.username} / {first.password} (all logins: .argilla/local.env)")
+
+
+@argilla_app.command("down")
+def argilla_down(ctx: typer.Context) -> None:
+    """Stop the processes `up` started; the data stays in .argilla/."""
+    from kto.argilla_local import LocalArgilla
+
+    stopped = LocalArgilla(project(ctx).root).down()
+    console.print(f"Stopped {', '.join(stopped)}." if stopped else "Nothing was running.")
+
+
+@argilla_app.command("status")
+def argilla_status(ctx: typer.Context) -> None:
+    """Which of the local server's processes are running."""
+    from kto.argilla_local import LocalArgilla
+
+    local = LocalArgilla(project(ctx).root)
+    running = local.running()
+    if not running:
+        console.print("Not running (kto argilla up starts it).")
+        raise typer.Exit(3)
+    for name, alive in running.items():
+        console.print(f"{name:7} {'running' if alive else 'stopped'}")
+    console.print(f"url     {local.url}")
+    if not all(running.values()):
+        raise typer.Exit(3)
