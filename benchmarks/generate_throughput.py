@@ -64,7 +64,7 @@ def run_kto(project: Path, prompts_file: Path) -> tuple[float, list[str]]:
     start = time.perf_counter()
     subprocess.run(command, cwd=project, env=env, check=True, capture_output=True)
     seconds = time.perf_counter() - start
-    rows = pq.read_table(project / "data/generations.parquet").to_pylist()
+    rows = pq.read_table(project / "data/dry-run/generations.parquet").to_pylist()
     return seconds, [text for row in rows for text in row["raw_generation_responses"] if text]
 
 

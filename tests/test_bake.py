@@ -255,7 +255,7 @@ def test_doctor_names_the_missing_token_of_a_fresh_default_project(baked, tmp_pa
     command = [sys.executable, "-m", "kto", "doctor"]
     result = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 1, result.stderr
-    (line,) = [line for line in result.stderr.splitlines() if "HF_TOKEN" in line]
+    (line,) = [line for line in result.stdout.splitlines() if "HF_TOKEN" in line]
     assert line.startswith("fail key HF_TOKEN: not set"), line
 
 

@@ -62,7 +62,7 @@ def test_kto_check_in_a_dutch_project_names_each_finding(tmp_path):
     assert result.returncode == 0, result.stderr
     findings = {
         line.split("│")[1].strip(): line.split("│")[2].strip()
-        for line in result.stderr.splitlines()
+        for line in result.stdout.splitlines()
         if line.count("│") == 4
     }
     assert findings["team/english"] == "language (drop): en, nl expected"

@@ -318,7 +318,7 @@ def test_generate_runs_offline_in_a_right_to_left_script(tmp_path):
         timeout=900,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    rows = pq.read_table(project / "data" / "generations.parquet").to_pylist()
+    rows = pq.read_table(project / "data" / "dry-run" / "generations.parquet").to_pylist()
     lang = load("ar")
     assert [row["input"] for row in rows] == lang["starter_prompts"][:2]
     system_prompt = lang["system_prompts"]["haiku"]

@@ -126,8 +126,8 @@ def test_status_counts_submissions_per_annotator_and_model(annotation_project, a
     chart = tmp_path / "status.png"
     result = run_kto(annotation_project, "status", "--plot", str(chart))
     assert result.returncode == 0, result.stderr
-    assert "1 of 6 records completed" in result.stderr
-    rows = table_rows(result.stderr)
+    assert "1 of 6 records completed" in result.stdout  # the report goes to stdout: kto status > file
+    rows = table_rows(result.stdout)
     assert rows["annotator1"] == ["2", "0", "0", "4"]  # submitted, discarded, draft, pending
     assert rows["annotator2"] == ["1", "0", "0", "5"]  # their one rating is on the completed record
     assert rows["team/model-0"] == ["3", "1", "75%"]

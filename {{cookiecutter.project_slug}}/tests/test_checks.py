@@ -148,7 +148,7 @@ def test_kto_check_names_each_finding_per_model(project):
     write_dutch_generations(project)
     result = run_kto(project, "check", env={"COLUMNS": "200"})
     assert result.returncode == 0, result.stderr
-    rows = table_rows(result.stderr)
+    rows = table_rows(result.stdout)
     assert rows["responses"] == ["", "1", "1", "1", "1", "1"]
     assert rows["language"] == ["drop", "0", "1 (100%)", "0", "0", "0"]
     assert rows["empty"] == ["drop", "0", "0", "1 (100%)", "0", "0"]

@@ -59,11 +59,11 @@ def test_ray_without_the_extra_is_named(project, tmp_path):
 
 
 def test_a_generations_file_of_another_shape_is_not_overwritten(project):
-    (project / "data").mkdir()
-    (project / "data" / "generations.parquet").write_text("precious, not parquet")
+    (project / "data" / "dry-run").mkdir(parents=True)
+    (project / "data" / "dry-run" / "generations.parquet").write_text("precious, not parquet")
     (project / "p.txt").write_text("a prompt\n", encoding="utf-8")
     assert_one_error_line(run_kto(project, "generate", "--local", "--prompts", "p.txt"), "output")
-    assert (project / "data" / "generations.parquet").read_text() == "precious, not parquet"
+    assert (project / "data" / "dry-run" / "generations.parquet").read_text() == "precious, not parquet"
 
 
 def test_help_lists_the_steps(tmp_path):

@@ -49,6 +49,7 @@ def test_no_config_is_one_clear_error(tmp_path):
         (lambda c: c["community"].update(hide="alice"), "community.hide"),
         (lambda c: c["community"].update(post_title=""), "community.post_title"),
         (lambda c: c.pop("community"), "community"),
+        (lambda c: c["argilla"].update(label_down=c["argilla"]["label_up"]), "argilla"),
     ],
 )
 def test_bad_settings_name_the_field(project, change, field):
@@ -57,6 +58,43 @@ def test_bad_settings_name_the_field(project, change, field):
         load_config(project / "project.yaml")
     assert error.value.field == f"project.yaml: {field}"
     assert "\n" not in str(error.value)
+
+
+def misspell(section: str, key: str, wrong: str):
+    def change(config: dict) -> None:
+        config[section][wrong] = config[section].pop(key)
+
+    return change
+
+
+@pytest.mark.parametrize(
+    ("section", "key", "wrong"),
+    [
+        ("argilla", "min_submitted", "min_submited"),  # required: its real key is missing too
+        ("generation", "max_new_tokens", "max_new_token"),
+        ("argilla", "label_up", "lable_up"),
+    ],
+)
+def test_a_misspelt_key_is_named_with_the_key_it_means(project, section, key, wrong):
+    edit_config(project, misspell(section, key, wrong))
+    with pytest.raises(KtoError) as error:
+        load_config(project / "project.yaml")
+    assert error.value.field == f"project.yaml: {section}.{wrong}"
+    assert str(error.value).endswith(f"unknown key: did you mean {key}?")
+
+
+def test_a_misspelt_key_in_a_model_slot_is_named_too(project):
+    edit_config(project, lambda c: c["generation"]["models"][0].update(temprature=0.3))
+    with pytest.raises(
+        KtoError, match=r"generation\.models\.0\.temprature: unknown key: did you mean temperature\?"
+    ):
+        load_config(project / "project.yaml")
+
+
+def test_the_same_word_for_both_labels_is_refused(project):
+    edit_config(project, lambda c: c["argilla"].update(label_up="Good", label_down="good"))
+    with pytest.raises(KtoError, match="label_up and label_down are both 'Good'"):
+        load_config(project / "project.yaml")
 
 
 def test_the_space_url_defaults_to_the_space_kto_space_create_makes(project):

@@ -11,7 +11,7 @@ NOWHERE = {"ARGILLA_API_URL": "", "ARGILLA_API_KEY": ""}
 
 
 def lines(result, start: str) -> list[str]:
-    return [line for line in result.stderr.splitlines() if line.startswith(start)]
+    return [line for line in result.stdout.splitlines() if line.startswith(start)]
 
 
 def use_judge(project, slot: dict) -> None:
@@ -32,7 +32,7 @@ def test_a_fresh_project_names_the_missing_hf_token_in_one_line(project, tmp_pat
     # No token anywhere: not in the environment, not stored by `hf auth login` in HF_HOME.
     result = run_kto(project, "doctor", env={"HF_TOKEN": "", "HF_HOME": str(tmp_path / "hf"), **NOWHERE})
     assert result.returncode == 1, result.stderr
-    (named,) = [line for line in result.stderr.splitlines() if "HF_TOKEN" in line]
+    (named,) = [line for line in result.stdout.splitlines() if "HF_TOKEN" in line]
     assert named.startswith("fail key HF_TOKEN: not set (needed by org/a-Instruct, org/b-it)")
     assert "hf auth login" in named
     assert lines(result, "ok   config")

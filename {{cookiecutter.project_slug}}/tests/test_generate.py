@@ -17,7 +17,9 @@ def two_short_slots(config: dict) -> None:
 
 
 def read_rows(project):
-    return pq.read_table(project / "data" / "generations.parquet").to_pylist()
+    """What ``--local`` wrote: the dry run's file, never the campaign's generations."""
+    assert not (project / "data" / "generations.parquet").exists()
+    return pq.read_table(project / "data" / "dry-run" / "generations.parquet").to_pylist()
 
 
 @pytest.mark.slow

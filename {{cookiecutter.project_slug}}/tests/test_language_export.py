@@ -46,7 +46,7 @@ def test_export_writes_the_templates_schema(project):
     code = config["language"]["code"]
     exported = yaml.safe_load((project / "out" / f"{code}.yaml").read_text(encoding="utf-8"))
     assert list(exported) == SCHEMA
-    assert (exported["reviewed"], exported["source"]) == (False, "The harbour choir")
+    assert (exported["reviewed"], exported["source"]) == (config["language"]["reviewed"], "The harbour choir")
     assert exported["system_prompts"] == {
         "haiku": config["task"]["system_prompt"],
         "generic": config["language"]["generic_prompt"],
@@ -69,6 +69,25 @@ def test_export_by_default_writes_into_languages_and_names_its_source(project):
     assert run_kto(project, "language", "export").returncode == 0
     exported = yaml.safe_load((project / "languages" / f"{config['language']['code']}.yaml").read_text())
     assert "kto language export" in exported["source"] and config["hub"]["dataset"] in exported["source"]
+
+
+@pytest.mark.parametrize("reviewed", [True, False])
+def test_export_keeps_the_review_and_the_source_of_the_texts(project, reviewed):
+    """A reviewed file stays reviewed, and who wrote the texts is still said after the round trip."""
+    written_by = "Written by the harbour choir (native speakers)."
+
+    def texts_of_the_choir(config: dict) -> None:
+        ready(config)
+        config["language"].update(reviewed=reviewed, source=written_by)
+
+    edit_config(project, texts_of_the_choir)
+    write_starter(project, STARTER)
+    assert run_kto(project, "language", "export").returncode == 0, "export failed"
+    (path,) = (project / "languages").glob("*.yaml")
+    exported = yaml.safe_load(path.read_text(encoding="utf-8"))
+    assert exported["reviewed"] is reviewed
+    assert exported["source"].startswith(written_by) and "kto language export" in exported["source"]
+    assert ("awaiting a native speaker's review" in exported["source"]) is not reviewed
 
 
 def mark_a_text(project) -> None:

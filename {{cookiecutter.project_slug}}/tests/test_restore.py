@@ -84,7 +84,7 @@ def exported(project) -> dict:
 def status_of(project) -> tuple[str, dict]:
     result = run_kto(project, "status")
     assert result.returncode == 0, result.stderr
-    return result.stderr.splitlines()[0], table_rows(result.stderr)
+    return result.stdout.splitlines()[0], table_rows(result.stdout)
 
 
 def server_rows(client, project) -> list[dict]:

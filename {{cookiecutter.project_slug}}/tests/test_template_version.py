@@ -88,5 +88,5 @@ def test_doctor_says_when_the_project_is_behind_the_template(project, template_c
     clone, commits = template_clone
     write_json(project / ".cruft.json", {"template": str(clone), "commit": commits[0]})
     result = run_kto(project, "doctor")
-    [line] = [line for line in result.stderr.splitlines() if "template:" in line]
+    [line] = [line for line in result.stdout.splitlines() if "template:" in line]
     assert line.startswith("warn template: behind kto-template v0.10.0 -> cruft update")

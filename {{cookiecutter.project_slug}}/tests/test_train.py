@@ -34,12 +34,12 @@ def rated(up: int, down: int) -> list[dict]:
     ]
 
 
-def exported(project, up: int, down: int):
+def exported(project, up: int, down: int, *options: str):
     """An export of ``rated(up, down)``, in a project that asks two ratings per record (its premise)."""
     edit_config(project, lambda config: config["argilla"].update(min_submitted=2))
     backup = project / "ratings.parquet"
     ratings.save(rated(up, down), backup)
-    result = run_kto(project, "export", "--from", str(backup))
+    result = run_kto(project, "export", "--from", str(backup), *options)
     assert result.returncode == 0, result.stderr
     return project
 
@@ -51,11 +51,22 @@ def test_a_dry_run_takes_two_real_steps_and_saves_an_adapter_with_its_card(proje
     match = re.search(r"(\d+) steps, final loss ([-\d.e]+|nan|inf)", result.stderr)
     assert match and int(match.group(1)) == 2 and math.isfinite(float(match.group(2))), result.stderr
     assert str(kto_weights(6, 3)) in result.stderr  # 0.5 : 1, from the export's balance
-    model = project / "data" / "model"
+    model = project / "data" / "model-dry-run"  # beside training.output_dir: a real model is safe
+    assert not (project / "data" / "model").exists()
     assert (model / "adapter_model.safetensors").stat().st_size > 0
     assert (model / "adapter_config.json").is_file() and (model / "tokenizer.json").is_file()
     card = (model / "README.md").read_text(encoding="utf-8")
     assert "KTOTrainer" in card and "2 steps" in card and "datasets:" in card
+
+
+def test_a_conversational_export_trains_too(project):
+    """--format conversational (messages, for chat models) is what TRL's KTOTrainer takes as well."""
+    exported(project, 3, 3, "--format", "conversational")
+    result = run_kto(project, "train", "--dry-run")
+    assert result.returncode == 0, result.stderr
+    match = re.search(r"(\d+) steps, final loss ([-\d.e]+|nan|inf)", result.stderr)
+    assert match and int(match.group(1)) == 2 and math.isfinite(float(match.group(2))), result.stderr
+    assert (project / "data" / "model-dry-run" / "adapter_model.safetensors").stat().st_size > 0
 
 
 def test_push_uploads_the_adapter_and_a_card_that_links_the_dataset(project, hub):

@@ -174,6 +174,7 @@ class AnnotateReport:
     wanted: int
     added: int
     checked: "CheckReport | None"  # None with --no-checks
+    left_out_local: int = 0  # responses of the embedded model (a dry run's), not asked for
 
 
 def run(
@@ -181,16 +182,26 @@ def run(
     generations: Path,
     *,
     gates: bool = True,
+    local: bool = False,
     on_checked: Callable[["CheckReport"], None] | None = None,
     on_logged: Logged | None = None,
 ) -> AnnotateReport:
     """Log the responses the gates allow (every non-empty one without ``gates``) that the dataset
-    lacks; one run at a time, as two would log the same records."""
+    lacks; one run at a time, as two would log the same records. The embedded model's responses
+    are a dry run's: people rate them only when the lead asks, with ``local``."""
     from kto import checks
     from kto.argilla_client import connect
     from kto.responses import read_generations
 
-    rows = read_generations(generations)
+    rows, left_out = read_generations(generations), 0
+    if not local:
+        rows, left_out = without_local(rows)
+        if left_out and not any(row["generation_model"] for row in rows):
+            raise KtoError(
+                "input",
+                f"{generations} holds only the embedded model's responses ({left_out}), a dry run's: "
+                "kto annotate --local puts them up for rating",
+            )
     report = checks.run(config, rows) if gates else None
     if report and on_checked:
         on_checked(report)
@@ -208,4 +219,23 @@ def run(
         dataset = ensure_dataset(client, config)
         added = log_missing(dataset, wanted, on_logged)
     name = f"{config.argilla.workspace}/{config.argilla.dataset}"
-    return AnnotateReport(name, client.api_url, len(wanted), added, report)
+    return AnnotateReport(name, client.api_url, len(wanted), added, report, left_out)
+
+
+def without_local(rows: list[dict]) -> tuple[list[dict], int]:
+    """The rows without the embedded model's responses, and how many were left out."""
+    from kto.local_model import is_local
+
+    kept, left_out = [], 0
+    for row in rows:
+        keep = [not is_local(model) for model in row["generation_model"]]
+        left_out += keep.count(False)
+        kept.append(
+            {
+                key: [item for item, wanted in zip(value, keep, strict=True) if wanted]
+                if isinstance(value, list) and len(value) == len(keep)
+                else value
+                for key, value in row.items()
+            }
+        )
+    return kept, left_out

@@ -57,7 +57,12 @@ def open_dataset(config: ProjectConfig):
     name, workspace = config.argilla.dataset, config.argilla.workspace
     dataset = client.datasets(name, workspace=workspace)
     if dataset is None:
-        raise KtoError(
-            "argilla", f"no dataset {workspace}/{name} on {client.api_url}: run kto annotate first"
+        backup = config.backup.output
+        step = (
+            f"kto restore puts the backup {backup} back (a wiped server, a restarted Space), "
+            "or kto annotate starts it"
+            if config.path(backup).exists()
+            else "run kto annotate first, or kto restore if it held ratings before (a restarted Space)"
         )
+        raise KtoError("argilla", f"no dataset {workspace}/{name} on {client.api_url}: {step}")
     return client, dataset

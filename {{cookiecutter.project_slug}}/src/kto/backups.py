@@ -12,8 +12,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from kto.config import ProjectConfig
-from kto.errors import KtoError, one_line
-from kto.hub import TRAIN_FILE
+from kto.errors import KtoError
+from kto.hub import TRAIN_FILE, cause, status_of, why_unreachable
 from kto.ratings import saved_origin
 
 
@@ -52,10 +52,14 @@ def revisions(repo_id: str) -> list[Revision]:
     """The backups on the Hub, newest first."""
     from huggingface_hub import HfApi
 
+    if problem := why_unreachable():
+        raise KtoError("hub", f"cannot list the backups in {repo_id}: {problem}")
     try:
         commits = HfApi().list_repo_commits(repo_id, repo_type="dataset")
-    except Exception as error:  # no token, no network, no such repository: all one line
-        raise KtoError("hub", f"cannot list the backups in {repo_id}: {one_line(error)[:200]}") from error
+    except Exception as error:  # no token, no network: all one line
+        if status_of(error) == 404:  # no backup pushed yet: the first kto backup --push makes it
+            return []
+        raise KtoError("hub", f"cannot list the backups in {repo_id}: {cause(error)}") from error
     return [Revision(commit.commit_id, commit.created_at, commit.title) for commit in commits]
 
 
@@ -85,40 +89,65 @@ def downloaded(repo_id: str, revision: str) -> Iterator[Path]:
             )
         except Exception as error:
             raise KtoError(
-                "hub", f"cannot download the backup {revision[:8]} of {repo_id}: {one_line(error)[:200]}"
+                "hub", f"cannot download the backup {revision[:8]} of {repo_id}: {cause(error)}"
             ) from error
         yield Path(path)
 
 
-def newest(config: ProjectConfig) -> tuple[datetime, str] | None:
-    """When the newest backup was saved and where it is: the local file, or the Hub's last
-    commit when the Hub can be reached."""
-    found = []
+@dataclass(frozen=True)
+class SavedBackup:
+    saved_at: datetime
+    where: str  # the local file, or "<repo> on the Hub"
+    revision: str | None = None  # the Hub's commit; None for the local file
+
+    def age(self, now: datetime | None = None) -> str:
+        hours = ((now or datetime.now(UTC)) - self.saved_at).total_seconds() / 3600
+        return f"{hours:.0f} h" if hours >= 1 else f"{hours * 60:.0f} min"
+
+
+@dataclass(frozen=True)
+class BackupSearchReport:
+    local: SavedBackup | None  # backup.output, when it exists
+    hub: SavedBackup | None  # the Hub's latest backup, when the Hub answered and has one
+    hub_problem: str | None  # why the Hub's backups are not known: offline, unreachable, refused
+
+    @property
+    def newest(self) -> SavedBackup | None:
+        return max(filter(None, (self.local, self.hub)), key=lambda found: found.saved_at, default=None)
+
+
+def search(config: ProjectConfig) -> BackupSearchReport:
+    """The local backup file and the Hub's latest backup, each when there is one. An unreachable
+    Hub is tried once, briefly, and named in ``hub_problem``."""
     local = config.path(config.backup.output)
+    mine = None
     if local.exists():
         saved = saved_origin(local).get("saved_at")
         when = datetime.fromisoformat(saved) if saved else datetime.fromtimestamp(local.stat().st_mtime, UTC)
-        found.append((when, config.backup.output))
-    repo = config.hub.ratings_backup_repo
+        mine = SavedBackup(when, config.backup.output)
     try:
-        history = revisions(repo)
-    except KtoError:  # offline, or no token: the local file is all there is to go by
-        history = []
-    found += [(history[0].saved_at, f"{repo} on the Hub")] if history else []
-    return max(found, default=None)
+        history = revisions(config.hub.ratings_backup_repo)
+    except KtoError as error:  # offline, unreachable, a refused token: said once, in its words
+        return BackupSearchReport(mine, None, str(error).removeprefix("hub: "))
+    repo = config.hub.ratings_backup_repo
+    latest = SavedBackup(history[0].saved_at, f"{repo} on the Hub", history[0].id) if history else None
+    return BackupSearchReport(mine, latest, None)
 
 
 def staleness(config: ProjectConfig, now: datetime | None = None) -> str | None:
-    """A warning when the newest backup is missing or older than ``backup.max_age_hours``."""
-    latest = newest(config)
+    """A warning when the newest backup is missing or older than ``backup.max_age_hours``; with
+    the Hub out of reach, one line that says so and advises what can work now."""
+    found = search(config)
+    latest = found.newest
     limit = config.backup.max_age_hours
+    fix = "run kto backup --push" if found.hub_problem is None else "run kto backup (a local file)"
+    offline = f" ({found.hub_problem})" if found.hub_problem else ""
     if latest is None:
-        return "no backup yet: every rating is at risk if the server loses its data; run kto backup --push"
-    when, where = latest
-    hours = ((now or datetime.now(UTC)) - when).total_seconds() / 3600
+        return f"no backup yet{offline}: every rating is at risk if the server loses its data; {fix}"
+    hours = ((now or datetime.now(UTC)) - latest.saved_at).total_seconds() / 3600
     if hours <= limit:
         return None
     return (
-        f"the newest backup ({where}) is {hours:.0f} h old, older than backup.max_age_hours ({limit:g}): "
-        "ratings given since then are at risk; run kto backup --push"
+        f"the newest backup ({latest.where}) is {hours:.0f} h old, older than backup.max_age_hours "
+        f"({limit:g}){offline}: ratings given since then are at risk; {fix}"
     )

@@ -7,7 +7,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from kto.errors import KtoError
+from kto.errors import KtoError, unknown_key
 from kto.local_model import slot_id
 
 CONFIG_FILE = "project.yaml"
@@ -38,6 +38,7 @@ class Language(Strict):
     direction: Literal["ltr", "rtl"] = "ltr"
     variant: str | None = None  # BCP 47
     reviewed: bool = False
+    source: str = ""  # who wrote the texts, as the template's language file says
     # A paragraph for the dataset card, in the language itself.
     card_paragraph: str = ""
     # Read by kto language export only: what the template's languages/<code>.yaml holds beyond
@@ -146,6 +147,12 @@ class Generation(Strict):
     models: list[ModelSlot] = Field(min_length=1)
     local: LocalModel = LocalModel()
 
+    @property
+    def dry_run_output(self) -> str:
+        """Where ``--local`` writes: never the campaign's generations, which people rate."""
+        path = Path(self.output)
+        return str(path.parent / "dry-run" / path.name)
+
     def local_slots(self) -> list[ModelSlot]:
         """``--local``: the embedded model in every configured slot, each at its own temperature."""
         count, temperatures = len(self.models), self.local.temperatures
@@ -209,6 +216,12 @@ class Argilla(Strict):
     prompt_title: str = "Prompt"
     response_title: str = "Response"
     comment_title: str = "Comment (optional)"
+
+    @model_validator(mode="after")
+    def _two_labels(self):
+        if self.label_up.strip().casefold() == self.label_down.strip().casefold():
+            raise ValueError(f"label_up and label_down are both {self.label_up!r}: give two different words")
+        return self
 
 
 class Community(Strict):
@@ -372,6 +385,11 @@ def load_config(path: Path | None = None) -> ProjectConfig:
     try:
         return ProjectConfig(**data, root=path.parent.resolve())
     except ValidationError as error:
-        first = error.errors()[0]
+        # A misspelt key also makes its real key "missing": name the misspelling, which is the cause.
+        errors = error.errors()
+        first = next((found for found in errors if found["type"] == "extra_forbidden"), errors[0])
         field = ".".join(str(part) for part in first["loc"])
-        raise KtoError(f"{path.name}: {field}", first["msg"]) from error
+        message = first["msg"]
+        if first["type"] == "extra_forbidden":
+            message = unknown_key(ProjectConfig, first["loc"])
+        raise KtoError(f"{path.name}: {field}", message) from error

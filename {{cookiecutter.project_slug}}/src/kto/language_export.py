@@ -1,8 +1,9 @@
 """``kto language export``: the project's texts as a ``languages/<code>.yaml`` for kto-template.
 
 A team that rendered ``other`` and translated its texts gives them back this way: the file has
-exactly the keys of the template's language files, ``reviewed: false`` (a native review is the
-template's call) and a ``source`` saying where it came from.
+exactly the keys of the template's language files, the project's ``language.reviewed`` (a team
+that reviewed its texts says so there) and a ``source``: the language file's own, which the
+project carries, followed by where this export came from.
 """
 
 import re
@@ -102,7 +103,7 @@ def language_file(config: ProjectConfig, source: str) -> dict:
         "native_name": language.native_name,
         "direction": language.direction,
         "variant": language.variant,
-        "reviewed": False,
+        "reviewed": language.reviewed,
         "source": source,
         "system_prompts": {
             "haiku": _text(config.task.system_prompt),
@@ -134,11 +135,15 @@ def language_file(config: ProjectConfig, source: str) -> dict:
 
 
 def default_source(config: ProjectConfig) -> str:
+    """The project's ``language.source`` (the template file's, for a language it had), then this
+    export's origin."""
     version = template_version(config.root)
     template = f", rendered from kto-template {version.commit[:12]}" if version.commit else ""
+    review = "" if config.language.reviewed else "; awaiting a native speaker's review"
+    earlier = f"{config.language.source.strip()} " if config.language.source.strip() else ""
     return (
-        f"Exported by kto language export on {date.today().isoformat()} from the project "
-        f"{config.hub.export_repo}{template}; awaiting a native speaker's review."
+        f"{earlier}Exported by kto language export on {date.today().isoformat()} from the project "
+        f"{config.hub.export_repo}{template}{review}."
     )
 
 

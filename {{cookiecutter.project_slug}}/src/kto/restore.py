@@ -93,22 +93,45 @@ def restore(
 def backup_file(
     config: ProjectConfig, source: Path | None, revision: str | None
 ) -> Iterator[tuple[Path, str]]:
-    """The file to restore and a name for it: ``source``; else, without a revision, the local
-    backup if there is one; else the Hub's backup at ``revision`` (default: the latest)."""
+    """The file to restore and a name for it: ``source``; the Hub's backup at ``revision``; else
+    the newer of the local backup and the Hub's latest, named with its age."""
     from kto import backups
 
     if source and revision:
         raise KtoError("revision", "give --from or --revision, not both")
-    local = source or config.path(config.backup.output)
-    if source or (revision is None and local.exists()):
-        if not local.is_file():
-            raise KtoError("from", f"{local} does not exist")
-        yield local, str(local)
+    if source:
+        if not source.is_file():
+            raise KtoError("from", f"{source} does not exist")
+        yield source, str(source)
         return
     repo = config.hub.ratings_backup_repo
+    if revision is None:
+        found = backups.search(config)
+        newest = found.newest
+        if newest is None:
+            problem = found.hub_problem or f"{repo} holds no backup yet"
+            raise KtoError("from", f"no backup: {config.backup.output} does not exist and {problem}")
+        revision = newest.revision
+        if revision is None:
+            yield config.path(newest.where), f"{newest.where} ({newest_words(found)})"
+            return
+        with backups.downloaded(repo, revision) as path:
+            yield path, f"{repo} at {revision[:8]} ({newest_words(found)})"
+        return
     commit = backups.resolve(repo, revision)
     with backups.downloaded(repo, commit) as path:
         yield path, f"{repo} at {commit[:8]}"
+
+
+def newest_words(found) -> str:
+    """Which backup was taken, how old it is, and what it was chosen over."""
+    newest = found.newest
+    kind = "the local file" if newest.revision is None else "the Hub's latest backup"
+    other = found.hub if newest is found.local else found.local
+    if other is None:
+        problem = f"; {found.hub_problem}" if found.hub_problem else ""
+        return f"{kind}, saved {newest.age()} ago, the only backup found{problem}"
+    return f"{kind}, saved {newest.age()} ago, newer than {other.where} (saved {other.age()} ago)"
 
 
 def check_origin(origin: dict[str, str], config: ProjectConfig, client, where: str) -> None:

@@ -2,7 +2,11 @@
 
 ``--dry-run`` swaps the base model for a tiny randomly initialised causal LM built on the spot (a
 LlamaConfig and a BPE tokenizer trained on the export's own text), so the whole loop runs offline
-on a CPU in seconds. It proves the plumbing; the model learns nothing worth keeping.
+on a CPU in seconds, into ``<training.output_dir>-dry-run`` (never over a real model). It proves the
+plumbing; the model learns nothing worth keeping.
+
+Both export formats train: plain text, and conversational rows (``--format conversational``: lists
+of messages), which TRL renders with the tokenizer's chat template.
 """
 
 import copy
@@ -21,6 +25,12 @@ from kto.export import kto_weights
 DRY_RUN_STEPS = 2
 TINY_VOCABULARY = 300
 SPECIAL_TOKENS = ["<unk>", "<s>", "</s>", "<pad>"]
+# The tiny model's chat template, for conversational exports: a rendered prompt is a prefix of the
+# rendered prompt and completion, as TRL needs.
+TINY_CHAT_TEMPLATE = (
+    "{% for message in messages %}<s>{{ message['role'] }}: {{ message['content'] }}</s>{% endfor %}"
+    "{% if add_generation_prompt %}<s>assistant: {% endif %}"
+)
 
 StepDone = Callable[[int, int, float | None], None]
 Starting = Callable[[str, int], None]  # (what is trained, KTO rows) once the data is read
@@ -49,6 +59,12 @@ def run(
     require_training_extra()
     rows = read_export(data)
     model, tokenizer = model_and_tokenizer(config, rows, dry_run=dry_run)
+    if not isinstance(rows[0]["prompt"], str) and not tokenizer.chat_template:
+        raise KtoError(
+            "train",
+            f"the export is conversational and {config.training_settings().base_model} has no chat "
+            "template: export with --format standard, or pick an instruct base model",
+        )
     if on_start:
         on_start("a tiny random model" if dry_run else config.training_settings().base_model, len(rows))
     result = fit(config, rows, model, tokenizer, dry_run=dry_run, on_step=on_step)
@@ -70,8 +86,6 @@ def read_export(folder: Path) -> list[dict]:
     rows = pq.read_table(path).to_pylist()
     if not rows:
         raise KtoError("train", f"{path} has no rows: rate more answers, then kto export again")
-    if not isinstance(rows[0]["prompt"], str):
-        raise KtoError("train", f"{path} is conversational: export it with --format standard")
     ups = sum(1 for row in rows if row["label"])
     if ups in (0, len(rows)):
         side = "thumbs up" if ups else "thumbs down"
@@ -109,7 +123,7 @@ def tiny_model(rows: list[dict]):
 
     bpe = Tokenizer(models.BPE(unk_token="<unk>"))
     bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    texts = [text for row in rows for text in (row["prompt"], row["completion"])]
+    texts = [text for row in rows for value in (row["prompt"], row["completion"]) for text in texts_of(value)]
     bpe.train_from_iterator(
         texts,
         trainers.BpeTrainer(
@@ -121,6 +135,7 @@ def tiny_model(rows: list[dict]):
     tokenizer = PreTrainedTokenizerFast(
         tokenizer_object=bpe, unk_token="<unk>", bos_token="<s>", eos_token="</s>", pad_token="<pad>"
     )
+    tokenizer.chat_template = TINY_CHAT_TEMPLATE
     config = LlamaConfig(
         vocab_size=len(tokenizer),
         hidden_size=32,
@@ -134,6 +149,17 @@ def tiny_model(rows: list[dict]):
         pad_token_id=tokenizer.pad_token_id,
     )
     return LlamaForCausalLM(config), tokenizer
+
+
+def texts_of(value: str | list[dict]) -> list[str]:
+    """The text of a standard row's cell, or of each message of a conversational one."""
+    return [value] if isinstance(value, str) else [message["content"] for message in value]
+
+
+def output_dir(config: ProjectConfig, *, dry_run: bool) -> Path:
+    """``training.output_dir``; a dry run's tiny model goes beside it, never over a trained one."""
+    folder = config.path(config.training_settings().output_dir)
+    return folder.with_name(f"{folder.name}-dry-run") if dry_run else folder
 
 
 def base_model(name: str):
@@ -181,7 +207,7 @@ def fit(
     dry_run: bool,
     on_step: StepDone | None = None,
 ) -> Result:
-    """Train, save the model (or adapter) and tokenizer to ``training.output_dir``."""
+    """Train, save the model (or adapter) and tokenizer to :func:`output_dir`."""
     import torch
     from datasets import Dataset
     from transformers import PrinterCallback, TrainerCallback
@@ -189,11 +215,11 @@ def fit(
 
     settings = config.training_settings()
     chosen = weights(settings, rows)
-    output_dir = config.path(settings.output_dir)
+    folder = output_dir(config, dry_run=dry_run)
     steps_per_epoch = math.ceil(len(rows) / (settings.batch_size * settings.gradient_accumulation_steps))
     total = DRY_RUN_STEPS if dry_run else math.ceil(steps_per_epoch * settings.epochs)
     args = KTOConfig(
-        output_dir=str(output_dir),
+        output_dir=str(folder),
         beta=settings.beta,
         learning_rate=settings.learning_rate,
         num_train_epochs=settings.epochs,
@@ -231,11 +257,11 @@ def fit(
     )
     trainer.remove_callback(PrinterCallback)  # it prints every log dict; the progress bar shows the loss
     trainer.train()
-    trainer.save_model(str(output_dir))
-    tokenizer.save_pretrained(str(output_dir))
+    trainer.save_model(str(folder))
+    tokenizer.save_pretrained(str(folder))
     if not losses or not all(math.isfinite(loss) for loss in losses):
         raise KtoError("train", f"the loss is not finite ({losses}): lower training.learning_rate")
-    return Result(output_dir, trainer.state.global_step, losses[-1], chosen)
+    return Result(folder, trainer.state.global_step, losses[-1], chosen)
 
 
 def write_model_card(config: ProjectConfig, result: Result, *, dry_run: bool) -> Path:

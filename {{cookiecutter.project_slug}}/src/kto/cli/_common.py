@@ -19,7 +19,10 @@ from kto.config import ProjectConfig, load_config
 # kto draws its own progress bars; tqdm reads this once, when it is first imported.
 os.environ.setdefault("TQDM_DISABLE", "1")
 
+# Progress, warnings and errors go to stderr; the reports a command exists for (status, check,
+# doctor) go to stdout, so `kto status > report.txt` keeps them.
 console = Console(stderr=True, soft_wrap=True)
+out = Console(soft_wrap=True)
 
 PushOption = Annotated[bool, typer.Option("--push", help="Also push the result to the Hub (private)")]
 InputOption = Annotated[

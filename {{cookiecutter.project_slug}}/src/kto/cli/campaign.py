@@ -6,7 +6,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from kto.cli._common import InputOption, WhenWriting, console, project, pushed, warn
+from kto.cli._common import InputOption, WhenWriting, console, out, project, pushed, warn
 
 app = typer.Typer()
 
@@ -18,12 +18,20 @@ def annotate_command(
     no_checks: Annotated[
         bool, typer.Option("--no-checks", help="Log every non-empty response: no quality gates")
     ] = False,
+    local: Annotated[
+        bool,
+        typer.Option(
+            "--local",
+            help="The dry run: also log the embedded model's responses (default input: the dry run's file)",
+        ),
+    ] = False,
 ) -> None:
     """Put the responses the quality gates allow on Argilla for a thumbs up or down (adds only
-    what is missing)."""
+    what is missing); the embedded model's responses only with --local."""
     from kto import annotation
 
     config = project(ctx)
+    default = config.generation.dry_run_output if local else config.generation.output
 
     def dropped(report) -> None:
         for model, counts in report.per_model.items():
@@ -34,10 +42,16 @@ def annotate_command(
     with WhenWriting("records") as bar:
         report = annotation.run(
             config,
-            generations or config.path(config.generation.output),
+            generations or config.path(default),
             gates=not no_checks,
+            local=local,
             on_checked=dropped,
             on_logged=bar.advance,
+        )
+    if report.left_out_local:
+        console.print(
+            f"left out {report.left_out_local} responses of the embedded model (a dry run's; "
+            "kto annotate --local puts them up for rating)"
         )
     console.print(
         f"{report.dataset}: {report.added} records added, {report.wanted - report.added} already there "
@@ -71,7 +85,7 @@ def status_command(
     from kto.labels import DOWN, UP, share_up
 
     report = status.collect(config, plot)
-    console.print(
+    out.print(
         f"{report.dataset}: {report.completed} of {report.total} records completed "
         f"({config.argilla.min_submitted} submitted ratings each), {report.pending} pending"
     )
@@ -83,11 +97,11 @@ def status_command(
     for model, votes in report.approval.items():
         share = share_up(votes)
         models.add_row(model, str(votes[UP]), str(votes[DOWN]), "-" if share is None else f"{share:.0%}")
-    console.print(people, models if report.approval else "No submitted ratings yet.")
+    out.print(people, models if report.approval else "No submitted ratings yet.")
     if report.backup_warning:
         warn(report.backup_warning)
     if plot:
-        console.print(f"Chart written to {plot}")
+        out.print(f"Chart written to {plot}")
 
 
 def public_progress(config, plot: Path | None, *, markdown: bool, send: bool) -> None:

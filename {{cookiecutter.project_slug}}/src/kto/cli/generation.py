@@ -14,6 +14,7 @@ from kto.cli._common import (
     PromptsOption,
     PushOption,
     console,
+    out,
     progress_bar,
     project,
     pushed,
@@ -52,7 +53,7 @@ def generate_command(
             config,
             texts,
             slots,
-            output or config.path(config.generation.output),
+            output or config.path(config.generation.dry_run_output if local else config.generation.output),
             progress=ProgressBars(
                 bar, lambda todo: f"Generating {todo} responses: {len(texts)} prompts x {len(slots)} models"
             ),
@@ -97,9 +98,9 @@ def check_command(
         table.add_row(name, report.gates.actions[name], *row)
     for name in ("dropped", "flagged"):
         table.add_row(name, "", *(share(getattr(counts, name), counts.responses) for counts in models))
-    console.print(table)
+    out.print(table)
     if report.gates.actions["language"] != "off" and not report.gates.language:
-        console.print("note: language not checked: set checks.expected_language to an ISO 639-1 code")
+        out.print("note: language not checked: set checks.expected_language to an ISO 639-1 code")
     found = [verdict for verdict in report.verdicts if verdict.findings][:examples]
     if found:
         listing = Table("model", "findings (gate)", "response", title=f"the first {len(found)} findings")
@@ -110,7 +111,7 @@ def check_command(
             )
             text = " / ".join(checks.lines_of(verdict.text))
             listing.add_row(verdict.model, findings, text[:60] or "(empty)")
-        console.print(listing)
+        out.print(listing)
 
 
 @app.command("suggest")

@@ -5,7 +5,7 @@ from typing import Annotated
 
 import typer
 
-from kto.cli._common import console, project
+from kto.cli._common import console, out, project
 
 app = typer.Typer()
 language_app = typer.Typer(help="The project's texts, given back to kto-template.")
@@ -18,10 +18,10 @@ def doctor_command(ctx: typer.Context) -> None:
 
     findings = run_checks(lambda: project(ctx))
     for finding in findings:
-        console.print(finding.line(), markup=False, highlight=False)
+        out.print(finding.line(), markup=False, highlight=False)
     bad = failed(findings)
     warned = sum(1 for finding in findings if finding.status == "warn")
-    console.print(f"{len(findings)} checks: {len(bad)} failed, {warned} warnings.")
+    out.print(f"{len(findings)} checks: {len(bad)} failed, {warned} warnings.")
     if bad:
         raise typer.Exit(1)
 
