@@ -66,15 +66,67 @@ def test_a_run_killed_midway_resumes_without_loss_or_duplicates(annotation_proje
     assert record_count(argilla_server, annotation_project) == 1600
 
 
-def test_a_dataset_with_other_settings_is_left_untouched(annotation_project, argilla_server):
+def test_a_dataset_with_settings_argilla_cannot_change_is_left_untouched(annotation_project, argilla_server):
+    import argilla as rg
+
+    from kto import annotation
+
+    config, client = load_config(annotation_project / "project.yaml"), argilla_server.client()
+    made_elsewhere = annotation.settings(config, client)
+    made_elsewhere.fields["prompt"].use_markdown = False  # as another tool, or a hand, may make it
+    if client.workspaces(config.argilla.workspace) is None:
+        rg.Workspace(name=config.argilla.workspace, client=client).create()
+    name, workspace = config.argilla.dataset, config.argilla.workspace
+    rg.Dataset(name=name, workspace=workspace, settings=made_elsewhere, client=client).create()
     write_generations(annotation_project, prompts=2)
-    assert run_kto(annotation_project, "annotate").returncode == 0
-    edit_config(annotation_project, lambda config: config["argilla"].update(min_submitted=5))
     clash = run_kto(annotation_project, "annotate")
     assert clash.returncode == 1
-    assert clash.stderr.strip().startswith("error: argilla: dataset ")
-    assert "min_submitted" in clash.stderr and len(clash.stderr.strip().splitlines()) == 1
-    assert dataset_of(argilla_server, annotation_project).settings.distribution.min_submitted == 2
+    [line] = clash.stderr.strip().splitlines()
+    assert line.startswith("error: argilla: dataset ") and "(fields), which Argilla cannot change" in line
+    assert "another argilla.dataset name in project.yaml, which starts a new, EMPTY dataset" in line
+
+
+def test_edited_texts_and_min_submitted_reach_the_existing_dataset(annotation_project, argilla_server):
+    """Guidelines, question, titles, a label and min_submitted edited after the first annotate,
+    with a rating given: the server shows the new ones, the rating stays, doctor saw the gap."""
+    from kto import doctor
+
+    write_generations(annotation_project, prompts=2)
+    assert run_kto(annotation_project, "annotate").returncode == 0
+    submit(argilla_server, annotation_project, {("annotator1", 0): "up"})
+
+    def edit(config):
+        config["argilla"].update(
+            guidelines="Rate the haiku: new guidelines.",
+            question="Is this a good haiku?",
+            label_up="Lovely",
+            prompt_title="The prompt",
+            min_submitted=3,
+        )
+
+    edit_config(annotation_project, edit)
+    config = load_config(annotation_project / "project.yaml")
+    finding = doctor.check_argilla(config)[-1]
+    assert finding.status == "warn"
+    for what in ("guidelines", "min_submitted", "title of prompt", "title of rating", "label up"):
+        assert what in finding.message, finding.message
+    again = run_kto(annotation_project, "annotate")
+    assert again.returncode == 0, again.stderr
+    assert "0 records added" in again.stderr and "Updated on the dataset" in again.stderr
+
+    dataset = dataset_of(argilla_server, annotation_project)  # read back from the server
+    settings = dataset.settings
+    assert settings.guidelines == "Rate the haiku: new guidelines."
+    assert settings.distribution.min_submitted == 3
+    assert settings.fields["prompt"].title == "The prompt"
+    question = settings.questions["rating"]
+    assert question.title == "Is this a good haiku?"
+    options = {option["value"]: option["text"] for option in question.serialize()["settings"]["options"]}
+    assert options["up"] == "👍 Lovely" and options["down"] == f"👎 {config.argilla.label_down}"
+    rated = [row for row in ratings.fetch(argilla_server.client(), dataset) if row["responses"]]
+    assert [(r["user"], r["value"]) for row in rated for r in row["responses"]] == [("annotator1", "up")]
+    assert doctor.check_argilla(config)[-1].status == "ok"
+    assert "Updated" not in run_kto(annotation_project, "annotate").stderr  # nothing left to update
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kto.config import ProjectConfig
-from kto.errors import KtoError, one_line
+from kto.errors import KtoError, short
 from kto.journal import RunLock
 from kto.labels import COMMENT, DOWN, QUESTION, UP
 
@@ -85,14 +85,65 @@ def ensure_dataset(client, config: ProjectConfig):
         return rg.Dataset(name=name, workspace=workspace, settings=wanted, client=client).create()
     upgrade_metadata(dataset, wanted)
     have, want = settings_signature(dataset.settings), settings_signature(wanted)
-    if have != want:
-        differ = ", ".join(key for key in want if have[key] != want[key])
+    # What Argilla lets change on a dataset with ratings is updated (update_changeable), not refused.
+    if differ := [key for key in want if have[key] != want[key] and key not in CHANGEABLE]:
         raise KtoError(
             "argilla",
-            f"dataset {workspace}/{name} already exists with other settings ({differ}); "
-            "it was left untouched: use another argilla.dataset name in project.yaml",
+            f"dataset {workspace}/{name} already exists with other settings ({', '.join(differ)}), "
+            f"which Argilla cannot change on it; it was left untouched: {OTHER_NAME}",
         )
     return dataset
+
+
+CHANGEABLE = ("min_submitted",)
+# What to do when a setting cannot change on an existing dataset.
+OTHER_NAME = (
+    "put the setting back, or set another argilla.dataset name in project.yaml, which starts a new, "
+    "EMPTY dataset (the ratings stay on this one; kto export reads one dataset)"
+)
+
+
+def changeable(value) -> dict[str, object]:
+    """What Argilla lets change on a dataset that has ratings, by name: the texts people read
+    (guidelines, titles, label texts) and the submitted ratings a record needs."""
+    found: dict[str, object] = {
+        "guidelines": value.guidelines,
+        "min_submitted": value.distribution.min_submitted,
+    }
+    found |= {f"title of {field.name}": field.title for field in value.fields}
+    for question in value.questions:
+        found[f"title of {question.name}"] = question.title
+        options = question.serialize()["settings"].get("options") or []
+        found |= {f"label {option['value']}": option["text"] for option in options}
+    return found
+
+
+def update_changeable(dataset, wanted) -> list[str]:
+    """Bring what may change (:func:`changeable`) to the configured settings; returns what
+    changed. Ratings stay: they hold the labels' values, not their texts, and Argilla recomputes
+    which records are complete for a new min_submitted."""
+    have = changeable(dataset.settings)
+    changed = [key for key, value in changeable(wanted).items() if have.get(key) != value]
+    if not changed:
+        return []
+    settings = dataset.settings
+    settings.guidelines, settings.distribution = wanted.guidelines, wanted.distribution
+    for mine, theirs in (
+        *named_pairs(settings.fields, wanted.fields),
+        *named_pairs(settings.questions, wanted.questions),
+    ):
+        mine.title = theirs.title
+        if hasattr(theirs, "labels"):
+            mine.labels = {
+                option["value"]: option["text"] for option in theirs.serialize()["settings"]["options"]
+            }
+    dataset.update()
+    return changed
+
+
+def named_pairs(have, want) -> list[tuple]:
+    wanted = {item.name: item for item in want}
+    return [(item, wanted[item.name]) for item in have if item.name in wanted]
 
 
 def upgrade_metadata(dataset, wanted) -> None:
@@ -113,7 +164,7 @@ def upgrade_metadata(dataset, wanted) -> None:
     except ArgillaError as error:
         raise KtoError(
             "argilla",
-            f"cannot update the metadata of dataset {dataset.name} ({one_line(error)[:200]}); "
+            f"cannot update the metadata of dataset {dataset.name} ({short(error)}); "
             "use another argilla.dataset name in project.yaml",
         ) from error
 
@@ -175,6 +226,7 @@ class AnnotateReport:
     added: int
     checked: "CheckReport | None"  # None with --no-checks
     left_out_local: int = 0  # responses of the embedded model (a dry run's), not asked for
+    updated: tuple[str, ...] = ()  # settings of project.yaml that reached the existing dataset
 
 
 def run(
@@ -217,9 +269,10 @@ def run(
     with RunLock(config.path(".cache/kto/annotate.lock"), "kto annotate"):
         client = connect(config)
         dataset = ensure_dataset(client, config)
+        updated = update_changeable(dataset, settings(config, client))
         added = log_missing(dataset, wanted, on_logged)
     name = f"{config.argilla.workspace}/{config.argilla.dataset}"
-    return AnnotateReport(name, client.api_url, len(wanted), added, report, left_out)
+    return AnnotateReport(name, client.api_url, len(wanted), added, report, left_out, tuple(updated))
 
 
 def without_local(rows: list[dict]) -> tuple[list[dict], int]:

@@ -9,7 +9,7 @@ from dotenv import dotenv_values
 
 from kto.argilla_local import LocalArgilla
 from kto.config import ProjectConfig
-from kto.errors import KtoError, one_line
+from kto.errors import KtoError, one_line, short
 
 
 def quiet_sdk() -> None:
@@ -40,7 +40,7 @@ def connect(config: ProjectConfig):
         text = one_line(error)
         if "401" in text or "Unauthorized" in text or "credentials" in text.lower():
             raise KtoError("argilla", f"{url} refused the API key from {source}") from error
-        raise KtoError("argilla", f"cannot reach {url}, set in {source}: {text[:200]}") from error
+        raise KtoError("argilla", f"cannot reach {url}, set in {source}: {short(text)}") from error
 
 
 def space_headers(url: str) -> dict[str, str]:

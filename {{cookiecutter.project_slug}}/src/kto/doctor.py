@@ -8,12 +8,12 @@ import os
 import re
 import shutil
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
 from kto.config import HF_ROUTER_URL, ModelSlot, ProjectConfig
-from kto.errors import KtoError, one_line
+from kto.errors import KtoError, one_line, short
 
 Status = Literal["ok", "warn", "fail"]
 TIMEOUT = 15.0
@@ -59,7 +59,7 @@ def run_checks(load: Callable[[], ProjectConfig]) -> list[Finding]:
         ]
     findings = [Finding("config", "ok", f"{config.root / 'project.yaml'} is valid")]
     slots = [*config.generation.models, config.suggest.judge]
-    findings += check_models(slots)
+    findings += check_models(slots, judge=config.suggest.judge)
     findings += check_argilla(config)
     findings += check_hub(config, token_reported=any(slot.api_key_env == "HF_TOKEN" for slot in slots))
     findings.append(check_redis())
@@ -70,14 +70,19 @@ def run_checks(load: Callable[[], ProjectConfig]) -> list[Finding]:
 # -- models ----------------------------------------------------------------------------------
 
 
-def check_models(slots: list[ModelSlot]) -> list[Finding]:
+def check_models(slots: list[ModelSlot], judge: ModelSlot | None = None) -> list[Finding]:
     """Keys set, servers answering, each model listed by its server, no thinking-by-default pick.
 
-    One finding per missing key variable (not per slot), then one per slot whose key is there.
+    One finding per missing key variable (not per slot), then one per slot whose key is there;
+    the ``judge`` slot's lines say "judge", so a judge that is also a generator is not a twin line.
     """
     findings, keyed = check_keys(slots)
-    findings += [model_listed(slot, listing) for slot, listing in listings(keyed)]
-    findings += [thinking_warning(slot) for slot in slots if thinks_first(slot)]
+
+    def labelled(slot: ModelSlot, finding: Finding) -> Finding:
+        return replace(finding, check=f"judge {slot.id}") if slot is judge else finding
+
+    findings += [labelled(slot, model_listed(slot, listing)) for slot, listing in listings(keyed)]
+    findings += [labelled(slot, thinking_warning(slot)) for slot in slots if thinks_first(slot)]
     return findings
 
 
@@ -136,9 +141,7 @@ def served_models(base_url: str, key: str, key_env: str | None) -> list[str] | F
             f"{base_url.rstrip('/')}/models", headers={"Authorization": f"Bearer {key}"}, timeout=TIMEOUT
         )
     except requests.RequestException as error:
-        return Finding(
-            check, "fail", f"no answer ({one_line(error)[:160]})", "start the server or fix base_url"
-        )
+        return Finding(check, "fail", f"no answer ({short(error, 160)})", "start the server or fix base_url")
     if reply.status_code in (401, 403):
         return Finding(
             check, "fail", f"refused the key from {key_env} (HTTP {reply.status_code})", f"check {key_env}"
@@ -150,7 +153,7 @@ def served_models(base_url: str, key: str, key_env: str | None) -> list[str] | F
         return Finding(
             check,
             "fail",
-            f"GET /models did not list models ({one_line(error)[:160]})",
+            f"GET /models did not list models ({short(error, 160)})",
             "base_url must be an OpenAI-compatible API, usually ending in /v1",
         )
 
@@ -214,7 +217,7 @@ def check_argilla(config: ProjectConfig) -> list[Finding]:
     try:
         dataset = client.datasets(config.argilla.dataset, workspace=config.argilla.workspace)
     except Exception as error:  # the SDK's errors for an answer it did not expect (a proxy page...)
-        return [Finding("argilla", "fail", one_line(error)[:200], "check ARGILLA_API_URL")]
+        return [Finding("argilla", "fail", short(error), "check ARGILLA_API_URL")]
     findings = [Finding("argilla", "ok", f"{client.api_url} accepts the key")]
     name = f"{config.argilla.workspace}/{config.argilla.dataset}"
     if dataset is None:
@@ -222,25 +225,27 @@ def check_argilla(config: ProjectConfig) -> list[Finding]:
             Finding("argilla dataset", "ok", f"{name} does not exist yet (kto annotate creates it)")
         )
         return findings
-    have = annotation.settings_signature(dataset.settings)
-    want = annotation.settings_signature(annotation.settings(config, client))
-    differ = [key for key in want if have[key] != want[key]]
-    findings.append(
-        Finding(
-            "argilla dataset",
-            "fail",
-            f"{name} exists with other settings ({', '.join(differ)})",
-            "use another argilla.dataset name in project.yaml, or restore the settings it was made with",
-        )
-        if differ
-        else Finding("argilla dataset", "ok", f"{name} has the configured settings")
-    )
+    wanted = annotation.settings(config, client)
+    have, want = annotation.settings_signature(dataset.settings), annotation.settings_signature(wanted)
+    differ = [key for key in want if have[key] != want[key] and key not in annotation.CHANGEABLE]
+    on_server = annotation.changeable(dataset.settings)
+    edited = [key for key, value in annotation.changeable(wanted).items() if on_server.get(key) != value]
+    if differ:
+        message = f"{name} exists with other settings, which Argilla cannot change ({', '.join(differ)})"
+        findings.append(Finding("argilla dataset", "fail", message, annotation.OTHER_NAME))
+    elif edited:
+        message = f"{name} differs from project.yaml in {', '.join(edited)}"
+        findings.append(Finding("argilla dataset", "warn", message, "kto annotate updates the dataset"))
+    else:
+        findings.append(Finding("argilla dataset", "ok", f"{name} has the configured settings and texts"))
     return findings
 
 
 def check_hub(config: ProjectConfig, *, token_reported: bool = False) -> list[Finding]:
     """The token is valid and may write to ``hub.namespace`` (user, organisation role, token role)."""
     from huggingface_hub import HfApi, constants, get_token
+
+    from kto.hub import cause, why_unreachable
 
     namespace = config.hub.namespace
     token = get_token()  # HF_TOKEN, else the token `hf auth login` stored
@@ -251,14 +256,12 @@ def check_hub(config: ProjectConfig, *, token_reported: bool = False) -> list[Fi
         return [
             Finding("hub", "warn", "HF_HUB_OFFLINE is set: the token was not checked", "unset HF_HUB_OFFLINE")
         ]
+    if problem := why_unreachable():
+        return [Finding("hub", "fail", f"the token was not checked: {problem}", "")]
     try:
         me = HfApi().whoami(token=token)
-    except Exception as error:  # a refused token and an unreachable Hub both end here
-        return [
-            Finding(
-                "hub", "fail", f"the Hub did not accept the token ({one_line(error)[:160]})", "check HF_TOKEN"
-            )
-        ]
+    except Exception as error:  # the Hub answered: a refused token, most likely; cause() says which
+        return [Finding("hub", "fail", cause(error), "")]
     return [write_access(me, namespace)]
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from kto.errors import KtoError, one_line
+from kto.errors import KtoError, short
 from kto.files import write_parquet
 from kto.labels import COMMENT, DOWN, QUESTION, UP
 
@@ -74,7 +74,7 @@ def _server_records(client, dataset_id) -> Iterator[dict]:
             )
             reply.raise_for_status()
         except httpx.HTTPError as error:
-            raise KtoError("argilla", f"could not read the records: {one_line(error)[:200]}") from error
+            raise KtoError("argilla", f"could not read the records: {short(error)}") from error
         items = reply.json()["items"]
         yield from items
         if len(items) < PAGE:

@@ -27,7 +27,7 @@ from kto import ratings
 from kto.annotation import ensure_dataset, log_in_batches, settings
 from kto.argilla_client import connect
 from kto.config import ProjectConfig
-from kto.errors import KtoError, one_line
+from kto.errors import KtoError, short
 from kto.labels import COMMENT, QUESTION
 
 # Metadata an older backup kept in columns of its own.
@@ -172,9 +172,7 @@ def ensure_users(client, workspace: str, usernames: set[str], created: list[str]
             if name not in members and str(user.role).endswith("annotator"):
                 space.add_user(user)
         except Exception as error:  # a username this server refuses, or no right to create users
-            raise KtoError(
-                "users", f"cannot create or add the user {name!r}: {one_line(error)[:200]}"
-            ) from error
+            raise KtoError("users", f"cannot create or add the user {name!r}: {short(error)}") from error
         ids[name] = user.id
     return ids
 

@@ -10,7 +10,7 @@ import secrets
 from dataclasses import dataclass, field
 
 from kto.config import ProjectConfig
-from kto.errors import KtoError, one_line
+from kto.errors import KtoError
 
 # The last Argilla release, matching the SDK kto speaks (argilla==2.8.0).
 IMAGE = "argilla/argilla-hf-spaces:v2.8.0"
@@ -98,16 +98,20 @@ def plan(config: ProjectConfig, repo_id: str, private: bool, hub_user: str | Non
 
 
 def hub_user(api) -> str:
+    from kto.hub import cause, why_unreachable
+
+    if problem := why_unreachable():
+        raise KtoError("space", f"cannot sign in to the Hub: {problem}")
     try:
         return api.whoami()["name"]
-    except Exception as error:  # no token, a bad one, or no network
-        raise KtoError(
-            "space", f"cannot sign in to the Hub ({one_line(error)[:160]}): set HF_TOKEN"
-        ) from error
+    except Exception as error:  # no token, or a refused one: cause() tells them apart
+        raise KtoError("space", f"cannot sign in to the Hub: {cause(error)}") from error
 
 
 def create(api, space: SpacePlan) -> str:
     from huggingface_hub import CommitOperationAdd
+
+    from kto.hub import cause
 
     try:
         api.create_repo(
@@ -122,5 +126,5 @@ def create(api, space: SpacePlan) -> str:
         for name, value in space.secrets.items():
             api.add_space_secret(space.repo_id, name, value)
     except Exception as error:
-        raise KtoError("space", f"could not create {space.repo_id}: {one_line(error)[:200]}") from error
+        raise KtoError("space", f"could not create {space.repo_id}: {cause(error)}") from error
     return f"https://huggingface.co/spaces/{space.repo_id}"

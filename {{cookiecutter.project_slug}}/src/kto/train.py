@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 
 from kto import licences
 from kto.config import ProjectConfig, Training
-from kto.errors import KtoError, one_line
+from kto.errors import KtoError, one_line, short
 from kto.export import kto_weights
 
 DRY_RUN_STEPS = 2
@@ -171,7 +171,7 @@ def base_model(name: str):
     except OSError as error:  # not cached and no network (HF_HUB_OFFLINE), or no such model
         raise KtoError(
             "training.base_model",
-            f"cannot load {name!r}: {one_line(error)[:200]} (offline, a model must be in the Hugging "
+            f"cannot load {name!r}: {short(error)} (offline, a model must be in the Hugging "
             "Face cache or a local folder; kto train --dry-run needs none)",
         ) from error
     if tokenizer.pad_token is None:

@@ -13,7 +13,7 @@ from urllib.parse import urlparse
 
 import httpx
 
-from kto.errors import KtoError, one_line
+from kto.errors import KtoError, short
 
 VARIABLE = "DISCORD_WEBHOOK_URL"
 ATTEMPTS = 4
@@ -82,5 +82,5 @@ def reason(answer: httpx.Response, url: str) -> str:
         message = str(answer.json().get("message", ""))
     except (ValueError, AttributeError):
         message = answer.reason_phrase
-    message = one_line(message.replace(url, "<webhook>"))[:120]
+    message = short(message.replace(url, "<webhook>"), 120)
     return f": {message}" if message else ""

@@ -16,7 +16,7 @@ import typer
 
 from kto.cli import campaign, generation, project_tools, results, servers
 from kto.cli._common import console
-from kto.errors import KtoError, one_line
+from kto.errors import KtoError, one_line, short
 
 # Harmless warnings from distilabel 1.5.3 under pydantic >= 2.12 (field declarations, and a
 # validator of LlamaCppLLM that returns None); they would bury the command's own output.
@@ -86,9 +86,7 @@ def main() -> None:
         report = "".join(traceback.format_exception(error))
         ERROR_LOG.parent.mkdir(parents=True, exist_ok=True)
         ERROR_LOG.write_text(report, encoding="utf-8")
-        fail(
-            f"unexpected {type(error).__name__}: {one_line(error)[:300]} (full report: {ERROR_LOG})", 1, error
-        )
+        fail(f"unexpected {type(error).__name__}: {short(error, 300)} (full report: {ERROR_LOG})", 1, error)
 
 
 def fail(message: str, code: int, error: BaseException) -> None:

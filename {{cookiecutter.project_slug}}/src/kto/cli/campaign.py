@@ -48,6 +48,8 @@ def annotate_command(
             on_checked=dropped,
             on_logged=bar.advance,
         )
+    if report.updated:
+        console.print(f"Updated on the dataset, as project.yaml has them: {', '.join(report.updated)}")
     if report.left_out_local:
         console.print(
             f"left out {report.left_out_local} responses of the embedded model (a dry run's; "
@@ -153,7 +155,7 @@ def restore_command(
     source: Annotated[
         Path | None,
         typer.Option(
-            "--from", help="A kto backup file (default: backup.output if it exists, else the Hub's latest)"
+            "--from", help="A kto backup file (default: the newer of backup.output and the Hub's latest)"
         ),
     ] = None,
     revision: Annotated[
