@@ -417,3 +417,76 @@ def test_a_dataset_from_before_the_gates_gains_their_metadata_and_keeps_its_rati
     }
     rated = records_of(upgraded, "team/model-0")[0]
     assert [(r.value, r.status) for r in rated.responses["rating"]] == [("up", "submitted")]
+
+
+def test_the_lead_guides_order_keeps_the_dry_run_off_the_dataset(annotation_project, argilla_server):
+    """docs/lead-guide.md in order: the dry run (kto generate --local --limit 4), then kto generate
+    against a provider, then kto annotate: no record of the embedded model reaches the dataset."""
+    import pyarrow.parquet as pq
+    from conftest import openai_slot
+    from fake_provider import FakeProvider
+
+    from kto.local_model import is_local
+
+    fake = FakeProvider(models=["team/model-a", "team/model-b"])
+    url = fake.start()
+    try:
+
+        def change(config):
+            config["generation"].update(models=[openai_slot(m, url) for m in fake.models], max_new_tokens=16)
+            config["checks"]["echo"] = "off"  # the provider's answers quote the prompt
+
+        edit_config(annotation_project, change)
+        dry = run_kto(annotation_project, "generate", "--local", "--limit", "4")
+        assert dry.returncode == 0, dry.stderr
+        real = run_kto(annotation_project, "generate")
+        assert real.returncode == 0, real.stderr
+    finally:
+        fake.stop()
+    annotated = run_kto(annotation_project, "annotate")
+    assert annotated.returncode == 0, annotated.stderr
+
+    dry_rows = pq.read_table(annotation_project / "data" / "dry-run" / "generations.parquet").to_pylist()
+    assert len(dry_rows) == 4
+    assert all(is_local(model) for row in dry_rows for model in row["generation_model"])
+    records = list(dataset_of(argilla_server, annotation_project).records())
+    assert records and {record.metadata["model"] for record in records} == {"team/model-a", "team/model-b"}
+
+
+def test_annotate_leaves_the_embedded_models_answers_out_unless_asked(annotation_project, argilla_server):
+    from kto.local_model import slot_id
+    from kto.responses import write_rows
+
+    tiny = slot_id(0.5)
+
+    def rows(models: list[str]) -> list[dict]:
+        answers = [f"An answer of {model}\nin three\nshort lines" for model in models]
+        return [
+            {
+                "input": "Prompt number 0",
+                "generation_model": models,
+                "generation_prompt": ["Prompt number 0"] * len(models),
+                "raw_generation_responses": answers,
+                "generations": answers,
+            }
+        ]
+
+    # A generations file where both sit side by side (--output pointed the dry run there).
+    write_rows(rows([tiny, "team/model-0"]), annotation_project / "data" / "generations.parquet")
+    mixed = run_kto(annotation_project, "annotate")
+    assert mixed.returncode == 0, mixed.stderr
+    assert "left out 1 responses of the embedded model" in mixed.stderr
+    assert [r.metadata["model"] for r in dataset_of(argilla_server, annotation_project).records()] == [
+        "team/model-0"
+    ]
+
+    dry_run = annotation_project / "data" / "dry-run" / "generations.parquet"
+    write_rows(rows([tiny]), dry_run)
+    refused = run_kto(annotation_project, "annotate", "--input", str(dry_run))
+    assert refused.returncode == 1
+    [line] = refused.stderr.strip().splitlines()
+    assert line.startswith("error: input: ") and "kto annotate --local puts them up for rating" in line
+    asked = run_kto(annotation_project, "annotate", "--local")  # reads the dry run's file
+    assert asked.returncode == 0, asked.stderr
+    models = sorted(r.metadata["model"] for r in dataset_of(argilla_server, annotation_project).records())
+    assert models == sorted([tiny, "team/model-0"])

@@ -78,7 +78,7 @@ def test_models_against_the_llama_cpp_server(project, server):
     result = run_kto(project, "doctor", env=NOWHERE)
     assert result.returncode == 1, result.stderr
     assert lines(result, "ok   model team/listed: served by")
-    assert lines(result, "ok   model team/judge: served by")
+    assert lines(result, "ok   judge team/judge: served by")
     (line,) = lines(result, "fail model team/unlisted")
     assert "set served_model" in line
 
@@ -138,8 +138,22 @@ def test_the_hub_token_and_its_write_access(project, hub):
 
     refused = run_kto(project, "doctor", env={**env, **NOWHERE, "HF_TOKEN": "hf_wrong"})
     assert refused.returncode == 1
-    (line,) = lines(refused, "fail hub: the Hub did not accept the token")
+    (line,) = lines(refused, "fail hub: the Hub refused the token (HTTP 401)")
     assert "hf_wrong" not in line  # never printed
+
+    closed = {"HF_ENDPOINT": f"http://127.0.0.1:{free_port()}"}  # a token, and no Hub to show it to
+    unreachable = run_kto(project, "doctor", env={**env, **NOWHERE, **closed})
+    (line,) = lines(unreachable, "fail hub: the token was not checked: cannot reach the Hub at ")
+    assert "refused the token" not in line and "check HF_TOKEN" not in line
+
+
+def test_the_judge_is_labelled_when_it_is_also_a_generator(project):
+    slot = openai_slot("team/model", f"http://127.0.0.1:{free_port()}/v1")
+    use_models(project, slot)
+    use_judge(project, slot)
+    result = run_kto(project, "doctor", env=NOWHERE)
+    assert len(lines(result, "fail model team/model:")) == 1
+    assert len(lines(result, "fail judge team/model:")) == 1
 
 
 @pytest.mark.parametrize(

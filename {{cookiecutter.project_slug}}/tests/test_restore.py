@@ -3,6 +3,8 @@ a killed run finishes, the Hub's backups restore by revision, and bad backups ar
 
 import json
 import shutil
+import time
+from datetime import UTC, datetime, timedelta
 
 import pyarrow.parquet as pq
 import pytest
@@ -10,6 +12,7 @@ from conftest import (
     PROJECT,
     dataset_of,
     edit_config,
+    free_port,
     kill_once_records_appear,
     run_kto,
     table_rows,
@@ -303,3 +306,93 @@ def test_bad_backups_are_one_line_and_write_nothing(annotation_project, argilla_
 
     missing = run_kto(annotation_project, "restore", "--from", "nope.parquet")
     assert missing.stderr.strip() == "error: from: nope.parquet does not exist"
+
+
+def aged(hours: float) -> datetime:
+    return datetime.now(UTC) - timedelta(hours=hours)
+
+
+def test_restore_takes_the_newer_of_the_local_and_the_hubs_backup(annotation_project, argilla_server, hub):
+    """With no --from, the local backup.output and the Hub's latest are compared: the newer one
+    is restored, and the output says which and how old both are."""
+    double, hub_env = hub
+    write_generations(annotation_project, prompts=1, models=1)
+    assert run_kto(annotation_project, "annotate").returncode == 0
+    assert run_kto(annotation_project, "backup", "--push", env=hub_env).returncode == 0
+    config = load_config(annotation_project / "project.yaml")
+    local = annotation_project / config.backup.output
+    (commit,) = double.history[f"dataset/{config.hub.ratings_backup_repo}"]
+
+    def local_saved(hours: float) -> None:
+        rows, origin = ratings.load(local), ratings.saved_origin(local)
+        ratings.save(rows, local, {**origin, "saved_at": aged(hours).isoformat(timespec="seconds")})
+
+    # The Hub's backup is newer: the hourly workflow ran after the lead's last local backup.
+    local_saved(27)
+    dataset_of(argilla_server, annotation_project).delete()
+    from_hub = run_kto(annotation_project, "restore", env=hub_env)
+    assert from_hub.returncode == 0, from_hub.stderr
+    assert f"{config.hub.ratings_backup_repo} at {commit['id'][:8]} (the Hub's latest backup, saved " in (
+        from_hub.stderr
+    )
+    assert f"newer than {config.backup.output} (saved 27 h ago)" in from_hub.stderr
+
+    # The local file is newer.
+    local_saved(0)
+    commit["date"] = aged(5).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    dataset_of(argilla_server, annotation_project).delete()
+    from_file = run_kto(annotation_project, "restore", env=hub_env)
+    assert from_file.returncode == 0, from_file.stderr
+    assert (
+        f"Restored {config.backup.output} (the local file, saved 0 min ago, newer than " in from_file.stderr
+    )
+    assert f"{config.hub.ratings_backup_repo} on the Hub (saved 5 h ago))" in from_file.stderr
+    assert dataset_of(argilla_server, annotation_project) is not None
+
+
+def test_status_with_the_hub_out_of_reach_is_quick_and_says_it_once(annotation_project, monkeypatch):
+    """Offline, or a Hub that does not answer: one line about it, no retries, and no advice to
+    push, which cannot work then."""
+    from huggingface_hub import constants
+
+    from kto import status
+
+    write_generations(annotation_project, prompts=1, models=1)
+    assert run_kto(annotation_project, "annotate").returncode == 0
+    closed = f"http://127.0.0.1:{free_port()}"
+    for env in ({"HF_HUB_OFFLINE": "1"}, {"HF_HUB_OFFLINE": "0", "HF_ENDPOINT": closed, "HF_TOKEN": "hf_x"}):
+        result = run_kto(annotation_project, "status", env=env)
+        assert result.returncode == 0, result.stderr
+        said = [line for line in result.stderr.splitlines() if "Hub" in line or "hub" in line]
+        assert len(said) == 1, result.stderr
+        assert "--push" not in result.stderr and "Retrying" not in result.stderr
+        assert ("HF_HUB_OFFLINE is set" if env["HF_HUB_OFFLINE"] == "1" else "cannot reach the Hub") in said[
+            0
+        ]
+        assert "records completed" in result.stdout  # the report itself is on stdout
+
+    # What it costs, measured in this process: the unreachable Hub is tried once, briefly.
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr(constants, "ENDPOINT", closed)
+    config = load_config(annotation_project / "project.yaml")
+    started = time.monotonic()
+    report = status.collect(config)
+    assert time.monotonic() - started < 3, "kto status waited for the Hub"
+    assert "cannot reach the Hub" in report.backup_warning
+
+
+def test_a_wiped_server_points_at_restore_when_a_backup_exists(annotation_project, argilla_server):
+    write_generations(annotation_project, prompts=1, models=1)
+    assert run_kto(annotation_project, "annotate").returncode == 0
+    first = run_kto(annotation_project, "status")
+    assert first.returncode == 0, first.stderr
+    dataset_of(argilla_server, annotation_project).delete()
+    never_backed_up = run_kto(annotation_project, "status")
+    assert "run kto annotate first, or kto restore if it held ratings before" in never_backed_up.stderr
+    write_generations(annotation_project, prompts=1, models=1)
+    assert run_kto(annotation_project, "annotate").returncode == 0
+    assert run_kto(annotation_project, "backup").returncode == 0
+    dataset_of(argilla_server, annotation_project).delete()
+    wiped = run_kto(annotation_project, "status")
+    assert wiped.returncode == 1
+    assert "kto restore puts the backup data/backup/ratings.parquet back" in wiped.stderr

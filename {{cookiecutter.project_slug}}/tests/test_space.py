@@ -1,7 +1,7 @@
 """kto space create: --dry-run, and a real create against a double of the Hub's HTTP API."""
 
 import yaml
-from conftest import edit_config, run_kto, use_models, write_generations
+from conftest import edit_config, free_port, run_kto, use_models, write_generations
 
 OWNER_KEY = "owner.kept-out-of-every-file-1234"
 
@@ -82,7 +82,23 @@ def test_a_bad_token_is_one_line(project, hub):
     result = run_against(hub, project, "space", "create", token="hf_wrong")
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: space: cannot sign in to the Hub")
+    assert len(lines) == 1 and lines[0].startswith("error: space: cannot sign in to the Hub: ")
+    assert "the Hub refused the token (HTTP 401)" in lines[0] and "cannot reach" not in lines[0]
+
+
+def test_an_unreachable_hub_is_named_as_such_not_as_a_token_problem(project):
+    """A token set and no network: the cause is the network, in every command that meets the Hub."""
+    closed = {"HF_ENDPOINT": f"http://127.0.0.1:{free_port()}", "HF_HUB_OFFLINE": "0", "HF_TOKEN": "hf_x"}
+    write_generations(project, prompts=1)
+    for command in (("space", "create"), ("backup", "--list"), ("generate", "--prompts", "p.txt", "--push")):
+        (project / "p.txt").write_text("Prompt number 0\n", encoding="utf-8")
+        result = run_kto(project, *command, env={"ARGILLA_API_KEY": OWNER_KEY, **closed})
+        assert result.returncode == 1, result.stderr
+        last = result.stderr.strip().splitlines()[-1]
+        assert "cannot reach the Hub at http://127.0.0.1:" in last, (command, last)
+        assert "HF_TOKEN" not in last and "refused the token" not in last, (command, last)
+    offline = run_kto(project, "space", "create", env={"ARGILLA_API_KEY": OWNER_KEY, "HF_HUB_OFFLINE": "1"})
+    assert "HF_HUB_OFFLINE is set" in offline.stderr and "HF_TOKEN" not in offline.stderr
 
 
 def test_generate_push_uploads_a_private_dataset(project, hub):

@@ -140,14 +140,18 @@ def staleness(config: ProjectConfig, now: datetime | None = None) -> str | None:
     found = search(config)
     latest = found.newest
     limit = config.backup.max_age_hours
-    fix = "run kto backup --push" if found.hub_problem is None else "run kto backup (a local file)"
-    offline = f" ({found.hub_problem})" if found.hub_problem else ""
+    # Advice that can work now: without the Hub, a local copy; the Hub's problem said once.
+    fix = (
+        f"run kto backup for a local copy ({found.hub_problem})"
+        if found.hub_problem
+        else "run kto backup --push"
+    )
     if latest is None:
-        return f"no backup yet{offline}: every rating is at risk if the server loses its data; {fix}"
+        return f"no backup yet: every rating is at risk if the server loses its data; {fix}"
     hours = ((now or datetime.now(UTC)) - latest.saved_at).total_seconds() / 3600
     if hours <= limit:
         return None
     return (
         f"the newest backup ({latest.where}) is {hours:.0f} h old, older than backup.max_age_hours "
-        f"({limit:g}){offline}: ratings given since then are at risk; {fix}"
+        f"({limit:g}): ratings given since then are at risk; {fix}"
     )
