@@ -259,6 +259,30 @@ def test_doctor_names_the_missing_token_of_a_fresh_default_project(baked, tmp_pa
     assert line.startswith("fail key HF_TOKEN: not set"), line
 
 
+def test_the_readmes_set_up_installs_the_pre_commit_hook_in_a_fresh_render(baked, tmp_path):
+    """A render is not a git repository, and pre-commit installs into one: the README's set-up runs
+    `git init` first, and its git and pre-commit lines work as written."""
+    if baked.name != "en-default":
+        pytest.skip("the default answers only")
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    project = shutil.copytree(baked.path, tmp_path / "fresh")
+    readme = (project / "README.md").read_text(encoding="utf-8")
+    block = readme.split("## Set up", 1)[1].split("```bash\n", 1)[1].split("```", 1)[0]
+    steps = [line.split("#")[0].strip() for line in block.splitlines()]
+    steps = [step for step in steps if step.startswith(("git ", "pre-commit "))]
+    assert steps == ["git init", "pre-commit install"], block
+    install = [sys.executable, "-m", "pre_commit", "install"]
+    premise = subprocess.run(install, cwd=project, capture_output=True, text=True, timeout=120)
+    assert premise.returncode != 0  # without git init, as the issue found
+    for step in steps:
+        words = step.split()
+        command = install if words[0] == "pre-commit" else words
+        done = subprocess.run(command, cwd=project, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, (step, done.stdout + done.stderr)
+    assert (project / ".git" / "hooks" / "pre-commit").is_file()
+
+
 @pytest.mark.slow
 @pytest.mark.rendered
 def test_the_projects_own_tests_pass_inside_it(baked):

@@ -93,3 +93,40 @@ def test_annotate_names_its_input_when_the_file_is_of_another_shape(project):
     result = run_kto(project, "annotate", "--input", "other.parquet")
     assert_one_error_line(result, "input")
     assert "is not a generations file" in result.stderr
+
+
+def causes(count: int) -> list[str]:
+    """Library messages of every shape: words, punctuation, URLs, line breaks, one long token."""
+    import random
+
+    pick = random.Random(26)
+    words = [
+        "HTTPSConnectionPool(host='router.huggingface.co',",
+        "port=443):",
+        "Max",
+        "retries",
+        "(offline",
+        "mode",
+        "is",
+        "enabled.",
+        "https://huggingface.co/api/whoami-v2",
+        "\n",
+        "x" * 300,
+        "refused;",
+        "a",
+    ]
+    return [" ".join(pick.choice(words) for _ in range(pick.randint(1, 60))) for _ in range(count)]
+
+
+@pytest.mark.parametrize("text", causes(200))
+def test_a_cause_is_never_cut_in_the_middle_of_a_word(text):
+    from kto.errors import one_line, short
+
+    line, cut = one_line(text), short(text, 80)
+    if len(line) <= 80:
+        assert cut == line
+        return
+    assert cut.endswith(" …") and "\n" not in cut
+    head = cut.removesuffix(" …")
+    assert line.startswith(head) and line[len(head)] in " ,;:("  # it ends where a word ends
+    assert len(head) <= 80 or " " not in head  # only a single token longer than the limit is kept whole

@@ -104,23 +104,21 @@ def backup_file(
             raise KtoError("from", f"{source} does not exist")
         yield source, str(source)
         return
-    repo = config.hub.ratings_backup_repo
-    if revision is None:
+    repo, note = config.hub.ratings_backup_repo, ""
+    if revision is not None:
+        commit = backups.resolve(repo, revision)
+    else:
         found = backups.search(config)
         newest = found.newest
         if newest is None:
             problem = found.hub_problem or f"{repo} holds no backup yet"
             raise KtoError("from", f"no backup: {config.backup.output} does not exist and {problem}")
-        revision = newest.revision
-        if revision is None:
+        if newest.revision is None:
             yield config.path(newest.where), f"{newest.where} ({newest_words(found)})"
             return
-        with backups.downloaded(repo, revision) as path:
-            yield path, f"{repo} at {revision[:8]} ({newest_words(found)})"
-        return
-    commit = backups.resolve(repo, revision)
+        commit, note = newest.revision, f" ({newest_words(found)})"
     with backups.downloaded(repo, commit) as path:
-        yield path, f"{repo} at {commit[:8]}"
+        yield path, f"{repo} at {commit[:8]}{note}"
 
 
 def newest_words(found) -> str:
