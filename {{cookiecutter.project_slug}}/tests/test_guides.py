@@ -100,7 +100,7 @@ def test_the_lead_guide_names_only_commands_that_exist(words):
 
 def test_the_lead_guide_goes_from_render_to_trained_model_in_order():
     steps = ["kto doctor", "kto generate", "kto space create", "kto annotate", "kto status", "kto backup"]
-    steps += ["kto export"] + (["kto train"] if CONFIG.training else [])
+    steps += ["kto export"] + (["kto train"] if CONFIG.training else []) + ["kto eval"]
     places = [LEAD.find(f"`{step}") for step in steps]
     assert -1 not in places and places == sorted(places), dict(zip(steps, places, strict=True))
     # The week-one plan's arithmetic, with this project's slots and min_submitted.

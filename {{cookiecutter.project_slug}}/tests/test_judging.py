@@ -12,7 +12,9 @@ from kto.judging import BASE, LOSS, TIE, TUNED, WIN
 PREFERENCES = st.sampled_from([TUNED, BASE, None])
 OUTCOMES = st.lists(st.sampled_from(judging.OUTCOMES), min_size=1, max_size=300)
 SCRIPTS = ["", "EXTENDED ARABIC-INDIC", "ARABIC-INDIC", "DEVANAGARI", "BENGALI", "THAI", "FULLWIDTH"]
-DIGITS = [unicodedata.lookup(f"{script} DIGIT {name}".strip()) for script in SCRIPTS for name in ("ONE", "TWO")]
+DIGITS = [
+    unicodedata.lookup(f"{script} DIGIT {name}".strip()) for script in SCRIPTS for name in ("ONE", "TWO")
+]
 SWAP = {TUNED: BASE, BASE: TUNED, None: None}
 
 

@@ -22,7 +22,9 @@ def test_an_exports_train_and_test_splits_share_no_prompt(project):
     assert result.returncode == 0, result.stderr
     folder = project / "data" / "export"
     for name in ("kto", "dpo"):
-        train, test = (pq.read_table(folder / name / f"{side}.parquet").to_pylist() for side in ("train", "test"))
+        train, test = (
+            pq.read_table(folder / name / f"{side}.parquet").to_pylist() for side in ("train", "test")
+        )
         train_prompts, test_prompts = {row["prompt"] for row in train}, {row["prompt"] for row in test}
         assert test_prompts and train_prompts and not train_prompts & test_prompts
         assert train_prompts | test_prompts == set(PROMPTS)
@@ -41,7 +43,9 @@ def test_no_test_split_without_a_share(project):
     edit_config(project, lambda config: config["argilla"].update(min_submitted=2))
     backup = rated_backup(project / "ratings.parquet", PROMPTS[:5])
     assert run_kto(project, "export", "--from", str(backup)).returncode == 0
-    assert not (project / "data" / "export" / "kto" / "test.parquet").exists()  # datasets cannot read an empty one
+    assert not (
+        project / "data" / "export" / "kto" / "test.parquet"
+    ).exists()  # datasets cannot read an empty one
     assert len(pq.read_table(project / "data" / "export" / "kto" / "train.parquet")) == 10
 
 

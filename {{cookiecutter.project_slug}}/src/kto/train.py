@@ -192,7 +192,7 @@ def model_and_tokenizer(config: ProjectConfig, rows: list[dict], *, dry_run: boo
     base = config.path(DRY_RUN_BASE)
     model.save_pretrained(str(base))
     tokenizer.save_pretrained(str(base))
-    model.config._name_or_path = str(base.resolve())
+    model.name_or_path = str(base.resolve())  # peft records it as the adapter's base
     return model, tokenizer
 
 
