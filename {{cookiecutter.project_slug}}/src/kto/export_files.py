@@ -1,6 +1,7 @@
-"""Writing an export: parquet for KTO and DPO (a ``train`` and a held-out ``test`` split each), the reconciliation and statistics as JSON, the
-charts, and the dataset card. All of it goes to a temporary folder first and then replaces the
-previous export at once, so a failure never leaves a half-written export behind."""
+"""Writing an export: parquet for KTO and DPO (a ``train`` and a held-out ``test`` split each), the
+reconciliation and statistics as JSON, the charts, and the dataset card. All of it goes to a
+temporary folder first and then replaces the previous export at once, so a failure never leaves a
+half-written export behind."""
 
 import json
 from pathlib import Path
