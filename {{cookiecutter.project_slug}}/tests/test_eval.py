@@ -5,6 +5,7 @@ each model say what the test needs; its request counters tell what was asked, an
 """
 
 import json
+import re
 
 import pyarrow.parquet as pq
 import pytest
@@ -15,6 +16,7 @@ from helpers import rated_backup
 from kto import evaluation
 from kto.checks import Gates
 from kto.config import load_config
+from kto.errors import KtoError
 
 BASE, TUNED, JUDGE = "team/base", "team/tuned", "team/judge"
 PROMPTS = [f"Prompt number {n}" for n in range(6)]
@@ -185,3 +187,19 @@ def test_export_then_a_dry_run_then_eval_local_runs_end_to_end_offline(project):
     assert run_kto(project, "train", "--dry-run").returncode == 0
     card = (project / "data/model/README.md").read_text(encoding="utf-8")
     assert "## Against its base" in card and f"{report['win_rate']:.2f}" in card
+
+
+def test_the_judges_instructions_name_the_language_and_the_task_and_can_be_replaced(project):
+    config = load_config(project / "project.yaml")
+    text = evaluation.judge_text(config, "A {braced} prompt", "First answer", "Second answer")
+    assert config.language.name in text and config.task.system_prompt in text
+    assert text.index("First answer") < text.index("Second answer") and "{first}" not in text
+    own = "Sprache {language}. {prompt} / 1: {first} / 2: {second}"
+    edit_config(project, lambda config: config.update(eval={"judge_prompt": own}))
+    config = load_config(project / "project.yaml")
+    assert evaluation.judge_text(config, "P", "A", "B") == f"Sprache {config.language.name}. P / 1: A / 2: B"
+    edit_config(project, lambda config: config.update(eval={"judge_prompt": "{prompt} {first}"}))
+    with pytest.raises(
+        KtoError, match=re.escape("eval: Value error, the judge prompt must contain {second}")
+    ):
+        load_config(project / "project.yaml")

@@ -83,8 +83,7 @@ class ModelSlot(Strict):
     license: str | None = None
     # The model name the server expects, when it differs from ``id``.
     served_model: str | None = None
-    # backend transformers: a Hub id or a folder, run in this process (on the GPU when there is
-    # one); a folder holding a peft adapter loads the adapter's base, then the adapter.
+    # backend transformers: a Hub id or a folder (with a peft adapter: its base, then the adapter).
     model: str | None = None
     # Requests kept in flight at once; a server's default suits a provider or a vLLM server
     # (which wants 64-256 to fill a GPU). The embedded model answers one at a time.
@@ -201,9 +200,7 @@ class ExportSettings(Strict):
     """``kto export``: where the datasets, figures and card go (``kto train`` reads them there)."""
 
     output: str = "data/export"
-    # The share of prompts held out as the test split (kto eval asks about them; kto train never
-    # sees them), chosen by a stable hash of each prompt's text.
-    test_share: float = Field(default=0.1, ge=0.0, lt=1.0)
+    test_share: float = Field(default=0.1, ge=0.0, lt=1.0)  # held out for kto eval (kto.splits)
 
 
 class Argilla(Strict):
@@ -313,41 +310,19 @@ class Training(Strict):
     lora: Lora | None = Lora()
 
 
-# English instructions, as multilingual arenas use; eval.judge_prompt replaces them.
-EVAL_JUDGE_PROMPT = """You compare two answers to the same request. Both should follow these \
-instructions, and be written in {language}:
-
-{instructions}
-
-The request:
-{prompt}
-
-Answer 1:
-{first}
-
-Answer 2:
-{second}
-
-Which answer follows the instructions better, in better {language}? Reply with one digit only: \
-1 if answer 1 is better, 2 if answer 2 is better."""
-
-
 class EvalSettings(Strict):
     """``kto eval``: the trained model against its base on held-out prompts, judged pairwise."""
 
-    # Slots like generation.models; None: the project's own model run here with transformers
-    # (the base of training.output_dir's adapter, or training.base_model; and training.output_dir).
-    base: ModelSlot | None = None
+    base: ModelSlot | None = None  # None: the project's own models, training.output_dir and its base
     tuned: ModelSlot | None = None
     judge: ModelSlot | None = None  # None: suggest.judge
-    # {language}, {instructions} (the task's system prompt), {prompt}, {first}, {second}.
-    judge_prompt: str = EVAL_JUDGE_PROMPT
+    judge_prompt: str | None = None  # None: kto.evaluation.JUDGE_PROMPT, in English
     output: str = "data/eval"
 
     @model_validator(mode="after")
     def _prompt_has_the_pair(self):
-        missing = [name for name in ("{prompt}", "{first}", "{second}") if name not in self.judge_prompt]
-        if missing:
+        needed = ("{prompt}", "{first}", "{second}")
+        if self.judge_prompt is not None and (missing := [n for n in needed if n not in self.judge_prompt]):
             raise ValueError(f"the judge prompt must contain {' and '.join(missing)}")
         return self
 

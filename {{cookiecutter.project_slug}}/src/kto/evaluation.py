@@ -22,6 +22,24 @@ from kto.suggest import JUDGE_MAX_NEW_TOKENS
 
 JUDGE_CHOICES = ("1", "2")
 
+# English instructions, as multilingual arenas use; eval.judge_prompt replaces them.
+JUDGE_PROMPT = """You compare two answers to the same request. Both should follow these \
+instructions, and be written in {language}:
+
+{instructions}
+
+The request:
+{prompt}
+
+Answer 1:
+{first}
+
+Answer 2:
+{second}
+
+Which answer follows the instructions better, in better {language}? Reply with one digit only: \
+1 if answer 1 is better, 2 if answer 2 is better."""
+
 
 @dataclass(frozen=True)
 class EvalSlots:
@@ -103,7 +121,7 @@ def held_out_prompts(config: ProjectConfig) -> list[str]:
 
 def judge_text(config: ProjectConfig, prompt: str, first: str, second: str) -> str:
     # Plain replacement: the texts may hold braces of their own.
-    text = config.eval.judge_prompt.replace("{language}", config.language.name)
+    text = (config.eval.judge_prompt or JUDGE_PROMPT).replace("{language}", config.language.name)
     text = text.replace("{instructions}", config.task.system_prompt).replace("{prompt}", prompt)
     return text.replace("{first}", first).replace("{second}", second)
 
