@@ -13,7 +13,9 @@ from pathlib import Path
 
 from kto import engine, responses
 from kto.config import ModelSlot, ProjectConfig
+from kto.errors import KtoError
 from kto.journal import Journal, RunLock
+from kto.local_model import INSTALL_HINT
 from kto.remote import RemoteModel
 from kto.responses import Table
 
@@ -128,8 +130,10 @@ def _models(jobs, config, max_new_tokens: int, choices: tuple[str, ...] | None) 
 
 
 def _judge_class(choices: tuple[str, ...]):
-    from llama_cpp import LlamaGrammar
-
+    try:
+        from llama_cpp import LlamaGrammar
+    except ImportError as error:
+        raise KtoError("local", INSTALL_HINT) from error
     from kto import llms
 
     rule = " | ".join(f'"{choice}"' for choice in choices)
