@@ -154,6 +154,8 @@ def test_the_cli_prints_one_summary_line_and_refuses_a_missing_test_split(projec
 def test_export_then_a_dry_run_then_eval_local_runs_end_to_end_offline(project):
     pytest.importorskip("trl", reason="needs the train extra")
     pytest.importorskip("llama_cpp", reason="needs the local extra (the embedded judge)")
+    if load_config(project / "project.yaml").training is None:
+        pytest.skip("the project was rendered without training")
     edit_config(project, lambda config: config["argilla"].update(min_submitted=2))
     prompts = [f"Prompt number {n}" for n in range(12)]  # 1, 2 and 5 are held out
     backup = rated_backup(project / "ratings.parquet", prompts)
