@@ -193,9 +193,10 @@ def test_export_then_a_dry_run_then_eval_local_runs_end_to_end_offline(project):
 
 def test_the_judges_instructions_name_the_language_and_the_task_and_can_be_replaced(project):
     config = load_config(project / "project.yaml")
-    text = evaluation.judge_text(config, "A {braced} prompt", "First answer", "Second answer")
+    text = evaluation.judge_text(config, "A {braced} prompt", "First answer {second}", "Second answer")
     assert config.language.name in text and config.task.system_prompt in text
-    assert text.index("First answer") < text.index("Second answer") and "{first}" not in text
+    assert text.index("First answer {second}") < text.index("Second answer")  # filled in once
+    assert "{first}" not in text and text.count("Second answer") == 1
     own = "Sprache {language}. {prompt} / 1: {first} / 2: {second}"
     edit_config(project, lambda config: config.update(eval={"judge_prompt": own}))
     config = load_config(project / "project.yaml")

@@ -9,6 +9,7 @@ rate comes with a 95 % bootstrap interval over prompts. Answers and verdicts are
 """
 
 import hashlib
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +22,7 @@ from kto.eval_files import ANSWERS, JUDGEMENTS, fingerprint, pairs_table, write
 from kto.suggest import JUDGE_MAX_NEW_TOKENS
 
 JUDGE_CHOICES = ("1", "2")
+FIELD = re.compile(r"\{(language|instructions|prompt|first|second)\}")
 
 # English instructions, as multilingual arenas use; eval.judge_prompt replaces them.
 JUDGE_PROMPT = """You compare two answers to the same request. Both should follow these \
@@ -92,8 +94,11 @@ def eval_slots(config: ProjectConfig, local: bool) -> EvalSlots:
     from kto.suggest import judge_slot
 
     settings = config.eval
-    base, tuned = (settings.base, settings.tuned) if settings.base and settings.tuned else own_slots(config)
-    base, tuned = settings.base or base, settings.tuned or tuned
+    if settings.base and settings.tuned:
+        base, tuned = settings.base, settings.tuned
+    else:
+        own_base, own_tuned = own_slots(config)
+        base, tuned = settings.base or own_base, settings.tuned or own_tuned
     if base.id == tuned.id:
         raise KtoError("eval.tuned", f"the base and the tuned model have the same id {base.id!r}: rename one")
     judge = judge_slot(config, local) if local or settings.judge is None else settings.judge
@@ -120,10 +125,16 @@ def held_out_prompts(config: ProjectConfig) -> list[str]:
 
 
 def judge_text(config: ProjectConfig, prompt: str, first: str, second: str) -> str:
-    # Plain replacement: the texts may hold braces of their own.
-    text = (config.eval.judge_prompt or JUDGE_PROMPT).replace("{language}", config.language.name)
-    text = text.replace("{instructions}", config.task.system_prompt).replace("{prompt}", prompt)
-    return text.replace("{first}", first).replace("{second}", second)
+    """The judge's instructions for one order of a pair. One pass over the template's own fields:
+    an answer that happens to hold "{second}" is never filled in again."""
+    values = {
+        "language": config.language.name,
+        "instructions": config.task.system_prompt,
+        "prompt": prompt,
+        "first": first,
+        "second": second,
+    }
+    return FIELD.sub(lambda found: values[found.group(1)], config.eval.judge_prompt or JUDGE_PROMPT)
 
 
 def rejected_by_gate(config: ProjectConfig) -> Callable[[str | None], bool]:
