@@ -103,7 +103,7 @@ def test_the_lead_guide_goes_from_render_to_trained_model_in_order():
     campaign; the dry run's answers reach Argilla only with --local."""
     dry_run = ["kto generate --local --limit 4", "kto argilla up", "kto annotate --local", "kto argilla down"]
     steps = [*dry_run, "kto doctor", "kto generate`", "kto space create", "kto annotate`", "kto status"]
-    steps += ["kto backup", "kto export"] + (["kto train"] if CONFIG.training else [])
+    steps += ["kto backup", "kto export"] + (["kto train"] if CONFIG.training else []) + ["kto eval"]
     place = 0
     for step in steps:
         found = LEAD.find(f"`{step}", place)

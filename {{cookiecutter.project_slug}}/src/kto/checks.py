@@ -132,6 +132,14 @@ def detect_language(text: str, expected: str) -> str | None:
     return found.iso_code_639_1.name.lower() if found else None
 
 
+def language_finding(text: str, expected: str) -> tuple[str | None, str | None]:
+    """(the detected language, what is wrong with it: None when it is the expected one or when
+    there is too little text to tell)."""
+    detected = detect_language(text, expected)
+    accepted = {expected, *SAME_LANGUAGE.get(expected, ())}
+    return detected, (f"{detected}, {expected} expected" if detected and detected not in accepted else None)
+
+
 @lru_cache(maxsize=1 << 16)  # each answer is compared with the other models' answers to its prompt
 def normalise(text: str) -> str:
     """Case, punctuation and spacing left out: what two copies of the same text share."""
@@ -215,10 +223,9 @@ def check_response(
     else:
         lines = len(lines_of(text))
         if gates.language and "language" in active:
-            detected = detect_language(text, gates.language)
-            accepted = {gates.language, *SAME_LANGUAGE.get(gates.language, ())}
-            if detected and detected not in accepted:
-                findings["language"] = f"{detected}, {gates.language} expected"
+            detected, finding = language_finding(text, gates.language)
+            if finding:
+                findings["language"] = finding
         if gates.haiku:
             problem, estimate = haiku_form(text, gates.language)
             if problem:

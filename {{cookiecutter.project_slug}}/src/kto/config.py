@@ -74,7 +74,7 @@ class ModelSlot(Strict):
     model's slots are named after their temperature unless given an id."""
 
     # Before id: with a bad backend, the backend is the error to name (a local slot's id is derived).
-    backend: Literal["local", "openai"]
+    backend: Literal["local", "openai", "transformers"]
     id: str = Field(min_length=1)
     temperature: float = Field(default=DEFAULT_TEMPERATURE, ge=0.0, le=2.0)
     base_url: str | None = None
@@ -84,6 +84,8 @@ class ModelSlot(Strict):
     license: str | None = None
     # The model name the server expects, when it differs from ``id``.
     served_model: str | None = None
+    # backend transformers: a Hub id or a folder (with a peft adapter: its base, then the adapter).
+    model: str | None = None
     # Requests kept in flight at once; a server's default suits a provider or a vLLM server
     # (which wants 64-256 to fill a GPU). The embedded model answers one at a time.
     concurrency: int | None = Field(default=None, ge=1, le=1024)
@@ -104,13 +106,15 @@ class ModelSlot(Strict):
     def _backend_settings(self):
         if self.backend == "openai" and not self.base_url:
             raise ValueError("an 'openai' backend needs a base_url")
-        if self.backend == "local" and (self.concurrency or 1) > 1:
-            raise ValueError("the embedded model answers one request at a time: remove concurrency")
+        if self.backend != "openai" and (self.concurrency or 1) > 1:
+            raise ValueError("a model run in this process answers one request at a time: remove concurrency")
+        if self.backend == "transformers" and not self.model:
+            raise ValueError("a 'transformers' backend needs a model (a Hub id or a folder)")
         return self
 
     @property
     def parallel_requests(self) -> int:
-        return 1 if self.backend == "local" else self.concurrency or DEFAULT_CONCURRENCY
+        return 1 if self.backend != "openai" else self.concurrency or DEFAULT_CONCURRENCY
 
     def api_key(self) -> str:
         """The key from the environment; HF_TOKEN also falls back to ``hf auth login``."""
@@ -203,6 +207,7 @@ class ExportSettings(Strict):
     """``kto export``: where the datasets, figures and card go (``kto train`` reads them there)."""
 
     output: str = "data/export"
+    test_share: float = Field(default=0.1, ge=0.0, lt=1.0)  # held out for kto eval (kto.splits)
 
 
 class Argilla(Strict):
@@ -318,6 +323,23 @@ class Training(Strict):
     lora: Lora | None = Lora()
 
 
+class EvalSettings(Strict):
+    """``kto eval``: the trained model against its base on held-out prompts, judged pairwise."""
+
+    base: ModelSlot | None = None  # None: the project's own models, training.output_dir and its base
+    tuned: ModelSlot | None = None
+    judge: ModelSlot | None = None  # None: suggest.judge
+    judge_prompt: str | None = None  # None: kto.evaluation.JUDGE_PROMPT, in English
+    output: str = "data/eval"
+
+    @model_validator(mode="after")
+    def _prompt_has_the_pair(self):
+        needed = ("{prompt}", "{first}", "{second}")
+        if self.judge_prompt is not None and (missing := [n for n in needed if n not in self.judge_prompt]):
+            raise ValueError(f"the judge prompt must contain {' and '.join(missing)}")
+        return self
+
+
 class Backup(Strict):
     """``kto backup`` and ``kto restore``; ``kto status`` warns when the newest backup is older."""
 
@@ -339,6 +361,7 @@ class ProjectConfig(Strict):
     checks: Checks = Checks()
     training: Training | None = None
     backup: Backup = Backup()  # a default, so project.yaml files from before it still load
+    eval: EvalSettings = EvalSettings()
     # The folder holding project.yaml: relative paths in the config start there.
     root: Path = Field(default=Path("."), exclude=True)
 

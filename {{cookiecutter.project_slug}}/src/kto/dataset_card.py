@@ -79,6 +79,24 @@ def gates_section(checked: dict | None) -> str:
     return "\n".join(lines)
 
 
+def split_files(name: str, counts: dict | None) -> list[dict]:
+    """The configuration's files: ``test`` when it has rows (kto export writes no empty one)."""
+    sides = ["train"] + (["test"] if counts and counts[name]["test"] else [])
+    return [{"split": side, "path": f"{name}/{side}.parquet"} for side in sides]
+
+
+def splits_text(found: dict | None) -> str:
+    """How many rows each split holds (an export from before the split has none)."""
+    if not found:
+        return ""
+    return (
+        f"\nEach has a `train` and a `test` split: {found['test_share']:.0%} of the prompts, chosen by a "
+        f"stable hash of their text, are held out with all their answers (`kto`: {found['kto']['train']} "
+        f"train, {found['kto']['test']} test rows; `dpo`: {found['dpo']['train']} train, "
+        f"{found['dpo']['test']} test pairs), so a model trained on `train` never saw a `test` prompt.\n"
+    )
+
+
 def build(config: ProjectConfig, export, policy, annotators: int) -> DatasetCard:
     stats = export.statistics
     data = DatasetCardData(
@@ -89,12 +107,8 @@ def build(config: ProjectConfig, export, policy, annotators: int) -> DatasetCard
         tags=TAGS,
         pretty_name=f"{config.task.name.capitalize()} KTO, {config.language.name}",
         configs=[
-            {
-                "config_name": "kto",
-                "data_files": [{"split": "train", "path": "kto/train.parquet"}],
-                "default": True,
-            },
-            {"config_name": "dpo", "data_files": [{"split": "train", "path": "dpo/train.parquet"}]},
+            {"config_name": "kto", "data_files": split_files("kto", stats.get("splits")), "default": True},
+            {"config_name": "dpo", "data_files": split_files("dpo", stats.get("splits"))},
         ],
     )
     repo = config.hub.export_repo
@@ -132,7 +146,7 @@ Argilla. Two configurations:
   `votes_up`, `votes_down`, `agreement`; ready for TRL's `KTOTrainer`.
 - `dpo` ({len(export.dpo)} pairs): `prompt`, `chosen`, `rejected`, `chosen_model`, `rejected_model`,
   for every prompt with at least one answer rated up and one rated down.
-
+{splits_text(stats.get("splits"))}
 ## {config.language.native_name}
 
 {native}
@@ -181,7 +195,7 @@ suggests for that balance: `desirable_weight={weights["desirable_weight"]}`,
 ```python
 from datasets import load_dataset
 
-kto = load_dataset("{repo}", "kto", split="train")
+kto = load_dataset("{repo}", "kto", split="train")  # split="test": the held-out prompts
 dpo = load_dataset("{repo}", "dpo", split="train")
 ```
 

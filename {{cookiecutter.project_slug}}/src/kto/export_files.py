@@ -1,6 +1,7 @@
-"""Writing an export: parquet for KTO and DPO, the reconciliation and statistics as JSON, the
-charts, and the dataset card. All of it goes to a temporary folder first and then replaces the
-previous export at once, so a failure never leaves a half-written export behind."""
+"""Writing an export: parquet for KTO and DPO (a ``train`` and a held-out ``test`` split each), the
+reconciliation and statistics as JSON, the charts, and the dataset card. All of it goes to a
+temporary folder first and then replaces the previous export at once, so a failure never leaves a
+half-written export behind."""
 
 import json
 from pathlib import Path
@@ -8,7 +9,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from kto import dataset_card
+from kto import dataset_card, splits
 from kto.config import ProjectConfig
 from kto.export import Export, Policy
 from kto.files import partial_folder, replace_folder
@@ -47,9 +48,14 @@ def write(
 ) -> None:
     partial = partial_folder(folder)
     kto_schema, dpo_schema = schemas(conversational)
+    export.statistics["splits"] = {"test_share": config.export.test_share}
     for name, rows, schema in (("kto", export.kto, kto_schema), ("dpo", export.dpo, dpo_schema)):
         (partial / name).mkdir()
-        pq.write_table(pa.Table.from_pylist(rows, schema=schema), partial / name / "train.parquet")
+        sides = dict(zip(("train", "test"), splits.split(rows, config.export.test_share), strict=True))
+        for side, kept in sides.items():
+            if kept or side == "train":  # datasets cannot read a parquet file without rows
+                pq.write_table(pa.Table.from_pylist(kept, schema=schema), partial / name / f"{side}.parquet")
+        export.statistics["splits"][name] = {side: len(kept) for side, kept in sides.items()}
     (partial / "reconciliation.json").write_text(json.dumps(export.reconciliation, indent=2) + "\n")
     (partial / "statistics.json").write_text(
         json.dumps(export.statistics, indent=2, ensure_ascii=False) + "\n"

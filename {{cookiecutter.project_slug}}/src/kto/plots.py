@@ -100,3 +100,28 @@ def progress_chart(done: int, total: int, leaders: dict[str, int], path: Path) -
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=100)
     plt.close(figure)
+
+
+def eval_chart(
+    wins: int, ties: int, losses: int, win_rate: float | None, ci95: tuple[float, float] | None, path: Path
+) -> None:
+    """kto eval's wins, ties and losses of the trained model against its base, in one bar."""
+    plt = _pyplot()
+    figure, axes = plt.subplots(figsize=(8, 2.2), layout="constrained")
+    left = 0
+    for count, colour, label in (
+        (wins, "#4c9a5b", "wins"),
+        (ties, "#cccccc", "ties"),
+        (losses, "#c44e52", "losses"),
+    ):
+        bars = axes.barh([""], [count], left=left, color=colour, label=f"{label}: {count}")
+        axes.bar_label(bars, labels=[str(count) if count else ""], label_type="center")
+        left += count
+    interval = f", 95% interval {ci95[0]:.2f} to {ci95[1]:.2f}" if ci95 else ""
+    rate = f"win rate {win_rate:.2f}{interval}" if win_rate is not None else "no outcome yet"
+    axes.set_title(f"Trained model against its base: {rate}")
+    axes.set_xlabel("held-out prompts")
+    axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.45), ncols=3, frameon=False)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=100)
+    plt.close(figure)

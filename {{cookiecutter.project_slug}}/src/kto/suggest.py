@@ -8,11 +8,10 @@ replaces it: re-runs never duplicate. Records already judged by the same judge a
 unless asked to redo them.
 """
 
-import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 
-from kto import engine, local_model, responses
+from kto import engine, judging, local_model, responses
 from kto.annotation import log_in_batches
 from kto.config import ModelSlot, ProjectConfig
 from kto.journal import Journal, RunLock
@@ -80,9 +79,8 @@ def verdict(answers: list[str | None]) -> Verdict | None:
 
 
 def binary_digit(answer: str) -> int | None:
-    """The first 0 or 1 in the answer, in any script: judges asked in Persian, Hindi or Thai
-    often answer with their own digits (Persian one is U+06F1), or full-width ones."""
-    return next((value for char in answer if (value := unicodedata.decimal(char, None)) in (0, 1)), None)
+    """The first 0 or 1 in the answer, in any script (``judging.digit``)."""
+    return judging.digit(answer, (0, 1))
 
 
 def verdicts(table: Table, texts: list[str]) -> dict[str, Verdict | None]:

@@ -20,9 +20,11 @@ import pyarrow.parquet as pq
 from kto import licences
 from kto.config import ProjectConfig, Training
 from kto.errors import KtoError, one_line, short
+from kto.eval_files import card_context
 from kto.export import kto_weights
 
 DRY_RUN_STEPS = 2
+DRY_RUN_EVAL_ROWS = 8  # the dry run's evaluation on the test split stays a few forward passes
 TINY_VOCABULARY = 300
 SPECIAL_TOKENS = ["<unk>", "<s>", "</s>", "<pad>"]
 # The tiny model's chat template, for conversational exports: a rendered prompt is a prefix of the
@@ -31,6 +33,7 @@ TINY_CHAT_TEMPLATE = (
     "{% for message in messages %}<s>{{ message['role'] }}: {{ message['content'] }}</s>{% endfor %}"
     "{% if add_generation_prompt %}<s>assistant: {% endif %}"
 )
+DRY_RUN_BASE = ".cache/kto/dry-run-base"
 
 StepDone = Callable[[int, int, float | None], None]
 Starting = Callable[[str, int], None]  # (what is trained, KTO rows) once the data is read
@@ -44,6 +47,8 @@ class Result:
     weights: dict[str, float]
     card: Path | None = None
     pushed: str | None = None  # the model's URL on the Hub
+    # TRL's evaluation on the export's test split (eval_loss, eval_kl, eval_rewards/...); None: no test rows.
+    evaluation: dict[str, float] | None = None
 
 
 def run(
@@ -57,7 +62,7 @@ def run(
 ) -> Result:
     """``kto train``: read the export in ``data``, train, write the model card, and push with ``push``."""
     require_training_extra()
-    rows = read_export(data)
+    rows, test = read_export(data), read_test(data)
     model, tokenizer = model_and_tokenizer(config, rows, dry_run=dry_run)
     if not isinstance(rows[0]["prompt"], str) and not tokenizer.chat_template:
         raise KtoError(
@@ -67,7 +72,8 @@ def run(
         )
     if on_start:
         on_start("a tiny random model" if dry_run else config.training_settings().base_model, len(rows))
-    result = fit(config, rows, model, tokenizer, dry_run=dry_run, on_step=on_step)
+    test = test[:DRY_RUN_EVAL_ROWS] if dry_run else test
+    result = fit(config, rows, model, tokenizer, dry_run=dry_run, on_step=on_step, test=test)
     result = replace(result, card=write_model_card(config, result, dry_run=dry_run))
     if push:
         from kto.hub import push_folder
@@ -93,6 +99,13 @@ def read_export(folder: Path) -> list[dict]:
             "train", f"all {len(rows)} rows are {side}: KTO needs both labels; rate more, then export again"
         )
     return [{"prompt": row["prompt"], "completion": row["completion"], "label": row["label"]} for row in rows]
+
+
+def read_test(folder: Path) -> list[dict]:
+    """The KTO test split's rows (none in an export from before it, or with export.test_share 0)."""
+    path = folder / "kto" / "test.parquet"
+    rows = pq.read_table(path).to_pylist() if path.is_file() else []
+    return [{key: row[key] for key in ("prompt", "completion", "label")} for row in rows]
 
 
 def weights(settings: Training, rows: list[dict]) -> dict[str, float]:
@@ -195,7 +208,18 @@ def lora_config(settings: Training):
 
 
 def model_and_tokenizer(config: ProjectConfig, rows: list[dict], *, dry_run: bool):
-    return tiny_model(rows) if dry_run else base_model(config.training_settings().base_model)
+    if not dry_run:
+        return base_model(config.training_settings().base_model)
+    from transformers import set_seed
+
+    set_seed(0)  # the same export gives the same tiny model, and the same trained one
+    model, tokenizer = tiny_model(rows)
+    # Saved, so that kto eval --local can ask the random base too: the adapter names this folder.
+    base = config.path(DRY_RUN_BASE)
+    model.save_pretrained(str(base))
+    tokenizer.save_pretrained(str(base))
+    model.name_or_path = str(base.resolve())  # peft records it as the adapter's base
+    return model, tokenizer
 
 
 def fit(
@@ -206,8 +230,10 @@ def fit(
     *,
     dry_run: bool,
     on_step: StepDone | None = None,
+    test: list[dict] | None = None,
 ) -> Result:
-    """Train, save the model (or adapter) and tokenizer to :func:`output_dir`."""
+    """Train, save the model (or adapter) and tokenizer to :func:`output_dir`; then let TRL
+    evaluate it on the ``test`` rows, once."""
     import torch
     from datasets import Dataset
     from transformers import PrinterCallback, TrainerCallback
@@ -225,6 +251,7 @@ def fit(
         num_train_epochs=settings.epochs,
         max_steps=DRY_RUN_STEPS if dry_run else -1,
         per_device_train_batch_size=settings.batch_size,
+        per_device_eval_batch_size=settings.batch_size,
         gradient_accumulation_steps=settings.gradient_accumulation_steps,
         max_length=settings.max_length,
         desirable_weight=chosen["desirable_weight"],
@@ -251,6 +278,7 @@ def fit(
         ref_model=None if peft_config else copy.deepcopy(model),
         args=args,
         train_dataset=Dataset.from_list(rows),
+        eval_dataset=Dataset.from_list(test) if test else None,
         processing_class=tokenizer,
         peft_config=peft_config,
         callbacks=[Progress()],
@@ -261,7 +289,39 @@ def fit(
     tokenizer.save_pretrained(str(folder))
     if not losses or not all(math.isfinite(loss) for loss in losses):
         raise KtoError("train", f"the loss is not finite ({losses}): lower training.learning_rate")
-    return Result(folder, trainer.state.global_step, losses[-1], chosen)
+    evaluation = held_out_metrics(trainer.evaluate()) if test else None
+    return Result(folder, trainer.state.global_step, losses[-1], chosen, evaluation=evaluation)
+
+
+def held_out_metrics(metrics: dict) -> dict[str, float]:
+    """TRL's loss, KL and rewards on the test split (its speed figures left out)."""
+    wanted = ("eval_loss", "eval_kl", "eval_rewards/")
+    return {key: float(value) for key, value in metrics.items() if key.startswith(wanted)}
+
+
+def held_out_line(metrics: dict[str, float] | None) -> str:
+    if not metrics:
+        return "- Held-out test split: none in the export (export.test_share).\n"
+    figures = ", ".join(f"{key.removeprefix('eval_')} {value:.4g}" for key, value in metrics.items())
+    return f"- On the export's held-out test split (TRL's evaluation): {figures}.\n"
+
+
+def judged_section(found: dict | None) -> str:
+    """kto eval's result (``evaluation.card_context``), when it is about this very model."""
+    if not found:
+        return ""
+    low, high = found["ci95"]
+    reading = "" if found["conclusive"] else " The interval includes 0.5: this is not a result."
+    return f"""
+## Against its base
+
+`kto eval` asked this model and its base for answers to {found["prompts"]} held-out prompts, and the
+judge {found["models"]["judge"]} compared each pair twice, once in each order: {found["wins"]} wins,
+{found["ties"]} ties, {found["losses"]} losses. Win rate {found["win_rate"]:.2f}, 95% bootstrap interval
+{low:.2f} to {high:.2f}.{reading} Mean answer length: base {found["mean_chars"]["base"]:.0f}, trained
+{found["mean_chars"]["tuned"]:.0f} characters; answers in the wrong language: base
+{found["wrong_language"]["base"]}, trained {found["wrong_language"]["tuned"]}.
+"""
 
 
 def write_model_card(config: ProjectConfig, result: Result, *, dry_run: bool) -> Path:
@@ -285,6 +345,8 @@ def write_model_card(config: ProjectConfig, result: Result, *, dry_run: bool) ->
         f"{licences.named(settings.base_model_license)}, which a model trained from it inherits"
         + (f": {terms}." if terms else ".")
     )
+    # Dicts for the card: TRL's figures on the test split, and kto eval's report about this model.
+    held_out, judged = result.evaluation, card_context(config, result.output_dir)
     content = f"""---
 {data.to_yaml()}
 ---
@@ -301,7 +363,7 @@ def write_model_card(config: ProjectConfig, result: Result, *, dry_run: bool) ->
   {result.steps} steps, final loss {result.loss:.4f}.
 - Weights: desirable {result.weights["desirable_weight"]}, undesirable {result.weights["undesirable_weight"]}
   (balanced from the dataset's ratio, as TRL's KTO documentation advises, unless set).
-
+{held_out_line(held_out)}{judged_section(judged)}
 Made with kto-template.
 """
     path = result.output_dir / "README.md"

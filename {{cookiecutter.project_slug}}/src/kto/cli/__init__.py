@@ -27,7 +27,7 @@ warnings.filterwarnings("ignore", message="A custom validator is returning a val
 ERROR_LOG = Path.home() / ".cache" / "kto" / "last-error.log"
 
 app = typer.Typer(
-    help="Build a KTO preference dataset: generate -> annotate -> export.",
+    help="Build a KTO preference dataset: generate -> annotate -> export -> train -> eval.",
     pretty_exceptions_enable=False,
 )
 

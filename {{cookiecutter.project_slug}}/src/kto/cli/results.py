@@ -1,4 +1,5 @@
-"""Commands that turn ratings into results: ``export`` (the datasets) and ``train`` (the model)."""
+"""Commands that turn ratings into results: ``export`` (the datasets), ``train`` (the model) and
+``eval`` (whether the model got better)."""
 
 import enum
 from pathlib import Path
@@ -7,7 +8,18 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from kto.cli._common import OutputOption, PushOption, console, progress_bar, project, pushed
+from kto.cli._common import (
+    LimitOption,
+    OutputOption,
+    ProgressBars,
+    PromptsOption,
+    PushOption,
+    console,
+    progress_bar,
+    project,
+    pushed,
+    warn,
+)
 
 app = typer.Typer()
 
@@ -111,3 +123,35 @@ def train_command(
         f"saved to {result.output_dir} (card: {card})"
     )
     pushed(result.pushed)
+
+
+@app.command("eval")
+def eval_command(
+    ctx: typer.Context,
+    prompts: PromptsOption = None,
+    limit: LimitOption = None,
+    local: Annotated[
+        bool,
+        typer.Option("--local", help="Judge with the embedded tiny model (offline, after train --dry-run)"),
+    ] = False,
+) -> None:
+    """The trained model against its base on the held-out prompts, each pair judged in both orders."""
+    from kto import evaluation
+    from kto.prompts import read_prompts
+
+    config = project(ctx)
+    texts = read_prompts(config, prompts, None, limit) if prompts else None
+    with progress_bar() as bar:
+        report = evaluation.run(
+            config,
+            prompts=texts,
+            limit=limit,
+            local=local,
+            progress=ProgressBars(bar, lambda todo: f"Asking {todo} requests"),
+            warn=warn,
+        )
+    for slot, error in report.errors.items():
+        warn(f"{slot} failed some requests ({error})")
+    if report.unjudged:
+        warn(f"{report.unjudged} prompts lack an answer or a verdict: run kto eval again to fill the gaps")
+    console.print(evaluation.summary_line(report))
