@@ -172,7 +172,7 @@ def argilla_server(tmp_path_factory) -> ArgillaServer:
     settings = dotenv_values(home / ".argilla" / "local.env")
     logins = json.loads((home / ".argilla" / "users.json").read_text())
     assert [settings[f"KTO_ANNOTATOR_{n}"] for n in (1, 2, 3, 4)] == [
-        f"annotator{n}:{logins[f'annotator{n}']['password']}" for n in (1, 2, 3)
+        f"annotator{n}:{logins[f'annotator{n}']['password']}" for n in (1, 2, 3, 4)
     ]
     yield ArgillaServer(home, settings["ARGILLA_API_URL"], settings["ARGILLA_API_KEY"], logins)
     run_kto(home, "argilla", "down")

@@ -88,9 +88,7 @@ def screen(rows: list[dict], policy: Policy, quality: Quality, keep_flagged: boo
         was, now = policy.outcome(*votes(before)), policy.outcome(*votes(after))
         if was != now and label_of(before) is None:
             changed["too-few-after-left-out" if now in UNLABELLED else "label-changed-by-left-out"] += 1
-    rules = Counter(
-        re.search(r"quality\.\w+", reason)[0] for user in flagged for reason in raters[user].reasons
-    )
+    rules = Counter(f"quality.{reason.split()[-1]}" for user in flagged for reason in raters[user].reasons)
     left_out = {
         "annotators": len(flagged),
         "ratings": sum(raters[user].submitted for user in flagged),

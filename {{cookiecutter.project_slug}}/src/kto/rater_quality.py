@@ -104,7 +104,8 @@ def assess(rows: list[dict], quality: Quality) -> dict[str, RaterReport]:
 
 
 def reasons(figures: RaterReport, quality: Quality) -> tuple[str, ...]:
-    """Why the figures flag an annotator, in words the lead reads (no reason: not flagged)."""
+    """Why the figures flag an annotator, each ending in the bound it broke (quality.<bound> in
+    project.yaml); no reason: not flagged."""
     found = []
     accuracy, agreement = figures.gold_accuracy, figures.agreement
     if (
@@ -112,22 +113,13 @@ def reasons(figures: RaterReport, quality: Quality) -> tuple[str, ...]:
         and figures.gold_rated >= quality.min_gold
         and accuracy < quality.min_gold_accuracy
     ):
-        found.append(
-            f"gold accuracy {accuracy:.0%} over {figures.gold_rated} gold records, "
-            f"below quality.min_gold_accuracy {quality.min_gold_accuracy:.0%}"
-        )
+        found.append(f"gold {accuracy:.0%} right of {figures.gold_rated} < min_gold_accuracy")
     share = figures.top_label_share or 0.0
     if figures.submitted >= MIN_RATINGS_FOR_SAME_LABEL and share > quality.max_same_label:
-        found.append(
-            f"one label on {share:.0%} of {figures.submitted} ratings, "
-            f"above quality.max_same_label {quality.max_same_label:.0%}"
-        )
+        found.append(f"one label on {share:.0%} of {figures.submitted} > max_same_label")
     bound = quality.min_agreement
     if bound is not None and agreement is not None and figures.shared >= MIN_SHARED and agreement < bound:
-        found.append(
-            f"agreement with the others' majority {agreement:.0%} over {figures.shared} shared records, "
-            f"below quality.min_agreement {bound:.0%}"
-        )
+        found.append(f"agrees {agreement:.0%} of {figures.shared} shared < min_agreement")
     return tuple(found)
 
 

@@ -99,6 +99,7 @@ def quality_table(quality) -> Table:
         return "-" if value is None else f"{value:.0%}"
 
     table = Table("annotator", "ratings", "gold right", "agrees with others", "top label", "flagged because")
+    table.columns[-1].overflow = "fold"
     for user, rater in quality.items():
         table.add_row(
             user,
