@@ -90,12 +90,13 @@ def run_kto(
 
 
 def table_rows(output: str) -> dict[str, list[str]]:
-    """The rows of the tables kto prints (``kto status``): first cell -> the other cells."""
+    """The rows of the tables kto prints (``kto status``): first cell -> the other cells, from the
+    first table that has the row (kto status lists annotators twice: counts, then quality)."""
     rows = {}
     for line in output.splitlines():
         if line.count("│") >= 3:
             first, *cells = (cell.strip() for cell in line.split("│")[1:-1])
-            rows[first] = cells
+            rows.setdefault(first, cells)
     return rows
 
 

@@ -75,6 +75,12 @@ def test_careless_raters_are_flagged_and_left_out_of_the_export(rated):
     assert "gold" not in report.approval  # gold records are no model's
     shown = run_kto(rated, "status")
     assert shown.returncode == 0 and "100% of 6" in shown.stderr and "0% of 6" in shown.stderr
+    post = run_kto(rated, "status", "--markdown")  # the public post: kind and blind
+    assert post.returncode == 0, post.stderr
+    assert "annotator3: 26" in post.stdout and "annotator4: 26" in post.stdout
+    assert not {"flag", "gold", "accura", "agree", "same_label", "%"} & {
+        word for word in ("flag", "gold", "accura", "agree", "same_label", "%") if word in post.stdout.lower()
+    }
 
     result = run_kto(rated, "export")
     assert result.returncode == 0, result.stderr
