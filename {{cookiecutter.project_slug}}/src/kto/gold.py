@@ -95,5 +95,5 @@ def mixed(records: list[dict], gold: list[dict]) -> list[dict]:
     queue is all gold (the same order every time: logging again adds nothing)."""
     out = list(records)
     for index, record in enumerate(gold):
-        out.insert(round((index + 1) * len(records) / (len(gold) + 1)) + index, record)
+        out.insert((index + 1) * len(records) // (len(gold) + 1) + index, record)
     return out
