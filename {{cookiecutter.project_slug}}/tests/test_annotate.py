@@ -368,6 +368,7 @@ def test_a_dataset_from_before_the_gates_gains_their_metadata_and_keeps_its_rati
     visible = {prop.name: prop.visible_for_annotators for prop in upgraded.settings.metadata}
     assert visible == {
         "model": False,
+        "gold": False,
         **dict.fromkeys(["prompt_id", "language", "detected_language", "lines", "syllables", "flags"], True),
     }
     rated = records_of(upgraded, "team/model-0")[0]
