@@ -120,9 +120,11 @@ def test_the_wilson_interval_holds_the_share_and_stays_in_0_1(successes, total):
     assert math.isfinite(low) and math.isfinite(high)
 
 
-def test_one_out_of_one_was_the_crash():
+def test_an_all_up_or_all_down_model_was_the_crash():
     """kto export stopped with "'xerr' must not contain negative values": the upper bound of an
-    all-up model rounded to just below its share of 1.0."""
+    all-up model (6 of 6) rounded to just below its share of 1.0, the lower bound of an all-down
+    one (0 of 11) to just above 0."""
+    assert wilson(6, 6)[1] == 1.0 and wilson(0, 11)[0] == 0.0
     assert wilson(1, 1)[1] == 1.0 and wilson(0, 7)[0] == 0.0
     assert all(wilson(n, n)[1] == 1.0 for n in range(1, 500))
 

@@ -207,7 +207,7 @@ def wilson(successes: int, total: int, z: float = 1.96) -> tuple[float, float]:
     centre = (p + z * z / (2 * total)) / (1 + z * z / total)
     margin = z * math.sqrt(p * (1 - p) / total + z * z / (4 * total * total)) / (1 + z * z / total)
     # The interval holds p in exact arithmetic, but not always in floats: at p = 0 or 1, centre and
-    # margin round apart (1 of 1 gave an upper bound of 0.9999999999999999 < 1), and the chart's
+    # margin round apart (6 of 6 gave an upper bound of 0.9999999999999999), and the chart's
     # error bar (p - low, high - p) went negative. Clamp to p itself.
     return (min(p, max(0.0, centre - margin)), max(p, min(1.0, centre + margin)))
 
