@@ -33,6 +33,7 @@ PROJECT_FILES = {
     "docs/lead-guide.md",
     "docs/volunteer-guide.md",
     "project.yaml",
+    "prompts/gold.jsonl",
     "prompts/starter.jsonl",
     "pyproject.toml",
     "ruff.toml",

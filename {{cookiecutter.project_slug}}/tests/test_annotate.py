@@ -287,7 +287,14 @@ def test_export_from_the_server_matches_the_hand_worked_case(annotation_project,
     result = run_kto(annotation_project, "export")
     assert result.returncode == 0, result.stderr
     folder = annotation_project / "data" / "export"
-    assert json.loads((folder / "reconciliation.json").read_text()) == {**EXPECTED["majority"][0], "total": 6}
+    assert json.loads((folder / "reconciliation.json").read_text()) == {
+        **EXPECTED["majority"][0],
+        "total": 6,
+    } | {
+        "gold": 0,
+        "label-changed-by-left-out": 0,
+        "too-few-after-left-out": 0,
+    }
     assert json.loads((folder / "statistics.json").read_text())["krippendorff_alpha"] == pytest.approx(ALPHA)
 
 
@@ -413,6 +420,7 @@ def test_a_dataset_from_before_the_gates_gains_their_metadata_and_keeps_its_rati
     visible = {prop.name: prop.visible_for_annotators for prop in upgraded.settings.metadata}
     assert visible == {
         "model": False,
+        "gold": False,
         **dict.fromkeys(["prompt_id", "language", "detected_language", "lines", "syllables", "flags"], True),
     }
     rated = records_of(upgraded, "team/model-0")[0]

@@ -1,5 +1,6 @@
 """A person's path through the web UI, in a real headless Chromium: sign in, rate, submit."""
 
+import json
 import os
 import re
 import shutil
@@ -7,7 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from conftest import PROJECT, run_kto, table_rows, write_generations
+from conftest import PROJECT, dataset_of, run_kto, table_rows, write_generations
 
 from kto.config import load_config
 
@@ -90,3 +91,28 @@ def test_the_model_is_hidden_from_annotators_in_the_browser(annotation_project, 
     with signed_in(argilla_server, annotation_project, "owner") as page:
         record, filters = what_a_user_sees(page)
     assert "team/model-0" in record and "Model" in filters
+
+
+def test_a_gold_record_looks_like_any_other_in_the_browser(annotation_project, argilla_server):
+    """A gold record and an ordinary one, answers to the same prompt: the annotator's page shows
+    the same fields, metadata and filters for both, nothing but the answer's text differs."""
+    write_generations(annotation_project, prompts=1, models=1)
+    gold = {"prompt": "Prompt number 0", "response": "Answer 7 to prompt 0.", "label": False}
+    (annotation_project / "prompts" / "gold.jsonl").write_text(json.dumps(gold) + "\n", encoding="utf-8")
+    assert run_kto(annotation_project, "annotate").returncode == 0
+    assert len(list(dataset_of(argilla_server, annotation_project).records())) == 2
+    seen = []
+    with signed_in(argilla_server, annotation_project, "annotator1") as page:
+        for _ in range(2):
+            record, filters = what_a_user_sees(page)
+            # The record's metadata and fields, as the panel lists them (its id and times aside).
+            shown = record[record.index("Metadata\nValue") : record.index("GUIDELINES")]
+            seen.append((re.sub(r"Answer \d", "Answer #", shown), filters, re.search(r"Answer \d", shown)[0]))
+            page.get_by_text("Filters", exact=True).click()  # closes the menu
+            page.locator("label[for=rating_up]").click()
+            with page.expect_response(lambda r: "/responses" in r.url and r.request.method != "GET"):
+                page.get_by_role("button", name="Submit").click()
+            page.reload()
+    assert {answer for *_, answer in seen} == {"Answer 0", "Answer 7"}  # the ordinary one, the gold one
+    assert seen[0][:2] == seen[1][:2] and "prompt_id" in seen[0][0]
+    assert "gold" not in seen[0][0].lower() and "Gold label" not in seen[0][1]

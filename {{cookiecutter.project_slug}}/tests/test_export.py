@@ -57,6 +57,9 @@ EXPECTED = {
 }
 
 
+LEFT_OUT = ("label-changed-by-left-out", "too-few-after-left-out")
+
+
 @pytest.fixture
 def backup(project):
     """The case as a backup file, in a project that asks two ratings per record (the case's premise)."""
@@ -76,7 +79,7 @@ def test_each_policy_gives_the_expected_rows_and_reconciliation(project, backup,
     assert result.returncode == 0, result.stderr
     reconciliation, kto_rows = EXPECTED[policy]
     saved = json.loads((project / "data" / "export" / "reconciliation.json").read_text())
-    assert saved == {**reconciliation, "total": 6}
+    assert saved == {**reconciliation, "gold": 0, "total": 6} | dict.fromkeys(LEFT_OUT, 0)
     assert sum(reconciliation.values()) == 6
     rows = read(project, "kto")
     assert [(r["completion"], r["label"], r["votes_up"], r["votes_down"]) for r in rows] == kto_rows
@@ -99,7 +102,23 @@ def test_statistics_agreement_and_weights(project, backup):
     assert stats["models"]["m1"]["up"] == 1 and stats["models"]["m1"]["rate"] == 1.0
     low, high = stats["models"]["m1"]["ci95"]
     assert 0.2 < low < 0.21 and high == 1.0  # Wilson interval of 1 out of 1
-    assert stats["annotators"] == {"a1": {"up": 3, "down": 1}, "a2": {"up": 1, "down": 2}, "a3": {"up": 2}}
+    counts = {user: (figures.get("up"), figures.get("down")) for user, figures in stats["annotators"].items()}
+    assert counts == {"a1": (3, 1), "a2": (1, 2), "a3": (2, None)}
+    assert stats["annotators"]["a1"] | {"up": 0, "down": 0} == {
+        "up": 0,
+        "down": 0,
+        "submitted": 4,
+        "gold_rated": 0,
+        "gold_accuracy": None,
+        # r1: the others say up, as a1 does; r2: the others tie, not counted; r3: a2 alone says
+        # down, a1 up; r4: nobody else.
+        "shared": 2,
+        "agreement": 0.5,
+        "top_label_share": 0.75,
+        "flagged": False,
+        "reasons": [],
+    }
+    assert stats["left_out"]["annotators"] == 0
     for chart in ("approval.png", "annotators.png"):
         assert (project / "data" / "export" / chart).read_bytes().startswith(b"\x89PNG")
 

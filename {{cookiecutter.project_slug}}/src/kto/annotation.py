@@ -47,6 +47,8 @@ def settings(config: ProjectConfig, client):
         metadata=[
             # Coordinators may filter by model; annotators must not see it: ratings are blind.
             rg.TermsMetadataProperty("model", title="Model", visible_for_annotators=False, client=client),
+            # A gold record's known label (kto.gold): hidden, or gold records would stand out.
+            rg.TermsMetadataProperty("gold", title="Gold label", visible_for_annotators=False, client=client),
             rg.TermsMetadataProperty("prompt_id", title="Prompt id", client=client),
             rg.TermsMetadataProperty("language", title="Language", client=client),
             # What kto's checks found (kto.checks): annotators and coordinators filter on these.
@@ -241,7 +243,7 @@ def run(
     """Log the responses the gates allow (every non-empty one without ``gates``) that the dataset
     lacks; one run at a time, as two would log the same records. The embedded model's responses
     are a dry run's: people rate them only when the lead asks, with ``local``."""
-    from kto import checks
+    from kto import checks, gold
     from kto.argilla_client import connect
     from kto.responses import read_generations
 
@@ -266,6 +268,8 @@ def run(
         )
     if not wanted:
         raise KtoError("input", "no non-empty responses to annotate")
+    known = gold.load(config.path(config.quality.gold))
+    wanted = gold.mixed(wanted, gold.records(known, config.language.code, report.gates if report else None))
     with RunLock(config.path(".cache/kto/annotate.lock"), "kto annotate"):
         client = connect(config)
         dataset = ensure_dataset(client, config)

@@ -347,6 +347,17 @@ class Backup(Strict):
     max_age_hours: float = Field(default=24.0, gt=0)
 
 
+class Quality(Strict):
+    """Gold records and the bounds that flag an annotator (kto.rater_quality); ``kto export``
+    leaves flagged annotators' ratings out."""
+
+    gold: str = "prompts/gold.jsonl"
+    min_gold_accuracy: float = Field(default=0.7, ge=0.0, le=1.0)
+    min_gold: int = Field(default=5, ge=1)
+    max_same_label: float = Field(default=0.95, gt=0.0, le=1.0)
+    min_agreement: float | None = Field(default=None, ge=0.0, le=1.0)  # None: not checked
+
+
 class ProjectConfig(Strict):
     language: Language
     task: Task
@@ -362,6 +373,7 @@ class ProjectConfig(Strict):
     training: Training | None = None
     backup: Backup = Backup()  # a default, so project.yaml files from before it still load
     eval: EvalSettings = EvalSettings()
+    quality: Quality = Quality()  # likewise
     # The folder holding project.yaml: relative paths in the config start there.
     root: Path = Field(default=Path("."), exclude=True)
 

@@ -97,6 +97,21 @@ def splits_text(found: dict | None) -> str:
     )
 
 
+def left_out_text(left: dict) -> str:
+    """Who was left out of the data, in numbers and reasons, never by name."""
+    gold = (
+        "Gold records (known answers mixed among the records) measured each annotator's care; "
+        "they are not in the data."
+    )
+    if not left["annotators"]:
+        return f"{gold} No annotator's ratings were left out."
+    bounds = ", ".join(f"{rule} ({count})" for rule, count in left["reasons"].items())
+    return (
+        f"{gold} {left['ratings']} ratings of {left['annotators']} annotators were left out, flagged by "
+        f"the project's quality bounds (annotators per bound): {bounds}."
+    )
+
+
 def build(config: ProjectConfig, export, policy, annotators: int) -> DatasetCard:
     stats = export.statistics
     data = DatasetCardData(
@@ -143,7 +158,8 @@ open models answered prompts, and people rated each answer with a thumbs up or a
 Argilla. Two configurations:
 
 - `kto` ({len(export.kto)} rows): `prompt`, `completion`, `label` (true = thumbs up), `model`,
-  `votes_up`, `votes_down`, `agreement`; ready for TRL's `KTOTrainer`.
+  `votes_up`, `votes_down`, `num_ratings`, `agreement` (the share of ratings that agree with the
+  label); ready for TRL's `KTOTrainer`.
 - `dpo` ({len(export.dpo)} pairs): `prompt`, `chosen`, `rejected`, `chosen_model`, `rejected_model`,
   for every prompt with at least one answer rated up and one rated down.
 {splits_text(stats.get("splits"))}
@@ -161,7 +177,7 @@ The answers come from these models, under their own licences:
 
 {licence_section(config, generators)}
 Annotation: {annotators} annotators, {config.argilla.min_submitted} ratings asked per answer, labels
-decided by the policy **{policy}**. The guidelines:
+decided by the policy **{policy}**. {left_out_text(stats["left_out"])} The guidelines:
 
 {guidelines}
 

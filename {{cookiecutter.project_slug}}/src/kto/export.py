@@ -10,11 +10,15 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from itertools import product
 
+from kto.config import Quality
 from kto.errors import KtoError
+from kto.gold import label_of
 from kto.labels import DOWN, UP, share_up
+from kto.rater_quality import assess, values, without
 from kto.ratings import submitted
 
-OUTCOMES = ("labelled-up", "labelled-down", "tie", "below-threshold", "discarded", "pending")
+OUTCOMES = ("labelled-up", "labelled-down", "tie", "below-threshold", "discarded", "pending", "gold")
+UNLABELLED = ("below-threshold", "discarded", "pending")
 
 
 @dataclass(frozen=True)
@@ -73,15 +77,59 @@ def votes(row: dict) -> tuple[int, int, int]:
     return counts[("submitted", UP)], counts[("submitted", DOWN)], discarded
 
 
+def screen(rows: list[dict], policy: Policy, quality: Quality, keep_flagged: bool) -> tuple[list[dict], dict]:
+    """The rows the labelling policy sees (flagged annotators' ratings left out, unless kept), and
+    the statistics of that: every annotator's figures, and what leaving some out changed."""
+    raters = assess(rows, quality)
+    flagged = set() if keep_flagged else {user for user, rater in raters.items() if rater.flagged}
+    kept = without(rows, flagged)
+    changed: Counter = Counter()
+    for before, after in zip(rows, kept, strict=True):
+        was, now = policy.outcome(*votes(before)), policy.outcome(*votes(after))
+        if was != now and label_of(before) is None:
+            changed["too-few-after-left-out" if now in UNLABELLED else "label-changed-by-left-out"] += 1
+    rules = Counter(f"quality.{reason.split()[-1]}" for user in flagged for reason in raters[user].reasons)
+    left_out = {
+        "annotators": len(flagged),
+        "ratings": sum(raters[user].submitted for user in flagged),
+        "reasons": dict(sorted(rules.items())),  # the bound broken -> annotators; never their names
+        "records": {key: changed[key] for key in ("label-changed-by-left-out", "too-few-after-left-out")},
+        "kept_flagged": sorted(user for user, rater in raters.items() if rater.flagged)
+        if keep_flagged
+        else [],
+    }
+    annotators = {user: tally(rows, user) | rater.as_dict() for user, rater in raters.items()}
+    return kept, {"annotators": annotators, "left_out": left_out}
+
+
+def tally(rows: list[dict], user: str) -> dict[str, int]:
+    """The user's submitted ups and downs (the chart of ratings per annotator)."""
+    return dict(Counter(value for row in rows if (value := values(row).get(user))))
+
+
 def aggregate(
-    rows: list[dict], policy: Policy, *, conversational: bool = False, max_pairs: int | None = None
+    rows: list[dict],
+    policy: Policy,
+    *,
+    conversational: bool = False,
+    max_pairs: int | None = None,
+    quality: Quality | None = None,
+    keep_flagged: bool = False,
 ) -> Export:
+    """The labelled records (gold records never among them) and their pairs; flagged annotators'
+    ratings are left out first, unless ``keep_flagged``."""
     if not submitted(rows):
         raise KtoError("ratings", f"no submitted ratings yet among {len(rows)} records: nothing to export")
+    kept, screening = screen(rows, policy, quality or Quality(), keep_flagged)
     reconciliation = dict.fromkeys(OUTCOMES, 0)
     labelled = []
     judged = []  # (the judge's suggestion, the people's label): compared, never used as a label
-    for row in rows:
+    data = []
+    for row in kept:
+        if label_of(row) is not None:
+            reconciliation["gold"] += 1
+            continue
+        data.append(row)
         up, down, discarded = votes(row)
         outcome = policy.outcome(up, down, discarded)
         reconciliation[outcome] += 1
@@ -96,13 +144,15 @@ def aggregate(
                     "model": row["model"],
                     "votes_up": up,
                     "votes_down": down,
-                    "agreement": max(up, down) / (up + down),
+                    "num_ratings": up + down,
+                    "agreement": max(up, down) / (up + down),  # the share agreeing with the label
                 }
             )
     reconciliation["total"] = len(rows)
+    reconciliation |= screening["left_out"]["records"]
     labelled.sort(key=lambda item: (item["prompt"], -item["agreement"], item["model"], item["completion"]))
     pairs = dpo_pairs(labelled, max_pairs)
-    statistics = summary(rows, labelled) | {"judge": judge_agreement(judged)}
+    statistics = summary(data, labelled) | screening | {"judge": judge_agreement(judged)}
     if conversational:
         labelled = [
             {**item, "prompt": user(item["prompt"]), "completion": assistant(item["completion"])}
@@ -156,7 +206,10 @@ def wilson(successes: int, total: int, z: float = 1.96) -> tuple[float, float]:
     p = successes / total
     centre = (p + z * z / (2 * total)) / (1 + z * z / total)
     margin = z * math.sqrt(p * (1 - p) / total + z * z / (4 * total * total)) / (1 + z * z / total)
-    return (max(0.0, centre - margin), min(1.0, centre + margin))
+    # The interval holds p in exact arithmetic, but not always in floats: at p = 0 or 1, centre and
+    # margin round apart (6 of 6 gave an upper bound of 0.9999999999999999), and the chart's
+    # error bar (p - low, high - p) went negative. Clamp to p itself.
+    return (min(p, max(0.0, centre - margin)), max(p, min(1.0, centre + margin)))
 
 
 def kto_weights(desirable: int, undesirable: int) -> dict[str, float]:
@@ -214,14 +267,10 @@ def summary(rows: list[dict], labelled: list[dict]) -> dict:
             "rate": share_up(counts),
             "ci95": list(wilson(counts[UP], counts[UP] + counts[DOWN])),
         }
-    annotators: dict[str, Counter] = defaultdict(Counter)
-    for _, response in submitted(rows):
-        annotators[response["user"]][response["value"]] += 1
     desirable = sum(1 for item in labelled if item["label"])
     undesirable = len(labelled) - desirable
     return {
         "models": models,
-        "annotators": {user: dict(counts) for user, counts in sorted(annotators.items())},
         "desirable": desirable,
         "undesirable": undesirable,
         "weights": kto_weights(desirable, undesirable),

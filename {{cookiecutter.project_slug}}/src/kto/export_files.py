@@ -28,6 +28,7 @@ def schemas(conversational: bool) -> tuple[pa.Schema, pa.Schema]:
             ("model", pa.string()),
             ("votes_up", pa.int64()),
             ("votes_down", pa.int64()),
+            ("num_ratings", pa.int64()),
             ("agreement", pa.float64()),
         ]
     )
@@ -75,6 +76,7 @@ def run(
     conversational: bool,
     max_pairs: int | None,
     push: bool = False,
+    keep_flagged: bool = False,
 ) -> Export:
     """The export of the ratings on the server, or in a backup file (``source``), written to ``folder``."""
     from kto import checks, ratings
@@ -86,7 +88,14 @@ def run(
         from kto.argilla_client import open_dataset
 
         rows = ratings.fetch(*open_dataset(config))
-    result = aggregate(rows, policy, conversational=conversational, max_pairs=max_pairs)
+    result = aggregate(
+        rows,
+        policy,
+        conversational=conversational,
+        max_pairs=max_pairs,
+        quality=config.quality,
+        keep_flagged=keep_flagged,
+    )
     result.statistics["checks"] = checks.statistics(config)
     write(result, config, policy, folder, conversational=conversational)
     if push:

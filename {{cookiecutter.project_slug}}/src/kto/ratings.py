@@ -173,10 +173,12 @@ def submitted(rows: list[dict]) -> list[tuple[dict, dict]]:
 
 
 def approval_by_model(rows: list[dict]) -> dict[str, Counter]:
-    """Submitted thumbs up and down per model."""
+    """Submitted thumbs up and down per model (gold records are no model's)."""
+    from kto.gold import label_of
+
     votes: dict[str, Counter] = defaultdict(Counter)
     for row, response in submitted(rows):
-        if response["value"] in (UP, DOWN):
+        if response["value"] in (UP, DOWN) and label_of(row) is None:
             votes[row["model"]][response["value"]] += 1
     return dict(sorted(votes.items()))
 

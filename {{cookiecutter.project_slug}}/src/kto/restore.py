@@ -141,14 +141,22 @@ def check_origin(origin: dict[str, str], config: ProjectConfig, client, where: s
     want = json.loads(json.dumps(settings_signature(settings(config, client))))  # tuples as JSON has them
     have = json.loads(origin["settings"])
     name = origin["dataset"].split("/")[-1]
-    if name != config.argilla.dataset or have != want:
-        differ = [key for key in want if have.get(key) != want[key]]
+    differ = [key for key in want if not same_setting(key, have.get(key), want[key])]
+    if name != config.argilla.dataset or differ:
         other = f" with other settings ({', '.join(differ)})" if differ else ""
         raise KtoError(
             "from",
             f"{where} is a backup of {origin['dataset']}{other}, not of this project's dataset "
             f"{config.argilla.dataset}: nothing was written",
         )
+
+
+def same_setting(key: str, have, want) -> bool:
+    """A backup's setting matches the project's. Metadata properties added by a later kto (the
+    hidden ``gold``) do not count: the dataset gains them, and the backup's records lack them."""
+    if key == "metadata" and have is not None:
+        return all(prop in want for prop in have)
+    return have == want
 
 
 def ensure_users(client, workspace: str, usernames: set[str], created: list[str]) -> dict:

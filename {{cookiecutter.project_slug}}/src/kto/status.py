@@ -6,6 +6,7 @@ from pathlib import Path
 
 from kto import ratings
 from kto.config import ProjectConfig
+from kto.rater_quality import RaterReport, assess
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,8 @@ class StatusReport:
     # model -> submitted ups and downs
     approval: dict[str, Counter]
     backup_warning: str | None  # the newest backup is missing or too old
+    # annotator -> gold accuracy, agreement, same-label share and flags (the lead's eyes only)
+    quality: dict[str, RaterReport]
 
 
 def collect(config: ProjectConfig, chart: Path | None = None) -> StatusReport:
@@ -37,6 +40,7 @@ def collect(config: ProjectConfig, chart: Path | None = None) -> StatusReport:
         per_annotator=ratings.by_annotator(rows, ratings.annotators(client, config.argilla.workspace)),
         approval=ratings.approval_by_model(rows),
         backup_warning=staleness(config),
+        quality=assess(rows, config.quality),
     )
     if chart:
         from kto.plots import status_chart

@@ -100,10 +100,32 @@ def status_command(
         share = share_up(votes)
         models.add_row(model, str(votes[UP]), str(votes[DOWN]), "-" if share is None else f"{share:.0%}")
     out.print(people, models if report.approval else "No submitted ratings yet.")
+    if report.quality:
+        out.print(quality_table(report.quality))
     if report.backup_warning:
         warn(report.backup_warning)
     if plot:
         out.print(f"Chart written to {plot}")
+
+
+def quality_table(quality) -> Table:
+    """Each annotator's figures and flags (kto.rater_quality): the lead's view, never the post's."""
+
+    def share(value: float | None) -> str:
+        return "-" if value is None else f"{value:.0%}"
+
+    table = Table("annotator", "ratings", "gold right", "agrees with others", "top label", "flagged because")
+    table.columns[-1].overflow = "fold"
+    for user, rater in quality.items():
+        table.add_row(
+            user,
+            str(rater.submitted),
+            f"{share(rater.gold_accuracy)} of {rater.gold_rated}",
+            f"{share(rater.agreement)} of {rater.shared}",
+            share(rater.top_label_share),
+            "; ".join(rater.reasons) or "-",
+        )
+    return table
 
 
 def public_progress(config, plot: Path | None, *, markdown: bool, send: bool) -> None:

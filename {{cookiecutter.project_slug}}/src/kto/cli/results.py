@@ -42,6 +42,10 @@ def export_command(
     max_pairs_per_prompt: Annotated[int | None, typer.Option(min=1, help="DPO pairs kept per prompt")] = None,
     output: OutputOption = None,
     push: PushOption = False,
+    keep_flagged: Annotated[
+        bool,
+        typer.Option("--keep-flagged", help="Keep the ratings of flagged annotators (kto status lists them)"),
+    ] = False,
 ) -> None:
     """Turn the ratings into a KTO dataset and DPO pairs, with statistics, charts and a card."""
     from kto import export_files
@@ -58,6 +62,7 @@ def export_command(
         conversational=format == ExportFormat.conversational,
         max_pairs=max_pairs_per_prompt,
         push=push,
+        keep_flagged=keep_flagged,
     )
     table = Table("outcome", "records", title=f"policy: {chosen}")
     for name, count in result.reconciliation.items():
@@ -75,6 +80,14 @@ def export_command(
             f"Judge-human agreement: {judge['rate']:.0%} ({judge['agreed']} of {judge['compared']} "
             f"labelled records); suggestions are not ratings and set no label"
         )
+    left = stats["left_out"]
+    if left["annotators"]:
+        console.print(
+            f"Left out {left['ratings']} ratings of {left['annotators']} flagged annotators "
+            f"({', '.join(left['reasons'])}; kto status names them; --keep-flagged keeps them)"
+        )
+    elif left["kept_flagged"]:
+        console.print(f"Kept the ratings of flagged annotators: {', '.join(left['kept_flagged'])}")
     console.print(f"Wrote {folder}")
     pushed(result.pushed)
 
