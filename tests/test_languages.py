@@ -271,7 +271,7 @@ def test_every_language_renders_a_project_in_its_language(tmp_path, code):
     rtl = config.language.direction == "rtl"
     assert config.language.markdown_block(config.argilla.guidelines).startswith('<div dir="rtl">') == rtl
     export = aggregate(rated(lang["starter_prompts"][0], ["a", "b"]), Policy.parse("majority", 2))
-    card = dataset_card.build(config, export, Policy.parse("majority", 2), annotators=2)
+    card = dataset_card.build(config, export, Policy.parse("majority", 2))
     assert card.data.language == (None if code == OTHER else [code])
     text = str(card)
     assert lang["card_paragraph"] in text
@@ -300,7 +300,7 @@ def test_other_written_right_to_left_marks_the_card_and_guidelines(tmp_path):
     assert config.language.markdown_block(config.argilla.guidelines).startswith('<div dir="rtl">')
     lang = load_language(OTHER, "Urdu", "rtl")
     export = aggregate(rated(lang["starter_prompts"][0], ["a", "b"]), Policy.parse("majority", 2))
-    card = str(dataset_card.build(config, export, Policy.parse("majority", 2), annotators=2))
+    card = str(dataset_card.build(config, export, Policy.parse("majority", 2)))
     assert card.count('<div dir="rtl">') == 3  # card paragraph, system prompt, guidelines
 
 

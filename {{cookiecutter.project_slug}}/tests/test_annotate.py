@@ -17,7 +17,7 @@ from conftest import (
     table_rows,
     write_generations,
 )
-from test_checks import DUTCH_SYSTEM, write_dutch_generations
+from helpers import ALPHA, DUTCH_SYSTEM, EXPECTED, write_dutch_generations
 
 from kto import ratings
 from kto.config import load_config
@@ -211,7 +211,6 @@ def test_the_local_server_keeps_its_data_through_down_and_up_and_a_crash(tmp_pat
 def test_export_from_the_server_matches_the_hand_worked_case(annotation_project, argilla_server):
     """The case of test_export.py, rated on a real server by three annotators, exported from it."""
     import argilla as rg
-    from test_export import ALPHA, EXPECTED
 
     write_generations(annotation_project, prompts=2, models=3)
     assert run_kto(annotation_project, "annotate").returncode == 0

@@ -2,6 +2,14 @@
 
 import pytest
 from conftest import edit_config, run_kto, table_rows
+from helpers import (
+    DUTCH_HAIKU,
+    DUTCH_PROMPT,
+    DUTCH_PROSE,
+    DUTCH_SYSTEM,
+    ENGLISH_HAIKU,
+    write_dutch_generations,
+)
 
 from kto.checks import Gates, check_response, haiku_form
 from kto.config import load_config
@@ -9,11 +17,6 @@ from kto.errors import KtoError
 from kto.local_model import MODEL_NAME
 
 DEFAULT_GATES = {"empty": "drop", "language": "drop", "echo": "drop", "form": "flag", "length": "flag"}
-DUTCH_HAIKU = "Golven rollen aan\nzilver licht op natte zand\nmeeuwen roepen luid"
-ENGLISH_HAIKU = "Waves roll onto the shore\nsilver light on the wet sand\nseagulls calling loud"
-DUTCH_PROSE = "De zee is heel mooi en ik wandel daar graag met mijn hond in de zomer, als het warm is."
-DUTCH_PROMPT = "Schrijf een haiku over de zee."
-DUTCH_SYSTEM = "Je bent een dichter die gespecialiseerd is in haiku.\nAntwoord alleen met de haiku."
 
 
 def gates(expected="nl", **actions) -> Gates:
@@ -121,25 +124,6 @@ def test_gates_come_from_project_yaml(project):
     edit_config(project, lambda config: config["checks"].update(expected_language="xx"))
     with pytest.raises(KtoError, match=r"checks\.expected_language"):
         Gates.from_config(load_config(project / "project.yaml"))
-
-
-def write_dutch_generations(project):
-    from kto.responses import write_rows
-
-    texts = [DUTCH_HAIKU, ENGLISH_HAIKU, "", DUTCH_PROSE, DUTCH_HAIKU.upper()]
-    models = [f"team/m{n}" for n in range(len(texts))]
-    rows = [
-        {
-            "input": DUTCH_PROMPT,
-            "generation_model": models,
-            "generation_prompt": [DUTCH_PROMPT] * len(texts),
-            "raw_generation_responses": texts,
-            "generations": [text or None for text in texts],
-        }
-    ]
-    path = project / "data" / "generations.parquet"
-    write_rows(rows, path)
-    return path
 
 
 def test_kto_check_names_each_finding_per_model(project):

@@ -5,56 +5,11 @@ import json
 import pyarrow.parquet as pq
 import pytest
 from conftest import edit_config, run_kto
+from helpers import ALPHA, CASE, DUTCH_HAIKU, DUTCH_SYSTEM, ENGLISH_HAIKU, EXPECTED, record
 from huggingface_hub import DatasetCard
 
 from kto import ratings
 from kto.config import load_config
-
-
-def response(user: str, value: str, status: str = "submitted") -> dict:
-    return {"user": user, "value": value, "status": status}
-
-
-def record(number: int, prompt: str, model: str, *responses: dict) -> dict:
-    return {
-        "id": f"r{number}",
-        "prompt": prompt,
-        "completion": f"answer {number}",
-        "model": model,
-        "prompt_id": prompt,
-        "language": "xx",
-        "status": "completed" if len(responses) >= 2 else "pending",
-        "responses": list(responses),
-    }
-
-
-# r1 3 up; r2 2 down, 1 up; r3 1 up, 1 down; r4 1 up; r5 discarded; r6 not rated.
-CASE = [
-    record(1, "P1", "m1", response("a1", "up"), response("a2", "up"), response("a3", "up")),
-    record(2, "P1", "m2", response("a1", "down"), response("a2", "down"), response("a3", "up")),
-    record(3, "P1", "m3", response("a1", "up"), response("a2", "down")),
-    record(4, "P2", "m1", response("a1", "up")),
-    record(5, "P2", "m2", response("a2", "down", "discarded")),
-    record(6, "P2", "m3"),
-]
-# Nominal Krippendorff's alpha by hand over r1-r3 (the records rated twice or more): coincidences
-# o00=1, o01=o10=2, o11=3, n=8, n0=3, n1=5; D_o = 4/8, D_e = 2*3*5/(8*7); alpha = 1 - D_o/D_e = 1/15.
-ALPHA = 1 / 15
-
-EXPECTED = {
-    "majority": (
-        {"labelled-up": 1, "labelled-down": 1, "tie": 1, "below-threshold": 1, "discarded": 1, "pending": 1},
-        [("answer 1", True, 3, 0), ("answer 2", False, 1, 2)],
-    ),
-    "unanimous": (
-        {"labelled-up": 1, "labelled-down": 0, "tie": 2, "below-threshold": 1, "discarded": 1, "pending": 1},
-        [("answer 1", True, 3, 0)],
-    ),
-    "min-votes=1": (
-        {"labelled-up": 2, "labelled-down": 1, "tie": 1, "below-threshold": 0, "discarded": 1, "pending": 1},
-        [("answer 1", True, 3, 0), ("answer 2", False, 1, 2), ("answer 4", True, 1, 0)],
-    ),
-}
 
 
 @pytest.fixture
@@ -229,8 +184,6 @@ def test_the_card_lists_the_models_licences_and_their_terms(project, backup):
 
 
 def test_gate_counts_per_model_reach_statistics_and_the_card(project, backup):
-    from test_checks import DUTCH_HAIKU, DUTCH_SYSTEM, ENGLISH_HAIKU
-
     from kto.responses import write_rows
 
     def change(config):

@@ -5,7 +5,7 @@ import json
 import pytest
 import yaml
 from conftest import edit_config, run_kto
-from test_cli import assert_one_error_line
+from helpers import assert_one_error_line
 
 # The keys of the template's languages/<code>.yaml, in its order.
 SCHEMA = ["code", "name", "native_name", "direction", "variant", "reviewed", "source", "system_prompts"]

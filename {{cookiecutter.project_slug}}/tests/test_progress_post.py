@@ -23,7 +23,7 @@ SPACE = "https://huggingface.co/spaces/team/ratings-argilla"
 
 def post_of(submitted: dict[str, int], hide=(), hall_of_fame=True, done=7, total=10) -> str:
     community = COMMUNITY.model_copy(update={"hide": list(hide), "hall_of_fame": hall_of_fame})
-    return progress_post.build(progress_post.Tally(total, done, Counter(submitted), 5), community, SPACE)
+    return progress_post.build(progress_post.PostTally(total, done, Counter(submitted), 5), community, SPACE)
 
 
 def test_the_post_carries_the_counts_the_hall_of_fame_and_the_link():
@@ -52,7 +52,7 @@ def test_five_hundred_annotators_with_long_names_fit_one_message():
 
 def test_the_hall_of_fame_gives_up_places_rather_than_overflow():
     community = COMMUNITY.model_copy(update={"post_title": "x" * 1750})
-    tally = progress_post.Tally(10, 7, Counter({f"user{n}": n + 1 for n in range(10)}), 0)
+    tally = progress_post.PostTally(10, 7, Counter({f"user{n}": n + 1 for n in range(10)}), 0)
     text = progress_post.build(tally, community, SPACE)
     assert len(text) <= progress_post.MAX_CHARACTERS
     assert "1. user9: 10" in text and "user0" not in text

@@ -2,6 +2,7 @@
 
 import yaml
 from conftest import edit_config, run_kto, use_models, write_generations
+from helpers import CASE
 
 OWNER_KEY = "owner.kept-out-of-every-file-1234"
 
@@ -129,8 +130,6 @@ def test_the_docker_compose_file_pins_its_images_and_holds_no_secret():
 
 
 def test_export_push_uploads_both_configs_and_the_card(project, hub):
-    from test_export import CASE
-
     from kto.ratings import save
 
     double, _ = hub

@@ -101,11 +101,45 @@ def test_bad_inputs_are_one_line(project, tmp_path):
     ],
 )
 def test_the_model_card_states_the_base_models_licence(project, tmp_path, licence, says):
-    from kto.train import Result, write_model_card
+    from kto.train import TrainReport, write_model_card
 
     edit_config(project, lambda config: config["training"].update(base_model_license=licence))
     config = load_config(project / "project.yaml")
-    result = Result(tmp_path, steps=2, loss=0.5, weights={"desirable_weight": 1.0, "undesirable_weight": 1.0})
+    result = TrainReport(
+        tmp_path, steps=2, loss=0.5, weights={"desirable_weight": 1.0, "undesirable_weight": 1.0}
+    )
     card = write_model_card(config, result, dry_run=False).read_text(encoding="utf-8")
     assert f"The configured base model, {config.training.base_model}, is under the licence" in card
     assert says in card
+
+
+@pytest.mark.parametrize("lora", [True, False])
+def test_the_model_card_is_rendered_from_its_template_with_the_runs_figures(project, tmp_path, lora):
+    from huggingface_hub import ModelCard
+
+    from kto.train import TrainReport, write_model_card
+
+    edit_config(
+        project, lambda config: config["training"].update(lora={"r": 8, "alpha": 16} if lora else None)
+    )
+    config = load_config(project / "project.yaml")
+    weights = {"desirable_weight": 0.75, "undesirable_weight": 1.0}
+    path = write_model_card(
+        config, TrainReport(tmp_path, steps=3, loss=0.123456, weights=weights), dry_run=True
+    )
+    card = ModelCard.load(path)
+    assert card.data.datasets == [config.hub.export_repo] and card.data.base_model is None  # dry run
+    assert (
+        card.data.library_name == ("peft" if lora else "transformers")
+        and card.data.license == config.hub.license
+    )
+    text = card.text
+    assert text.startswith(f"\n# {config.task.name.capitalize()} KTO, {config.language.name}\n\n")
+    assert "a tiny random model (kto train --dry-run) trained with TRL's `KTOTrainer`" in text
+    training = "LoRA (r=8, alpha=16)" if lora else "all weights"
+    assert (
+        f"- Training: {training}, beta {config.training.beta}, learning rate {config.training.learning_rate},"
+        in text
+    )
+    assert "  3 steps, final loss 0.1235." in text and "- Weights: desirable 0.75, undesirable 1.0" in text
+    assert "{{" not in text and text.endswith("Made with kto-template.\n")

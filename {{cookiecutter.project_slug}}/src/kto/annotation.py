@@ -11,13 +11,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from kto.argilla_settings import differences, signature
 from kto.config import ProjectConfig
 from kto.errors import KtoError, one_line
 from kto.journal import RunLock
 from kto.labels import COMMENT, DOWN, QUESTION, UP
 
 if TYPE_CHECKING:
-    from kto.checks import Report as CheckReport
+    from kto.checks import CheckReport
 
 Logged = Callable[[int, int], None]  # (records just logged, records to log in all)
 BATCH_SIZE = 256  # the server indexes each batch synchronously; 256 is the SDK's own default
@@ -59,19 +60,6 @@ def settings(config: ProjectConfig, client):
     )
 
 
-def settings_signature(value) -> dict:
-    """What must match between the configured settings and an existing dataset."""
-    return {
-        "fields": sorted((field.name, field.use_markdown) for field in value.fields),
-        "questions": sorted(
-            (question.name, tuple(sorted(getattr(question, "labels", None) or [])))
-            for question in value.questions
-        ),
-        "metadata": sorted((prop.name, prop.visible_for_annotators is not False) for prop in value.metadata),
-        "min_submitted": value.distribution.min_submitted,
-    }
-
-
 def ensure_dataset(client, config: ProjectConfig):
     """The configured dataset, created if missing; an existing one with other settings is an error."""
     import argilla as rg
@@ -84,9 +72,8 @@ def ensure_dataset(client, config: ProjectConfig):
     if dataset is None:
         return rg.Dataset(name=name, workspace=workspace, settings=wanted, client=client).create()
     upgrade_metadata(dataset, wanted)
-    have, want = settings_signature(dataset.settings), settings_signature(wanted)
-    if have != want:
-        differ = ", ".join(key for key in want if have[key] != want[key])
+    differ = ", ".join(differences(signature(dataset.settings), signature(wanted)))
+    if differ:
         raise KtoError(
             "argilla",
             f"dataset {workspace}/{name} already exists with other settings ({differ}); "

@@ -195,6 +195,7 @@ def thinking_warning(slot: ModelSlot) -> Finding:
 def check_argilla(config: ProjectConfig) -> list[Finding]:
     """The server answers with the key, and an existing dataset has the settings kto would give it."""
     from kto import annotation, argilla_client
+    from kto.argilla_settings import differences, signature
 
     local = config.path(".argilla/local.env")
     if not os.environ.get("ARGILLA_API_URL") and not local.exists():
@@ -222,9 +223,8 @@ def check_argilla(config: ProjectConfig) -> list[Finding]:
             Finding("argilla dataset", "ok", f"{name} does not exist yet (kto annotate creates it)")
         )
         return findings
-    have = annotation.settings_signature(dataset.settings)
-    want = annotation.settings_signature(annotation.settings(config, client))
-    differ = [key for key in want if have[key] != want[key]]
+    wanted = annotation.settings(config, client)
+    differ = differences(signature(dataset.settings), signature(wanted))
     findings.append(
         Finding(
             "argilla dataset",

@@ -55,7 +55,7 @@ class Policy:
 
 
 @dataclass
-class Export:
+class ExportReport:
     kto: list[dict]
     dpo: list[dict]
     reconciliation: dict[str, int]
@@ -75,7 +75,7 @@ def votes(row: dict) -> tuple[int, int, int]:
 
 def aggregate(
     rows: list[dict], policy: Policy, *, conversational: bool = False, max_pairs: int | None = None
-) -> Export:
+) -> ExportReport:
     if not submitted(rows):
         raise KtoError("ratings", f"no submitted ratings yet among {len(rows)} records: nothing to export")
     reconciliation = dict.fromkeys(OUTCOMES, 0)
@@ -102,7 +102,7 @@ def aggregate(
     reconciliation["total"] = len(rows)
     labelled.sort(key=lambda item: (item["prompt"], -item["agreement"], item["model"], item["completion"]))
     pairs = dpo_pairs(labelled, max_pairs)
-    statistics = summary(rows, labelled) | {"judge": judge_agreement(judged)}
+    statistics = statistics_of(rows, labelled) | {"judge": judge_agreement(judged)}
     if conversational:
         labelled = [
             {**item, "prompt": user(item["prompt"]), "completion": assistant(item["completion"])}
@@ -117,7 +117,7 @@ def aggregate(
             }
             for pair in pairs
         ]
-    return Export(labelled, pairs, reconciliation, statistics)
+    return ExportReport(labelled, pairs, reconciliation, statistics)
 
 
 def user(text: str) -> list[dict]:
@@ -202,7 +202,7 @@ def judge_agreement(judged: list[tuple[dict, bool]]) -> dict | None:
     }
 
 
-def summary(rows: list[dict], labelled: list[dict]) -> dict:
+def statistics_of(rows: list[dict], labelled: list[dict]) -> dict:
     per_model: dict[str, Counter] = defaultdict(Counter)
     for item in labelled:
         per_model[item["model"]][UP if item["label"] else DOWN] += 1

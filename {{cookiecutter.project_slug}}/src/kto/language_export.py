@@ -28,7 +28,7 @@ HEADER = "# One file per language; read at render time by kto_jinja.py.\n"
 
 
 @dataclass(frozen=True)
-class LanguageExport:
+class LanguageExportReport:
     path: Path
     code: str
     prompts: int
@@ -144,7 +144,7 @@ def default_source(config: ProjectConfig) -> str:
 
 def export_language(
     config: ProjectConfig, output_dir: Path | None = None, source: str | None = None
-) -> LanguageExport:
+) -> LanguageExportReport:
     problem = refusal(config)
     if problem:
         raise problem
@@ -154,4 +154,4 @@ def export_language(
     path = folder / f"{config.language.code}.yaml"
     text = yaml.dump(data, Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=10_000)
     path.write_text(HEADER + text, encoding="utf-8")
-    return LanguageExport(path, config.language.code, len(data["starter_prompts"]))
+    return LanguageExportReport(path, config.language.code, len(data["starter_prompts"]))

@@ -26,6 +26,7 @@ from pathlib import Path
 from kto import ratings
 from kto.annotation import ensure_dataset, log_in_batches, settings
 from kto.argilla_client import connect
+from kto.argilla_settings import differences, signature
 from kto.config import ProjectConfig
 from kto.errors import KtoError, one_line
 from kto.labels import COMMENT, QUESTION
@@ -35,7 +36,7 @@ METADATA_COLUMNS = ("model", "prompt_id", "language")
 
 
 @dataclass
-class Restored:
+class RestoreReport:
     source: str
     target: str = ""
     records_added: int = 0
@@ -71,7 +72,7 @@ def restore(
     source: Path | None,
     revision: str | None,
     on_logged: Callable[[int, int], None] | None = None,
-) -> Restored:
+) -> RestoreReport:
     """Put the backup back; ``on_logged(records, total)`` follows the writing."""
     with backup_file(config, source, revision) as (path, where):
         rows = ratings.load(path)
@@ -79,7 +80,7 @@ def restore(
     client = connect(config)
     check_origin(origin, config, client, where)  # before anything is written
     dataset = ensure_dataset(client, config)
-    result = Restored(where, f"{config.argilla.workspace}/{config.argilla.dataset} at {client.api_url}")
+    result = RestoreReport(where, f"{config.argilla.workspace}/{config.argilla.dataset} at {client.api_url}")
     result.older_backup = not origin
     usernames = {response["user"] for row in rows for response in row["responses"]}
     user_ids = ensure_users(client, config.argilla.workspace, usernames, result.users_created)
@@ -115,13 +116,9 @@ def check_origin(origin: dict[str, str], config: ProjectConfig, client, where: s
     """A backup of another project's dataset (another name, or other settings) is refused."""
     if not origin:
         return  # an older backup: nothing to check it against
-    from kto.annotation import settings_signature
-
-    want = json.loads(json.dumps(settings_signature(settings(config, client))))  # tuples as JSON has them
-    have = json.loads(origin["settings"])
+    differ = differences(json.loads(origin["settings"]), signature(settings(config, client)))
     name = origin["dataset"].split("/")[-1]
-    if name != config.argilla.dataset or have != want:
-        differ = [key for key in want if have.get(key) != want[key]]
+    if name != config.argilla.dataset or differ:
         other = f" with other settings ({', '.join(differ)})" if differ else ""
         raise KtoError(
             "from",
@@ -156,7 +153,7 @@ def ensure_users(client, workspace: str, usernames: set[str], created: list[str]
     return ids
 
 
-def plan(row: dict, present: dict | None, user_ids: dict, result: Restored):
+def plan(row: dict, present: dict | None, user_ids: dict, result: RestoreReport):
     """The record to log for one backup row (None: the server has it all), counted in ``result``."""
     import argilla as rg
 

@@ -21,13 +21,14 @@ from kto.export import kto_weights
 DRY_RUN_STEPS = 2
 TINY_VOCABULARY = 300
 SPECIAL_TOKENS = ["<unk>", "<s>", "</s>", "<pad>"]
+MODEL_CARD = Path(__file__).parent / "templates" / "model_card.md.j2"
 
 StepDone = Callable[[int, int, float | None], None]
 Starting = Callable[[str, int], None]  # (what is trained, KTO rows) once the data is read
 
 
 @dataclass(frozen=True)
-class Result:
+class TrainReport:
     output_dir: Path
     steps: int
     loss: float
@@ -44,7 +45,7 @@ def run(
     push: bool = False,
     on_start: Starting | None = None,
     on_step: StepDone | None = None,
-) -> Result:
+) -> TrainReport:
     """``kto train``: read the export in ``data``, train, write the model card, and push with ``push``."""
     require_training_extra()
     rows = read_export(data)
@@ -180,7 +181,7 @@ def fit(
     *,
     dry_run: bool,
     on_step: StepDone | None = None,
-) -> Result:
+) -> TrainReport:
     """Train, save the model (or adapter) and tokenizer to ``training.output_dir``."""
     import torch
     from datasets import Dataset
@@ -212,7 +213,7 @@ def fit(
     peft_config = lora_config(settings)
     losses: list[float] = []
 
-    class Progress(TrainerCallback):
+    class LossCallback(TrainerCallback):
         def on_log(self, args, state, control, logs=None, **kwargs):
             if logs and "loss" in logs:
                 losses.append(float(logs["loss"]))
@@ -227,7 +228,7 @@ def fit(
         train_dataset=Dataset.from_list(rows),
         processing_class=tokenizer,
         peft_config=peft_config,
-        callbacks=[Progress()],
+        callbacks=[LossCallback()],
     )
     trainer.remove_callback(PrinterCallback)  # it prints every log dict; the progress bar shows the loss
     trainer.train()
@@ -235,15 +236,35 @@ def fit(
     tokenizer.save_pretrained(str(output_dir))
     if not losses or not all(math.isfinite(loss) for loss in losses):
         raise KtoError("train", f"the loss is not finite ({losses}): lower training.learning_rate")
-    return Result(output_dir, trainer.state.global_step, losses[-1], chosen)
+    return TrainReport(output_dir, trainer.state.global_step, losses[-1], chosen)
 
 
-def write_model_card(config: ProjectConfig, result: Result, *, dry_run: bool) -> Path:
+def model_card_context(config: ProjectConfig, result: TrainReport, *, dry_run: bool) -> dict:
+    """What the model card shows: the training settings, the dataset and the run's outcome."""
+    settings = config.training_settings()
+    return {
+        "title": f"{config.task.name.capitalize()} KTO, {config.language.name}",
+        "base": "a tiny random model (kto train --dry-run)" if dry_run else settings.base_model,
+        "base_model": settings.base_model,
+        "licence": licences.named(settings.base_model_license),
+        "terms": licences.terms(settings.base_model_license),
+        "dataset": config.hub.export_repo,
+        "task": config.task.name,
+        "language": config.language.name,
+        "lora": settings.lora,
+        "beta": settings.beta,
+        "learning_rate": settings.learning_rate,
+        "steps": result.steps,
+        "loss": result.loss,
+        "weights": result.weights,
+    }
+
+
+def write_model_card(config: ProjectConfig, result: TrainReport, *, dry_run: bool) -> Path:
     """A model card linking the dataset, written beside the weights (and pushed with them)."""
     from huggingface_hub import ModelCard, ModelCardData
 
     settings = config.training_settings()
-    base = "a tiny random model (kto train --dry-run)" if dry_run else settings.base_model
     data = ModelCardData(
         base_model=None if dry_run else settings.base_model,
         datasets=[config.hub.export_repo],
@@ -252,32 +273,8 @@ def write_model_card(config: ProjectConfig, result: Result, *, dry_run: bool) ->
         license=config.hub.license,
         tags=["kto", "trl", "preference"],
     )
-    lora = f"LoRA (r={settings.lora.r}, alpha={settings.lora.alpha})" if settings.lora else "all weights"
-    terms = licences.terms(settings.base_model_license)
-    licence = (
-        f"The configured base model, {settings.base_model}, is under the licence "
-        f"{licences.named(settings.base_model_license)}, which a model trained from it inherits"
-        + (f": {terms}." if terms else ".")
-    )
-    content = f"""---
-{data.to_yaml()}
----
-
-# {config.task.name.capitalize()} KTO, {config.language.name}
-
-{base} trained with TRL's `KTOTrainer` on
-[{config.hub.export_repo}](https://huggingface.co/datasets/{config.hub.export_repo}): answers to
-{config.task.name} prompts in {config.language.name} that people rated with a thumbs up or down.
-
-{licence}
-
-- Training: {lora}, beta {settings.beta}, learning rate {settings.learning_rate},
-  {result.steps} steps, final loss {result.loss:.4f}.
-- Weights: desirable {result.weights["desirable_weight"]}, undesirable {result.weights["undesirable_weight"]}
-  (balanced from the dataset's ratio, as TRL's KTO documentation advises, unless set).
-
-Made with kto-template.
-"""
+    values = model_card_context(config, result, dry_run=dry_run)
+    card = ModelCard.from_template(data, template_path=str(MODEL_CARD), **values)
     path = result.output_dir / "README.md"
-    ModelCard(content).save(path)
+    card.save(path)
     return path
