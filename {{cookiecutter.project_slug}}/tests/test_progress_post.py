@@ -10,6 +10,7 @@ import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import SimpleNamespace
 
 import pytest
 from conftest import PROJECT, dataset_of, edit_config, run_kto, submit, write_generations
@@ -165,6 +166,36 @@ def test_the_last_day_counts_by_the_responses_time(rated, argilla_server):
     assert now.submitted == Counter({"annotator1": 2, "annotator2": 1})
     later = progress_post.tally(client, dataset, datetime.now(UTC) + timedelta(hours=25))
     assert (later.last_day, later.submitted) == (0, now.submitted)
+
+
+class Unavailable(BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(503)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+def test_a_server_error_while_counting_is_one_line():
+    """The records are paged by kto.ratings, whose errors are kto's one line, not httpx's."""
+    import httpx
+
+    from kto.errors import KtoError
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Unavailable)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{server.server_port}") as http:
+            client = SimpleNamespace(api=SimpleNamespace(http_client=http), users=[])
+            with pytest.raises(KtoError) as raised:
+                progress_post.tally(client, SimpleNamespace(id="d1"))
+    finally:
+        server.shutdown()
+    assert raised.value.field == "argilla"
+    assert str(raised.value).startswith("argilla: could not read the records: ") and "503" in str(
+        raised.value
+    )
 
 
 @pytest.mark.slow

@@ -62,6 +62,32 @@ def test_create_makes_an_oauth_docker_space_with_secrets_from_the_environment(pr
     assert again.returncode == 0, again.stderr  # re-running updates the same Space
 
 
+def test_a_private_space_comes_with_the_sign_in_warning(project, hub):
+    """Sign in with Hugging Face fails on private Argilla Spaces (argilla-io/argilla#5802)."""
+    from kto import space
+    from kto.config import load_config
+
+    config = load_config(project / "project.yaml")
+    report = space.run(config, None, private=True, dry_run=True)
+    assert report.url is None and report.plan.private and report.plan.repo_id == config.space_repo
+    assert report.warnings == [space.PRIVATE_SIGN_IN] and "argilla-io/argilla#5802" in space.PRIVATE_SIGN_IN
+    assert space.run(config, "team/other", private=False, dry_run=True).warnings == []
+
+    double, _ = hub
+    shown = run_against(hub, project, "space", "create", "--private", "--dry-run")
+    assert shown.returncode == 0, shown.stderr
+    assert 'warning: "Sign in with Hugging Face" does not work on a private Argilla Space' in shown.stderr
+    assert double.requests == []
+
+
+def test_the_storage_note_says_why_no_bucket_is_mounted():
+    from kto import space
+
+    note = space.STORAGE_NOTE
+    assert "persistent storage is gone" in note and "no file locking" in note and "SQLite" in note
+    assert "kto restore" in note and "every hour" in note
+
+
 def test_a_guide_that_no_longer_names_the_labels_is_refused(project, hub):
     double, _ = hub
     edit_config(project, lambda config: config["argilla"].update(label_down="Needs work"))

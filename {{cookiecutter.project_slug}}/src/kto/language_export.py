@@ -68,7 +68,9 @@ def refusal(config: ProjectConfig) -> KtoError | None:
         return KtoError(
             "language.code", f"{language.code!r}: set it to your language's ISO 639 code (e.g. eu)"
         )
-    if not language.variant or not BCP47.fullmatch(language.variant):
+    if not language.variant:
+        return KtoError("language.variant", f"empty: set your texts' BCP 47 tag, e.g. {language.code}")
+    if not BCP47.fullmatch(language.variant):
         return KtoError("language.variant", f"{language.variant!r}: set a BCP 47 tag, e.g. {language.code}")
     if language.variant.split("-")[0] != language.code:
         return KtoError("language.variant", f"{language.variant!r} is not a tag of {language.code!r}")
