@@ -3,6 +3,7 @@
 import json
 import os
 import signal
+from collections import Counter
 
 import pytest
 from conftest import (
@@ -14,11 +15,11 @@ from conftest import (
     records_of,
     run_kto,
     submit,
-    table_rows,
     write_generations,
 )
 from helpers import ALPHA, DUTCH_SYSTEM, EXPECTED, write_dutch_generations
 
+import kto.status
 from kto import ratings
 from kto.config import load_config
 
@@ -124,14 +125,16 @@ def test_status_counts_submissions_per_annotator_and_model(annotation_project, a
         },
     )
     chart = tmp_path / "status.png"
-    result = run_kto(annotation_project, "status", "--plot", str(chart))
-    assert result.returncode == 0, result.stderr
-    assert "1 of 6 records completed" in result.stderr
-    rows = table_rows(result.stderr)
-    assert rows["annotator1"] == ["2", "0", "0", "4"]  # submitted, discarded, draft, pending
-    assert rows["annotator2"] == ["1", "0", "0", "5"]  # their one rating is on the completed record
-    assert rows["team/model-0"] == ["3", "1", "75%"]
+    report = kto.status.collect(load_config(annotation_project / "project.yaml"), chart)
+    assert (report.completed, report.total) == (1, 6)
+    assert report.per_annotator["annotator1"] == Counter(submitted=2, pending=4)
+    assert report.per_annotator["annotator2"] == Counter(submitted=1, pending=5)  # on the completed record
+    assert report.approval["team/model-0"] == Counter(up=3, down=1)
     assert chart.read_bytes().startswith(b"\x89PNG")
+    # The command prints the same report, as tables.
+    result = run_kto(annotation_project, "status")
+    assert result.returncode == 0, result.stderr
+    assert "1 of 6 records completed" in result.stderr and "75%" in result.stderr
 
 
 def test_backup_keeps_every_record_and_rating(annotation_project, argilla_server, hub):

@@ -1,7 +1,7 @@
 """The quality gates (kto.checks) on real text, and kto check on a generations file."""
 
 import pytest
-from conftest import edit_config, run_kto, table_rows
+from conftest import edit_config
 from helpers import (
     DUTCH_HAIKU,
     DUTCH_PROMPT,
@@ -11,7 +11,7 @@ from helpers import (
     write_dutch_generations,
 )
 
-from kto.checks import Gates, check_response, haiku_form
+from kto.checks import Gates, check_file, check_response, haiku_form
 from kto.config import load_config
 from kto.errors import KtoError
 from kto.local_model import MODEL_NAME
@@ -127,18 +127,32 @@ def test_gates_come_from_project_yaml(project):
 
 
 def test_kto_check_names_each_finding_per_model(project):
+    """What kto check tabulates, from its report (the template's test_checks reads the table)."""
     edit_config(project, lambda config: config["checks"].update(expected_language="nl"))
     edit_config(project, lambda config: config["task"].update(name="haiku", system_prompt=DUTCH_SYSTEM))
-    write_dutch_generations(project)
-    result = run_kto(project, "check", env={"COLUMNS": "200"})
-    assert result.returncode == 0, result.stderr
-    rows = table_rows(result.stderr)
-    assert rows["responses"] == ["", "1", "1", "1", "1", "1"]
-    assert rows["language"] == ["drop", "0", "1 (100%)", "0", "0", "0"]
-    assert rows["empty"] == ["drop", "0", "0", "1 (100%)", "0", "0"]
-    assert rows["form"] == ["flag", "0", "0", "0", "1 (100%)", "0"]
-    assert rows["duplicate"] == ["flag", "1 (100%)", "0", "0", "0", "1 (100%)"]
-    assert rows["dropped"] == ["", "0", "1 (100%)", "1 (100%)", "0", "0"]
-    assert rows["team/m1"][0] == "language (drop): en, nl expected"
-    assert rows["team/m2"][0] == "empty (drop): no text"
-    assert rows["team/m3"][0] == "form (flag): 1 line, 3 expected"
+    path = write_dutch_generations(project)
+    report = check_file(load_config(project / "project.yaml"), path)
+    counts = list(report.per_model.values())
+    assert list(report.per_model) == [f"team/m{n}" for n in range(5)]
+    assert [tally.responses for tally in counts] == [1, 1, 1, 1, 1]
+    found = {
+        name: [tally.checks[name] for tally in counts] for name in ("language", "empty", "form", "duplicate")
+    }
+    assert found == {
+        "language": [0, 1, 0, 0, 0],
+        "empty": [0, 0, 1, 0, 0],
+        "form": [0, 0, 0, 1, 0],
+        "duplicate": [1, 0, 0, 0, 1],
+    }
+    assert [report.gates.actions[name] for name in found] == ["drop", "drop", "flag", "flag"]
+    assert [tally.dropped for tally in counts] == [0, 1, 1, 0, 0]
+    verdicts = {verdict.model: verdict for verdict in report.verdicts}
+    first = {
+        model: next(iter(verdicts[model].findings.items())) for model in ("team/m1", "team/m2", "team/m3")
+    }
+    assert first == {
+        "team/m1": ("language", "en, nl expected"),
+        "team/m2": ("empty", "no text"),
+        "team/m3": ("form", "1 line, 3 expected"),
+    }
+    assert "language" in verdicts["team/m1"].dropped_by and "form" in verdicts["team/m3"].flags

@@ -8,8 +8,9 @@ from conftest import edit_config, run_kto
 from helpers import ALPHA, CASE, DUTCH_HAIKU, DUTCH_SYSTEM, ENGLISH_HAIKU, EXPECTED, record
 from huggingface_hub import DatasetCard
 
-from kto import ratings
+from kto import export_files, ratings
 from kto.config import load_config
+from kto.export import ExportReport, Policy
 
 
 @pytest.fixture
@@ -21,17 +22,25 @@ def backup(project):
     return path
 
 
+def export_from(project, backup, policy: str = "majority") -> ExportReport:
+    """``kto export --from backup --policy policy``, called in-process (the CLI's own contract is
+    tested below with the command itself)."""
+    config = load_config(project / "project.yaml")
+    chosen = Policy.parse(policy, config.argilla.min_submitted)
+    folder = config.path(config.export.output)
+    return export_files.run(config, chosen, folder, source=backup, conversational=False, max_pairs=None)
+
+
 def read(project, name):
     return pq.read_table(project / "data" / "export" / name / "train.parquet").to_pylist()
 
 
 @pytest.mark.parametrize("policy", list(EXPECTED))
 def test_each_policy_gives_the_expected_rows_and_reconciliation(project, backup, policy):
-    result = run_kto(project, "export", "--from", str(backup), "--policy", policy)
-    assert result.returncode == 0, result.stderr
+    report = export_from(project, backup, policy)
     reconciliation, kto_rows = EXPECTED[policy]
     saved = json.loads((project / "data" / "export" / "reconciliation.json").read_text())
-    assert saved == {**reconciliation, "total": 6}
+    assert saved == report.reconciliation == {**reconciliation, "total": 6}
     assert sum(reconciliation.values()) == 6
     rows = read(project, "kto")
     assert [(r["completion"], r["label"], r["votes_up"], r["votes_down"]) for r in rows] == kto_rows
@@ -46,8 +55,9 @@ def test_each_policy_gives_the_expected_rows_and_reconciliation(project, backup,
 
 
 def test_statistics_agreement_and_weights(project, backup):
-    assert run_kto(project, "export", "--from", str(backup)).returncode == 0
+    report = export_from(project, backup)
     stats = json.loads((project / "data" / "export" / "statistics.json").read_text())
+    assert stats == json.loads(json.dumps(report.statistics))
     assert stats["krippendorff_alpha"] == pytest.approx(ALPHA)
     assert stats["desirable"] == 1 and stats["undesirable"] == 1
     assert stats["weights"] == {"desirable_weight": 1.0, "undesirable_weight": 1.0}
@@ -60,7 +70,7 @@ def test_statistics_agreement_and_weights(project, backup):
 
 
 def test_the_card_round_trips_with_valid_metadata(project, backup):
-    assert run_kto(project, "export", "--from", str(backup)).returncode == 0
+    export_from(project, backup)
     config = load_config(project / "project.yaml")
     path = project / "data" / "export" / "README.md"
     card = DatasetCard.load(path)
@@ -99,7 +109,7 @@ def test_conversational_format_and_pair_limit(project, backup):
     ],
 )
 def test_bad_input_is_one_line_and_leaves_the_last_export(project, backup, args, field, code):
-    assert run_kto(project, "export", "--from", str(backup)).returncode == 0
+    export_from(project, backup)
     before = (project / "data" / "export" / "kto" / "train.parquet").read_bytes()
     if args[0] != "--from":
         args = ["--from", str(backup), *args]
@@ -136,7 +146,7 @@ def test_judge_suggestions_are_compared_not_counted(project, backup):
         for row in CASE
     ]
     ratings.save(rows, backup)
-    assert run_kto(project, "export", "--from", str(backup)).returncode == 0
+    export_from(project, backup)
     assert [(row["completion"], row["label"]) for row in read(project, "kto")] == [
         ("answer 1", True),
         ("answer 2", False),
@@ -150,7 +160,7 @@ def test_a_backup_from_before_suggestions_still_loads(project, backup):
 
     old = pa.schema([field for field in ratings.SCHEMA if field.name != "suggestion"])
     pq.write_table(pa.Table.from_pylist(CASE, schema=old), backup)
-    assert run_kto(project, "export", "--from", str(backup)).returncode == 0
+    export_from(project, backup)
     assert json.loads((project / "data" / "export" / "statistics.json").read_text())["judge"] is None
 
 
@@ -158,10 +168,12 @@ def test_the_export_folder_loads_with_datasets_by_config_name(project, backup):
     """The card's configs point at the files, as they will on the Hub."""
     import datasets
 
-    assert run_kto(project, "export", "--from", str(backup)).returncode == 0
+    export_from(project, backup)
     folder = str(project / "data" / "export")
-    kto_rows = datasets.load_dataset(folder, "kto", split="train")
-    dpo_rows = datasets.load_dataset(folder, "dpo", split="train")
+    # A cache of its own: datasets may reuse another run's cache of a folder at the same path.
+    cache = str(project / "datasets-cache")
+    kto_rows = datasets.load_dataset(folder, "kto", split="train", cache_dir=cache)
+    dpo_rows = datasets.load_dataset(folder, "dpo", split="train", cache_dir=cache)
     assert kto_rows.to_list() == read(project, "kto") and len(kto_rows) == 2
     assert dpo_rows.column_names == ["prompt", "chosen", "rejected", "chosen_model", "rejected_model"]
     assert kto_rows.features["label"].dtype == "bool"
@@ -174,7 +186,7 @@ def test_the_card_lists_the_models_licences_and_their_terms(project, backup):
         {"id": "m3", "backend": "local", "license": "cc-by-nc-4.0"},
     ]
     edit_config(project, lambda config: config["generation"].update(models=slots))
-    assert run_kto(project, "export", "--from", str(backup)).returncode == 0
+    export_from(project, backup)
     text = (project / "data" / "export" / "README.md").read_text(encoding="utf-8")
     # The models whose answers are in the data: m3's were not labelled under the majority policy.
     assert "| m1 | `llama3.3` |\n| m2 | unknown (see the model card) |\n\n" in text
@@ -205,7 +217,7 @@ def test_gate_counts_per_model_reach_statistics_and_the_card(project, backup):
         for n in range(5)
     ]
     write_rows(rows, project / "data" / "generations.parquet")
-    assert run_kto(project, "export", "--from", str(backup)).returncode == 0
+    export_from(project, backup)
     checks = json.loads((project / "data" / "export" / "statistics.json").read_text())["checks"]
     assert checks["gates"]["language"] == "drop" and checks["expected_language"] == "nl"
     assert checks["models"]["team/a"]["responses"] == 5
@@ -217,7 +229,7 @@ def test_gate_counts_per_model_reach_statistics_and_the_card(project, backup):
 
 
 def test_an_export_from_a_backup_alone_says_the_gates_without_counts(project, backup):
-    assert run_kto(project, "export", "--from", str(backup)).returncode == 0
+    export_from(project, backup)
     checks = json.loads((project / "data" / "export" / "statistics.json").read_text())["checks"]
     assert checks["models"] is None and set(checks["gates"]) >= {"empty", "language", "duplicate"}
     assert "no counts per gate" in (project / "data" / "export" / "README.md").read_text()
