@@ -1,14 +1,13 @@
 """kto train: real KTO optimisation steps with TRL on a tiny model built offline."""
 
 import math
-import re
 
 import pytest
 from conftest import PROJECT, edit_config, run_kto
 
-from kto import ratings
+from kto import export_files, ratings
 from kto.config import load_config
-from kto.export import kto_weights
+from kto.export import Policy, kto_weights
 
 pytestmark = pytest.mark.slow
 
@@ -39,19 +38,23 @@ def exported(project, up: int, down: int):
     edit_config(project, lambda config: config["argilla"].update(min_submitted=2))
     backup = project / "ratings.parquet"
     ratings.save(rated(up, down), backup)
-    result = run_kto(project, "export", "--from", str(backup))
-    assert result.returncode == 0, result.stderr
+    config = load_config(project / "project.yaml")
+    policy = Policy.parse("majority", config.argilla.min_submitted)
+    folder = config.path(config.export.output)
+    export_files.run(config, policy, folder, source=backup, conversational=False, max_pairs=None)
     return project
 
 
 def test_a_dry_run_takes_two_real_steps_and_saves_an_adapter_with_its_card(project):
+    from kto import train
+
     exported(project, up=6, down=3)
-    result = run_kto(project, "train", "--dry-run")
-    assert result.returncode == 0, result.stderr
-    match = re.search(r"(\d+) steps, final loss ([-\d.e]+|nan|inf)", result.stderr)
-    assert match and int(match.group(1)) == 2 and math.isfinite(float(match.group(2))), result.stderr
-    assert str(kto_weights(6, 3)) in result.stderr  # 0.5 : 1, from the export's balance
-    model = project / "data" / "model"
+    config = load_config(project / "project.yaml")
+    report = train.run(config, config.path(config.export.output), dry_run=True)
+    assert report.steps == 2 and math.isfinite(report.loss)
+    assert report.weights == kto_weights(6, 3)  # 0.5 : 1, from the export's balance
+    model = report.output_dir
+    assert report.card == model / "README.md" and report.pushed is None
     assert (model / "adapter_model.safetensors").stat().st_size > 0
     assert (model / "adapter_config.json").is_file() and (model / "tokenizer.json").is_file()
     card = (model / "README.md").read_text(encoding="utf-8")
