@@ -18,8 +18,9 @@ from kto.prompts import load_prompts
 # What the post-gen hook removes from a project without training.
 TRAINING_FILES = set(QUESTIONS["_training_files"])
 TEXT_SUFFIXES = {".md", ".yaml", ".yml", ".toml", ".json", ".jsonl", ".txt", ""}
-# Every file a project gets besides its code and tests (src/kto/*.py and tests/*.py, copied byte
-# for byte and checked below): an extra or a missing one fails.
+# Every file a project gets besides its code, card templates and tests (src/kto/*.py,
+# src/kto/templates/*.md.j2 and tests/*.py, copied byte for byte and checked below): an extra or a
+# missing one fails.
 PROJECT_FILES = {
     ".cookiecutter.json",
     ".github/workflows/backup.yml",
@@ -43,6 +44,8 @@ EXPECTED_FILES = {"es-local-no-training": PROJECT_FILES - {"TRAINING.md"}}
 # Jinja's markers, with GitHub Actions' own ${{ ... }} expressions taken out first.
 JINJA_MARKERS = ("{{", "}}", "{%", "%}")
 ACTIONS_EXPRESSION = re.compile(r"\$\{\{.*?\}\}")
+# Code, and the cards' Jinja templates (kto renders them, cookiecutter must not): _copy_without_render.
+COPIED_AS_THEY_ARE = (".py", ".md.j2")
 
 
 def language(code: str) -> dict:
@@ -58,7 +61,11 @@ def files(root) -> set[str]:
 
 
 def code_files(root) -> set[str]:
-    return {name for name in files(root) if name.startswith(("src/kto/", "tests/")) and name.endswith(".py")}
+    return {
+        name
+        for name in files(root)
+        if name.startswith(("src/kto/", "tests/")) and name.endswith(COPIED_AS_THEY_ARE)
+    }
 
 
 def test_the_file_set_is_exact(baked):
@@ -75,9 +82,12 @@ def test_no_template_syntax_is_left(baked):
             assert not [marker for marker in JINJA_MARKERS if marker in text], path
 
 
-def test_python_files_are_copied_as_they_are(baked):
+def test_python_files_and_card_templates_are_copied_as_they_are(baked):
+    assert QUESTIONS["_copy_without_render"] == [f"*{suffix}" for suffix in COPIED_AS_THEY_ARE]
     project = baked.path
-    for source in PROJECT_TEMPLATE.rglob("*.py"):
+    sources = [path for suffix in COPIED_AS_THEY_ARE for path in PROJECT_TEMPLATE.rglob(f"*{suffix}")]
+    assert any(path.suffix == ".j2" for path in sources)
+    for source in sources:
         relative = source.relative_to(PROJECT_TEMPLATE)
         if (project / relative).exists() or str(relative) not in TRAINING_FILES:
             assert (project / relative).read_bytes() == source.read_bytes()

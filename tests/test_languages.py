@@ -97,7 +97,9 @@ def test_a_language_is_complete(code):
     assert code == OTHER or re.fullmatch(r"[a-z]{2,3}", code)
     assert lang["direction"] in {"ltr", "rtl"} and isinstance(lang["reviewed"], bool)
     assert lang["source"].strip()
-    assert all(text.strip() for _, text in texts(lang)), "an empty text"
+    # Every text is written, but for other's variant, which the team sets (no name is a BCP 47 tag).
+    empty = [path for path, text in texts(lang) if not text.strip()]
+    assert empty == (["variant"] if code == OTHER else []), "an empty text"
     prompts = lang["starter_prompts"]
     assert len(prompts) == 20 and len({prompt.strip() for prompt in prompts}) == 20
     assert not any(placeholders(prompt) for prompt in prompts)
@@ -140,7 +142,7 @@ def test_every_model_states_its_licence(code):
 def test_the_variant_is_a_bcp47_tag_of_the_code(code):
     variant = load(code)["variant"]
     if code == OTHER:
-        assert variant == "{language}"  # filled in with the name the team types
+        assert variant == ""  # the team sets it with language.code: no name is a BCP 47 tag
     else:
         assert BCP47.fullmatch(variant), f"{variant!r} is not a BCP 47 tag"
         assert variant.split("-")[0] == code
@@ -271,7 +273,7 @@ def test_every_language_renders_a_project_in_its_language(tmp_path, code):
     rtl = config.language.direction == "rtl"
     assert config.language.markdown_block(config.argilla.guidelines).startswith('<div dir="rtl">') == rtl
     export = aggregate(rated(lang["starter_prompts"][0], ["a", "b"]), Policy.parse("majority", 2))
-    card = dataset_card.build(config, export, Policy.parse("majority", 2), annotators=2)
+    card = dataset_card.build(config, export, Policy.parse("majority", 2))
     assert card.data.language == (None if code == OTHER else [code])
     text = str(card)
     assert lang["card_paragraph"] in text
@@ -289,7 +291,10 @@ def test_every_language_renders_a_project_in_its_language(tmp_path, code):
     assert (f"its texts are written in `{lang['variant']}`" in readme) == (code != OTHER)
     if code == OTHER:
         assert "## Translate first" in readme and "Basque" in readme
-        assert "TO TRANSLATE into Basque" in (project / "project.yaml").read_text(encoding="utf-8")
+        text_of_config = (project / "project.yaml").read_text(encoding="utf-8")
+        assert "TO TRANSLATE into Basque" in text_of_config
+        # No English name stands in for the BCP 47 tag: it starts empty, and says so.
+        assert config.language.variant == "" and "Empty until you set it" in text_of_config
         assert "in Basque" in config.task.system_prompt and "{language}" not in text
 
 
@@ -300,7 +305,7 @@ def test_other_written_right_to_left_marks_the_card_and_guidelines(tmp_path):
     assert config.language.markdown_block(config.argilla.guidelines).startswith('<div dir="rtl">')
     lang = load_language(OTHER, "Urdu", "rtl")
     export = aggregate(rated(lang["starter_prompts"][0], ["a", "b"]), Policy.parse("majority", 2))
-    card = str(dataset_card.build(config, export, Policy.parse("majority", 2), annotators=2))
+    card = str(dataset_card.build(config, export, Policy.parse("majority", 2)))
     assert card.count('<div dir="rtl">') == 3  # card paragraph, system prompt, guidelines
 
 

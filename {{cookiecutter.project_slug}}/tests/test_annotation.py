@@ -1,9 +1,11 @@
 """The Argilla dataset kto asks for, and its records, built from this project's own config."""
 
+import json
+
 import pytest
 from conftest import PROJECT
 
-from kto import annotation, argilla_client
+from kto import annotation, argilla_client, argilla_settings
 from kto.config import load_config
 
 ROW = {
@@ -59,9 +61,18 @@ def test_settings_that_differ_are_told_apart(argilla_server):
             "argilla": config.argilla.model_copy(update={"min_submitted": config.argilla.min_submitted + 1})
         }
     )
-    same = annotation.settings_signature(annotation.settings(config, client))
-    assert same == annotation.settings_signature(annotation.settings(config, client))
-    assert same != annotation.settings_signature(annotation.settings(changed, client))
+    same = argilla_settings.signature(annotation.settings(config, client))
+    assert (
+        argilla_settings.differences(same, argilla_settings.signature(annotation.settings(config, client)))
+        == []
+    )
+    # kto annotate brings min_submitted to the configured value: no difference.
+    overlap = argilla_settings.signature(annotation.settings(changed, client))
+    assert argilla_settings.differences(same, overlap) == []
+    assert argilla_settings.differences({**same, "questions": []}, same) == ["questions"]
+    # A backup's signature goes through JSON and still compares equal.
+    assert argilla_settings.differences(json.loads(json.dumps(same)), same) == []
+    assert argilla_settings.differences({}, same) == list(same)  # an older backup lacks every key
 
 
 def test_the_hub_token_goes_to_spaces_only(monkeypatch):

@@ -78,8 +78,8 @@ def test_an_older_backup_loads_and_restores_what_it_has(tmp_path):
     assert restore.metadata_of(loaded) == {"model": "m", "prompt_id": "p1", "language": "xx"}
 
 
-def plan(backup: dict, server: dict | None) -> tuple[restore.Restored, object]:
-    result = restore.Restored("backup")
+def plan(backup: dict, server: dict | None) -> tuple[restore.RestoreReport, object]:
+    result = restore.RestoreReport("backup")
     record = restore.plan(backup, server, USERS, result)
     return result, record
 

@@ -1,19 +1,22 @@
 """The quality gates (kto.checks) on real text, and kto check on a generations file."""
 
 import pytest
-from conftest import edit_config, run_kto, table_rows
+from conftest import edit_config
+from helpers import (
+    DUTCH_HAIKU,
+    DUTCH_PROMPT,
+    DUTCH_PROSE,
+    DUTCH_SYSTEM,
+    ENGLISH_HAIKU,
+    write_dutch_generations,
+)
 
-from kto.checks import Gates, check_response, haiku_form
+from kto.checks import Gates, check_file, check_response, haiku_form
 from kto.config import load_config
 from kto.errors import KtoError
 from kto.local_model import MODEL_NAME
 
 DEFAULT_GATES = {"empty": "drop", "language": "drop", "echo": "drop", "form": "flag", "length": "flag"}
-DUTCH_HAIKU = "Golven rollen aan\nzilver licht op natte zand\nmeeuwen roepen luid"
-ENGLISH_HAIKU = "Waves roll onto the shore\nsilver light on the wet sand\nseagulls calling loud"
-DUTCH_PROSE = "De zee is heel mooi en ik wandel daar graag met mijn hond in de zomer, als het warm is."
-DUTCH_PROMPT = "Schrijf een haiku over de zee."
-DUTCH_SYSTEM = "Je bent een dichter die gespecialiseerd is in haiku.\nAntwoord alleen met de haiku."
 
 
 def gates(expected="nl", **actions) -> Gates:
@@ -123,38 +126,33 @@ def test_gates_come_from_project_yaml(project):
         Gates.from_config(load_config(project / "project.yaml"))
 
 
-def write_dutch_generations(project):
-    from kto.responses import write_rows
-
-    texts = [DUTCH_HAIKU, ENGLISH_HAIKU, "", DUTCH_PROSE, DUTCH_HAIKU.upper()]
-    models = [f"team/m{n}" for n in range(len(texts))]
-    rows = [
-        {
-            "input": DUTCH_PROMPT,
-            "generation_model": models,
-            "generation_prompt": [DUTCH_PROMPT] * len(texts),
-            "raw_generation_responses": texts,
-            "generations": [text or None for text in texts],
-        }
-    ]
-    path = project / "data" / "generations.parquet"
-    write_rows(rows, path)
-    return path
-
-
 def test_kto_check_names_each_finding_per_model(project):
+    """What kto check tabulates, from its report (the template's test_checks reads the table)."""
     edit_config(project, lambda config: config["checks"].update(expected_language="nl"))
     edit_config(project, lambda config: config["task"].update(name="haiku", system_prompt=DUTCH_SYSTEM))
-    write_dutch_generations(project)
-    result = run_kto(project, "check", env={"COLUMNS": "200"})
-    assert result.returncode == 0, result.stderr
-    rows = table_rows(result.stdout)
-    assert rows["responses"] == ["", "1", "1", "1", "1", "1"]
-    assert rows["language"] == ["drop", "0", "1 (100%)", "0", "0", "0"]
-    assert rows["empty"] == ["drop", "0", "0", "1 (100%)", "0", "0"]
-    assert rows["form"] == ["flag", "0", "0", "0", "1 (100%)", "0"]
-    assert rows["duplicate"] == ["flag", "1 (100%)", "0", "0", "0", "1 (100%)"]
-    assert rows["dropped"] == ["", "0", "1 (100%)", "1 (100%)", "0", "0"]
-    assert rows["team/m1"][0] == "language (drop): en, nl expected"
-    assert rows["team/m2"][0] == "empty (drop): no text"
-    assert rows["team/m3"][0] == "form (flag): 1 line, 3 expected"
+    path = write_dutch_generations(project)
+    report = check_file(load_config(project / "project.yaml"), path)
+    counts = list(report.per_model.values())
+    assert list(report.per_model) == [f"team/m{n}" for n in range(5)]
+    assert [tally.responses for tally in counts] == [1, 1, 1, 1, 1]
+    found = {
+        name: [tally.checks[name] for tally in counts] for name in ("language", "empty", "form", "duplicate")
+    }
+    assert found == {
+        "language": [0, 1, 0, 0, 0],
+        "empty": [0, 0, 1, 0, 0],
+        "form": [0, 0, 0, 1, 0],
+        "duplicate": [1, 0, 0, 0, 1],
+    }
+    assert [report.gates.actions[name] for name in found] == ["drop", "drop", "flag", "flag"]
+    assert [tally.dropped for tally in counts] == [0, 1, 1, 0, 0]
+    verdicts = {verdict.model: verdict for verdict in report.verdicts}
+    first = {
+        model: next(iter(verdicts[model].findings.items())) for model in ("team/m1", "team/m2", "team/m3")
+    }
+    assert first == {
+        "team/m1": ("language", "en, nl expected"),
+        "team/m2": ("empty", "no text"),
+        "team/m3": ("form", "1 line, 3 expected"),
+    }
+    assert "language" in verdicts["team/m1"].dropped_by and "form" in verdicts["team/m3"].flags

@@ -4,13 +4,7 @@ import os
 
 import pytest
 from conftest import edit_config, kto_env, openai_slot, run_kto, use_models
-
-
-def assert_one_error_line(result, field: str, code: int = 1) -> None:
-    assert result.returncode == code, result.stderr
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith(f"error: {field}: "), lines[0]
+from helpers import assert_one_error_line
 
 
 @pytest.mark.parametrize(

@@ -5,57 +5,12 @@ import json
 import pyarrow.parquet as pq
 import pytest
 from conftest import edit_config, run_kto
+from helpers import ALPHA, CASE, DUTCH_HAIKU, DUTCH_SYSTEM, ENGLISH_HAIKU, EXPECTED, record
 from huggingface_hub import DatasetCard
 
-from kto import ratings
+from kto import export_files, ratings
 from kto.config import load_config
-
-
-def response(user: str, value: str, status: str = "submitted") -> dict:
-    return {"user": user, "value": value, "status": status}
-
-
-def record(number: int, prompt: str, model: str, *responses: dict) -> dict:
-    return {
-        "id": f"r{number}",
-        "prompt": prompt,
-        "completion": f"answer {number}",
-        "model": model,
-        "prompt_id": prompt,
-        "language": "xx",
-        "status": "completed" if len(responses) >= 2 else "pending",
-        "responses": list(responses),
-    }
-
-
-# r1 3 up; r2 2 down, 1 up; r3 1 up, 1 down; r4 1 up; r5 discarded; r6 not rated.
-CASE = [
-    record(1, "P1", "m1", response("a1", "up"), response("a2", "up"), response("a3", "up")),
-    record(2, "P1", "m2", response("a1", "down"), response("a2", "down"), response("a3", "up")),
-    record(3, "P1", "m3", response("a1", "up"), response("a2", "down")),
-    record(4, "P2", "m1", response("a1", "up")),
-    record(5, "P2", "m2", response("a2", "down", "discarded")),
-    record(6, "P2", "m3"),
-]
-# Nominal Krippendorff's alpha by hand over r1-r3 (the records rated twice or more): coincidences
-# o00=1, o01=o10=2, o11=3, n=8, n0=3, n1=5; D_o = 4/8, D_e = 2*3*5/(8*7); alpha = 1 - D_o/D_e = 1/15.
-ALPHA = 1 / 15
-
-EXPECTED = {
-    "majority": (
-        {"labelled-up": 1, "labelled-down": 1, "tie": 1, "below-threshold": 1, "discarded": 1, "pending": 1},
-        [("answer 1", True, 3, 0), ("answer 2", False, 1, 2)],
-    ),
-    "unanimous": (
-        {"labelled-up": 1, "labelled-down": 0, "tie": 2, "below-threshold": 1, "discarded": 1, "pending": 1},
-        [("answer 1", True, 3, 0)],
-    ),
-    "min-votes=1": (
-        {"labelled-up": 2, "labelled-down": 1, "tie": 1, "below-threshold": 0, "discarded": 1, "pending": 1},
-        [("answer 1", True, 3, 0), ("answer 2", False, 1, 2), ("answer 4", True, 1, 0)],
-    ),
-}
-
+from kto.export import ExportReport, Policy
 
 LEFT_OUT = ("label-changed-by-left-out", "too-few-after-left-out")
 
@@ -69,17 +24,26 @@ def backup(project):
     return path
 
 
+def export_from(project, backup, policy: str = "majority") -> ExportReport:
+    """``kto export --from backup --policy policy``, called in-process (the CLI's own contract is
+    tested below with the command itself)."""
+    config = load_config(project / "project.yaml")
+    chosen = Policy.parse(policy, config.argilla.min_submitted)
+    folder = config.path(config.export.output)
+    return export_files.run(config, chosen, folder, source=backup, conversational=False, max_pairs=None)
+
+
 def read(project, name):
     return pq.read_table(project / "data" / "export" / name / "train.parquet").to_pylist()
 
 
 @pytest.mark.parametrize("policy", list(EXPECTED))
 def test_each_policy_gives_the_expected_rows_and_reconciliation(project, backup, policy):
-    result = run_kto(project, "export", "--from", str(backup), "--policy", policy)
-    assert result.returncode == 0, result.stderr
+    report = export_from(project, backup, policy)
     reconciliation, kto_rows = EXPECTED[policy]
     saved = json.loads((project / "data" / "export" / "reconciliation.json").read_text())
-    assert saved == {**reconciliation, "gold": 0, "total": 6} | dict.fromkeys(LEFT_OUT, 0)
+    expected = {**reconciliation, "gold": 0, "total": 6} | dict.fromkeys(LEFT_OUT, 0)
+    assert saved == report.reconciliation == expected
     assert sum(reconciliation.values()) == 6
     rows = read(project, "kto")
     assert [(r["completion"], r["label"], r["votes_up"], r["votes_down"]) for r in rows] == kto_rows
@@ -94,8 +58,9 @@ def test_each_policy_gives_the_expected_rows_and_reconciliation(project, backup,
 
 
 def test_statistics_agreement_and_weights(project, backup):
-    assert run_kto(project, "export", "--from", str(backup)).returncode == 0
+    report = export_from(project, backup)
     stats = json.loads((project / "data" / "export" / "statistics.json").read_text())
+    assert stats == json.loads(json.dumps(report.statistics))
     assert stats["krippendorff_alpha"] == pytest.approx(ALPHA)
     assert stats["desirable"] == 1 and stats["undesirable"] == 1
     assert stats["weights"] == {"desirable_weight": 1.0, "undesirable_weight": 1.0}
@@ -124,7 +89,7 @@ def test_statistics_agreement_and_weights(project, backup):
 
 
 def test_the_card_round_trips_with_valid_metadata(project, backup):
-    assert run_kto(project, "export", "--from", str(backup)).returncode == 0
+    export_from(project, backup)
     config = load_config(project / "project.yaml")
     path = project / "data" / "export" / "README.md"
     card = DatasetCard.load(path)
@@ -163,7 +128,7 @@ def test_conversational_format_and_pair_limit(project, backup):
     ],
 )
 def test_bad_input_is_one_line_and_leaves_the_last_export(project, backup, args, field, code):
-    assert run_kto(project, "export", "--from", str(backup)).returncode == 0
+    export_from(project, backup)
     before = (project / "data" / "export" / "kto" / "train.parquet").read_bytes()
     if args[0] != "--from":
         args = ["--from", str(backup), *args]
@@ -200,7 +165,7 @@ def test_judge_suggestions_are_compared_not_counted(project, backup):
         for row in CASE
     ]
     ratings.save(rows, backup)
-    assert run_kto(project, "export", "--from", str(backup)).returncode == 0
+    export_from(project, backup)
     assert [(row["completion"], row["label"]) for row in read(project, "kto")] == [
         ("answer 1", True),
         ("answer 2", False),
@@ -214,7 +179,7 @@ def test_a_backup_from_before_suggestions_still_loads(project, backup):
 
     old = pa.schema([field for field in ratings.SCHEMA if field.name != "suggestion"])
     pq.write_table(pa.Table.from_pylist(CASE, schema=old), backup)
-    assert run_kto(project, "export", "--from", str(backup)).returncode == 0
+    export_from(project, backup)
     assert json.loads((project / "data" / "export" / "statistics.json").read_text())["judge"] is None
 
 
@@ -222,10 +187,12 @@ def test_the_export_folder_loads_with_datasets_by_config_name(project, backup):
     """The card's configs point at the files, as they will on the Hub."""
     import datasets
 
-    assert run_kto(project, "export", "--from", str(backup)).returncode == 0
+    export_from(project, backup)
     folder = str(project / "data" / "export")
-    kto_rows = datasets.load_dataset(folder, "kto", split="train")
-    dpo_rows = datasets.load_dataset(folder, "dpo", split="train")
+    # A cache of its own: datasets may reuse another run's cache of a folder at the same path.
+    cache = str(project / "datasets-cache")
+    kto_rows = datasets.load_dataset(folder, "kto", split="train", cache_dir=cache)
+    dpo_rows = datasets.load_dataset(folder, "dpo", split="train", cache_dir=cache)
     assert kto_rows.to_list() == read(project, "kto") and len(kto_rows) == 2
     assert dpo_rows.column_names == ["prompt", "chosen", "rejected", "chosen_model", "rejected_model"]
     assert kto_rows.features["label"].dtype == "bool"
@@ -238,7 +205,7 @@ def test_the_card_lists_the_models_licences_and_their_terms(project, backup):
         {"id": "m3", "backend": "local", "license": "cc-by-nc-4.0"},
     ]
     edit_config(project, lambda config: config["generation"].update(models=slots))
-    assert run_kto(project, "export", "--from", str(backup)).returncode == 0
+    export_from(project, backup)
     text = (project / "data" / "export" / "README.md").read_text(encoding="utf-8")
     # The models whose answers are in the data: m3's were not labelled under the majority policy.
     assert "| m1 | `llama3.3` |\n| m2 | unknown (see the model card) |\n\n" in text
@@ -248,8 +215,6 @@ def test_the_card_lists_the_models_licences_and_their_terms(project, backup):
 
 
 def test_gate_counts_per_model_reach_statistics_and_the_card(project, backup):
-    from test_checks import DUTCH_HAIKU, DUTCH_SYSTEM, ENGLISH_HAIKU
-
     from kto.responses import write_rows
 
     def change(config):
@@ -271,7 +236,7 @@ def test_gate_counts_per_model_reach_statistics_and_the_card(project, backup):
         for n in range(5)
     ]
     write_rows(rows, project / "data" / "generations.parquet")
-    assert run_kto(project, "export", "--from", str(backup)).returncode == 0
+    export_from(project, backup)
     checks = json.loads((project / "data" / "export" / "statistics.json").read_text())["checks"]
     assert checks["gates"]["language"] == "drop" and checks["expected_language"] == "nl"
     assert checks["models"]["team/a"]["responses"] == 5
@@ -283,7 +248,7 @@ def test_gate_counts_per_model_reach_statistics_and_the_card(project, backup):
 
 
 def test_an_export_from_a_backup_alone_says_the_gates_without_counts(project, backup):
-    assert run_kto(project, "export", "--from", str(backup)).returncode == 0
+    export_from(project, backup)
     checks = json.loads((project / "data" / "export" / "statistics.json").read_text())["checks"]
     assert checks["models"] is None and set(checks["gates"]) >= {"empty", "language", "duplicate"}
     assert "no counts per gate" in (project / "data" / "export" / "README.md").read_text()

@@ -91,10 +91,10 @@ def test_a_gold_record_a_gate_would_drop_shows_what_a_kept_record_shows():
 def test_a_backup_from_before_the_gold_property_still_matches_the_settings():
     """kto restore checks a backup's settings: the hidden gold property, new since, is no
     mismatch (the dataset gains it); a property gone or shown to annotators is."""
-    from kto.restore import same_setting
+    from kto.argilla_settings import differences
 
-    now = [["gold", False], ["language", True], ["model", False]]
-    assert same_setting("metadata", [["language", True], ["model", False]], now)
-    assert not same_setting("metadata", [["language", True], ["model", True]], now)
-    assert not same_setting("metadata", [["model", False], ["topic", True]], now)
-    assert not same_setting("min_submitted", 3, 2) and same_setting("min_submitted", 2, 2)
+    now = {"metadata": [["gold", False], ["language", True], ["model", False]], "fields": [["prompt", True]]}
+    assert differences({**now, "metadata": [["language", True], ["model", False]]}, now) == []
+    assert differences({**now, "metadata": [["language", True], ["model", True]]}, now) == ["metadata"]
+    assert differences({**now, "metadata": [["model", False], ["topic", True]]}, now) == ["metadata"]
+    assert differences({**now, "fields": [["prompt", False]]}, now) == ["fields"]

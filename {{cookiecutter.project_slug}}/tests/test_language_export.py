@@ -5,7 +5,11 @@ import json
 import pytest
 import yaml
 from conftest import edit_config, run_kto
-from test_cli import assert_one_error_line
+from helpers import assert_one_error_line
+
+from kto.config import load_config
+from kto.errors import KtoError
+from kto.language_export import export_language
 
 # The keys of the template's languages/<code>.yaml, in its order.
 SCHEMA = ["code", "name", "native_name", "direction", "variant", "reviewed", "source", "system_prompts"]
@@ -66,8 +70,10 @@ def test_export_writes_the_templates_schema(project):
 def test_export_by_default_writes_into_languages_and_names_its_source(project):
     config = edit_config(project, ready)
     write_starter(project, STARTER)
-    assert run_kto(project, "language", "export").returncode == 0
-    exported = yaml.safe_load((project / "languages" / f"{config['language']['code']}.yaml").read_text())
+    report = export_language(load_config(project / "project.yaml"))
+    code = config["language"]["code"]
+    assert (report.path, report.code, report.prompts) == (project / "languages" / f"{code}.yaml", code, 2)
+    exported = yaml.safe_load(report.path.read_text(encoding="utf-8"))
     assert "kto language export" in exported["source"] and config["hub"]["dataset"] in exported["source"]
 
 
@@ -101,6 +107,11 @@ REFUSALS = [
         lambda p: edit_config(p, lambda c: c["language"].update(code="other")), "language.code", id="other"
     ),
     pytest.param(
+        lambda p: edit_config(p, lambda c: c["language"].update(variant="")),
+        "language.variant",
+        id="variant-empty",  # as an 'other' project starts
+    ),
+    pytest.param(
         lambda p: edit_config(p, lambda c: c["language"].update(variant="xx-YY")),
         "language.variant",
         id="variant-of-another-language",
@@ -113,9 +124,18 @@ REFUSALS = [
 
 
 @pytest.mark.parametrize(("spoil", "field"), REFUSALS)
-def test_export_refuses_in_one_line(project, spoil, field):
+def test_export_refuses_and_writes_nothing(project, spoil, field):
     edit_config(project, ready)
     write_starter(project, STARTER)
     spoil(project)
-    assert_one_error_line(run_kto(project, "language", "export"), field)
+    with pytest.raises(KtoError) as refused:
+        export_language(load_config(project / "project.yaml"))
+    assert refused.value.field == field
     assert not (project / "languages").exists()
+
+
+def test_a_refusal_is_one_line(project):
+    edit_config(project, ready)
+    write_starter(project, STARTER)
+    mark_a_text(project)
+    assert_one_error_line(run_kto(project, "language", "export"), "project.yaml")

@@ -10,6 +10,7 @@ import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import SimpleNamespace
 
 import pytest
 from conftest import PROJECT, dataset_of, edit_config, run_kto, submit, write_generations
@@ -23,7 +24,7 @@ SPACE = "https://huggingface.co/spaces/team/ratings-argilla"
 
 def post_of(submitted: dict[str, int], hide=(), hall_of_fame=True, done=7, total=10) -> str:
     community = COMMUNITY.model_copy(update={"hide": list(hide), "hall_of_fame": hall_of_fame})
-    return progress_post.build(progress_post.Tally(total, done, Counter(submitted), 5), community, SPACE)
+    return progress_post.build(progress_post.PostTally(total, done, Counter(submitted), 5), community, SPACE)
 
 
 def test_the_post_carries_the_counts_the_hall_of_fame_and_the_link():
@@ -52,7 +53,7 @@ def test_five_hundred_annotators_with_long_names_fit_one_message():
 
 def test_the_hall_of_fame_gives_up_places_rather_than_overflow():
     community = COMMUNITY.model_copy(update={"post_title": "x" * 1750})
-    tally = progress_post.Tally(10, 7, Counter({f"user{n}": n + 1 for n in range(10)}), 0)
+    tally = progress_post.PostTally(10, 7, Counter({f"user{n}": n + 1 for n in range(10)}), 0)
     text = progress_post.build(tally, community, SPACE)
     assert len(text) <= progress_post.MAX_CHARACTERS
     assert "1. user9: 10" in text and "user0" not in text
@@ -165,6 +166,36 @@ def test_the_last_day_counts_by_the_responses_time(rated, argilla_server):
     assert now.submitted == Counter({"annotator1": 2, "annotator2": 1})
     later = progress_post.tally(client, dataset, datetime.now(UTC) + timedelta(hours=25))
     assert (later.last_day, later.submitted) == (0, now.submitted)
+
+
+class Unavailable(BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(503)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+def test_a_server_error_while_counting_is_one_line():
+    """The records are paged by kto.ratings, whose errors are kto's one line, not httpx's."""
+    import httpx
+
+    from kto.errors import KtoError
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Unavailable)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{server.server_port}") as http:
+            client = SimpleNamespace(api=SimpleNamespace(http_client=http), users=[])
+            with pytest.raises(KtoError) as raised:
+                progress_post.tally(client, SimpleNamespace(id="d1"))
+    finally:
+        server.shutdown()
+    assert raised.value.field == "argilla"
+    assert str(raised.value).startswith("argilla: could not read the records: ") and "503" in str(
+        raised.value
+    )
 
 
 @pytest.mark.slow

@@ -4,6 +4,7 @@ a killed run finishes, the Hub's backups restore by revision, and bad backups ar
 import json
 import shutil
 import time
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pyarrow.parquet as pq
@@ -15,12 +16,13 @@ from conftest import (
     free_port,
     kill_once_records_appear,
     run_kto,
-    table_rows,
     write_generations,
 )
 
-from kto import ratings
+import kto.status
+from kto import backups, export_files, ratings, restore
 from kto.config import load_config
+from kto.export import Policy
 
 pytestmark = pytest.mark.slow
 
@@ -73,8 +75,10 @@ def content(rows: list[dict]) -> list[dict]:
 
 def exported(project) -> dict:
     """kto export's rows and figures, read back."""
-    result = run_kto(project, "export")
-    assert result.returncode == 0, result.stderr
+    config = load_config(project / "project.yaml")
+    policy = Policy.parse("majority", config.argilla.min_submitted)
+    folder = config.path(config.export.output)
+    export_files.run(config, policy, folder, source=None, conversational=False, max_pairs=None)
     folder = project / "data" / "export"
     return {
         "kto": pq.read_table(folder / "kto" / "train.parquet").to_pylist(),
@@ -84,10 +88,10 @@ def exported(project) -> dict:
     }
 
 
-def status_of(project) -> tuple[str, dict]:
-    result = run_kto(project, "status")
-    assert result.returncode == 0, result.stderr
-    return result.stdout.splitlines()[0], table_rows(result.stdout)
+def status_of(project) -> tuple:
+    """What kto status reports (in-process): progress, per annotator, per model."""
+    report = kto.status.collect(load_config(project / "project.yaml"))
+    return report.completed, report.total, report.pending, report.per_annotator, report.approval
 
 
 def server_rows(client, project) -> list[dict]:
@@ -124,11 +128,13 @@ def test_a_wiped_server_gets_every_rating_back(tmp_path):
         old_ids = {user.username: user.id for user in before_client.users}
         before_rows = server_rows(before_client, tmp_path)
         before_export, before_status = exported(tmp_path), status_of(tmp_path)
-        assert "no backup yet" in run_kto(tmp_path, "status").stderr
-        saved = run_kto(tmp_path, "backup")
-        assert "9 records, 13 responses (9 submitted, 2 discarded, 2 draft)" in saved.stderr, saved.stderr
-        assert "no backup yet" not in run_kto(tmp_path, "status").stderr
+        config = load_config(tmp_path / "project.yaml")
+        assert "no backup yet" in kto.status.collect(config).backup_warning
+        saved = backups.save(config)
+        assert saved.summary == "9 records, 13 responses (9 submitted, 2 discarded, 2 draft)"
+        assert kto.status.collect(config).backup_warning is None
         backup = tmp_path / "data" / "backup" / "ratings.parquet"
+        assert saved.path == backup
         kept = tmp_path / "kept.parquet"
         shutil.move(backup, kept)  # restore --from must not need the default file
 
@@ -140,22 +146,18 @@ def test_a_wiped_server_gets_every_rating_back(tmp_path):
         assert after_client.users("annotator1").id != old_ids["annotator1"]
         assert after_client.users("annotator3") is None
 
-        restored = run_kto(tmp_path, "restore", "--from", str(kept))
-        assert restored.returncode == 0, restored.stderr
-        assert "9 records added; responses written: 9 submitted, 2 discarded, 2 draft" in restored.stderr
-        assert "3 suggestions" in restored.stderr
-        assert "Created 1 annotator accounts" in restored.stderr and "annotator3" in restored.stderr
+        restored = restore.restore(config, kept, None)
+        assert (restored.records_added, restored.suggestions, restored.unchanged) == (9, 3, 0)
+        assert restored.written == Counter(submitted=9, discarded=2, draft=2)
+        assert restored.users_created == ["annotator3"]
         assert str(after_client.users("annotator3").role).endswith("annotator")
         assert content(server_rows(after_client, tmp_path)) == content(before_rows)
         assert exported(tmp_path) == before_export
         assert status_of(tmp_path) == before_status
 
-        again = run_kto(tmp_path, "restore", "--from", str(kept))
-        assert again.returncode == 0, again.stderr
-        assert "0 records added; responses written: 0 submitted, 0 discarded, 0 draft; 13 already there" in (
-            again.stderr
-        )
-        assert "Created" not in again.stderr
+        again = restore.restore(config, kept, None)
+        assert (again.records_added, sum(again.written.values()), again.unchanged) == (0, 0, 13)
+        assert again.users_created == []
         assert status_of(tmp_path) == before_status
     finally:
         run_kto(tmp_path, "argilla", "down")
@@ -278,23 +280,23 @@ def test_hub_backups_restore_by_revision_and_never_over_newer_ratings(
 def test_bad_backups_are_one_line_and_write_nothing(annotation_project, argilla_server):
     config = load_config(annotation_project / "project.yaml")
     other = annotation_project / "other.parquet"
-    from kto.annotation import settings, settings_signature
+    from kto.annotation import settings
+    from kto.argilla_settings import signature as settings_signature
 
-    # This project's settings, but for the overlap.
-    signature = {**settings_signature(settings(config, argilla_server.client())), "min_submitted": 3}
+    # This project's settings, but for the fields (the overlap may differ: kto annotate changes it).
+    signature = {**settings_signature(settings(config, argilla_server.client())), "fields": []}
     origin = {"dataset": "argilla/someone-else", "settings": json.dumps(signature), "saved_at": "2026-01-01"}
     ratings.save([], other, origin)
     refused = run_kto(annotation_project, "restore", "--from", str(other))
     assert refused.returncode == 1
     assert refused.stderr.startswith(f"error: from: {other} is a backup of argilla/someone-else with other ")
-    assert "(min_submitted)" in refused.stderr and len(refused.stderr.strip().splitlines()) == 1
+    assert "(fields)" in refused.stderr and len(refused.stderr.strip().splitlines()) == 1
     assert dataset_of(argilla_server, annotation_project) is None
 
     renamed = {**origin, "dataset": f"argilla/{config.argilla.dataset}"}
     ratings.save([], other, renamed)
     assert (
-        "with other settings (min_submitted)"
-        in run_kto(annotation_project, "restore", "--from", str(other)).stderr
+        "with other settings (fields)" in run_kto(annotation_project, "restore", "--from", str(other)).stderr
     )
 
     broken = annotation_project / "broken.parquet"

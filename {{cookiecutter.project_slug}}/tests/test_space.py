@@ -2,6 +2,7 @@
 
 import yaml
 from conftest import edit_config, free_port, run_kto, use_models, write_generations
+from helpers import CASE
 
 OWNER_KEY = "owner.kept-out-of-every-file-1234"
 
@@ -59,6 +60,32 @@ def test_create_makes_an_oauth_docker_space_with_secrets_from_the_environment(pr
 
     again = run_against(hub, project, "space", "create")
     assert again.returncode == 0, again.stderr  # re-running updates the same Space
+
+
+def test_a_private_space_comes_with_the_sign_in_warning(project, hub):
+    """Sign in with Hugging Face fails on private Argilla Spaces (argilla-io/argilla#5802)."""
+    from kto import space
+    from kto.config import load_config
+
+    config = load_config(project / "project.yaml")
+    report = space.run(config, None, private=True, dry_run=True)
+    assert report.url is None and report.plan.private and report.plan.repo_id == config.space_repo
+    assert report.warnings == [space.PRIVATE_SIGN_IN] and "argilla-io/argilla#5802" in space.PRIVATE_SIGN_IN
+    assert space.run(config, "team/other", private=False, dry_run=True).warnings == []
+
+    double, _ = hub
+    shown = run_against(hub, project, "space", "create", "--private", "--dry-run")
+    assert shown.returncode == 0, shown.stderr
+    assert 'warning: "Sign in with Hugging Face" does not work on a private Argilla Space' in shown.stderr
+    assert double.requests == []
+
+
+def test_the_storage_note_says_why_no_bucket_is_mounted():
+    from kto import space
+
+    note = space.STORAGE_NOTE
+    assert "persistent storage is gone" in note and "no file locking" in note and "SQLite" in note
+    assert "kto restore" in note and "every hour" in note
 
 
 def test_a_guide_that_no_longer_names_the_labels_is_refused(project, hub):
@@ -145,8 +172,6 @@ def test_the_docker_compose_file_pins_its_images_and_holds_no_secret():
 
 
 def test_export_push_uploads_both_configs_and_the_card(project, hub):
-    from test_export import CASE
-
     from kto.ratings import save
 
     double, _ = hub

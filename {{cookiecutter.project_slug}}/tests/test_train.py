@@ -6,9 +6,9 @@ import re
 import pytest
 from conftest import PROJECT, edit_config, run_kto
 
-from kto import ratings
+from kto import export_files, ratings
 from kto.config import load_config
-from kto.export import kto_weights
+from kto.export import Policy, kto_weights
 
 pytestmark = pytest.mark.slow
 
@@ -34,25 +34,30 @@ def rated(up: int, down: int) -> list[dict]:
     ]
 
 
-def exported(project, up: int, down: int, *options: str):
+def exported(project, up: int, down: int, *, conversational: bool = False):
     """An export of ``rated(up, down)``, in a project that asks two ratings per record (its premise)."""
     edit_config(project, lambda config: config["argilla"].update(min_submitted=2))
     backup = project / "ratings.parquet"
     ratings.save(rated(up, down), backup)
-    result = run_kto(project, "export", "--from", str(backup), *options)
-    assert result.returncode == 0, result.stderr
+    config = load_config(project / "project.yaml")
+    policy = Policy.parse("majority", config.argilla.min_submitted)
+    folder = config.path(config.export.output)
+    export_files.run(config, policy, folder, source=backup, conversational=conversational, max_pairs=None)
     return project
 
 
 def test_a_dry_run_takes_two_real_steps_and_saves_an_adapter_with_its_card(project):
+    from kto import train
+
     exported(project, up=6, down=3)
-    result = run_kto(project, "train", "--dry-run")
-    assert result.returncode == 0, result.stderr
-    match = re.search(r"(\d+) steps, final loss ([-\d.e]+|nan|inf)", result.stderr)
-    assert match and int(match.group(1)) == 2 and math.isfinite(float(match.group(2))), result.stderr
-    assert str(kto_weights(6, 3)) in result.stderr  # 0.5 : 1, from the export's balance
-    model = project / "data" / "model-dry-run"  # beside training.output_dir: a real model is safe
+    config = load_config(project / "project.yaml")
+    report = train.run(config, config.path(config.export.output), dry_run=True)
+    assert report.steps == 2 and math.isfinite(report.loss)
+    assert report.weights == kto_weights(6, 3)  # 0.5 : 1, from the export's balance
+    model = report.output_dir
+    assert model == project / "data" / "model-dry-run"  # beside training.output_dir: a real model is safe
     assert not (project / "data" / "model").exists()
+    assert report.card == model / "README.md" and report.pushed is None
     assert (model / "adapter_model.safetensors").stat().st_size > 0
     assert (model / "adapter_config.json").is_file() and (model / "tokenizer.json").is_file()
     card = (model / "README.md").read_text(encoding="utf-8")
@@ -61,7 +66,7 @@ def test_a_dry_run_takes_two_real_steps_and_saves_an_adapter_with_its_card(proje
 
 def test_a_conversational_export_trains_too(project):
     """--format conversational (messages, for chat models) is what TRL's KTOTrainer takes as well."""
-    exported(project, 3, 3, "--format", "conversational")
+    exported(project, 3, 3, conversational=True)
     result = run_kto(project, "train", "--dry-run")
     assert result.returncode == 0, result.stderr
     match = re.search(r"(\d+) steps, final loss ([-\d.e]+|nan|inf)", result.stderr)
@@ -112,11 +117,45 @@ def test_bad_inputs_are_one_line(project, tmp_path):
     ],
 )
 def test_the_model_card_states_the_base_models_licence(project, tmp_path, licence, says):
-    from kto.train import Result, write_model_card
+    from kto.train import TrainReport, write_model_card
 
     edit_config(project, lambda config: config["training"].update(base_model_license=licence))
     config = load_config(project / "project.yaml")
-    result = Result(tmp_path, steps=2, loss=0.5, weights={"desirable_weight": 1.0, "undesirable_weight": 1.0})
+    result = TrainReport(
+        tmp_path, steps=2, loss=0.5, weights={"desirable_weight": 1.0, "undesirable_weight": 1.0}
+    )
     card = write_model_card(config, result, dry_run=False).read_text(encoding="utf-8")
     assert f"The configured base model, {config.training.base_model}, is under the licence" in card
     assert says in card
+
+
+@pytest.mark.parametrize("lora", [True, False])
+def test_the_model_card_is_rendered_from_its_template_with_the_runs_figures(project, tmp_path, lora):
+    from huggingface_hub import ModelCard
+
+    from kto.train import TrainReport, write_model_card
+
+    edit_config(
+        project, lambda config: config["training"].update(lora={"r": 8, "alpha": 16} if lora else None)
+    )
+    config = load_config(project / "project.yaml")
+    weights = {"desirable_weight": 0.75, "undesirable_weight": 1.0}
+    path = write_model_card(
+        config, TrainReport(tmp_path, steps=3, loss=0.123456, weights=weights), dry_run=True
+    )
+    card = ModelCard.load(path)
+    assert card.data.datasets == [config.hub.export_repo] and card.data.base_model is None  # dry run
+    assert (
+        card.data.library_name == ("peft" if lora else "transformers")
+        and card.data.license == config.hub.license
+    )
+    text = card.text
+    assert text.startswith(f"\n# {config.task.name.capitalize()} KTO, {config.language.name}\n\n")
+    assert "a tiny random model (kto train --dry-run) trained with TRL's `KTOTrainer`" in text
+    training = "LoRA (r=8, alpha=16)" if lora else "all weights"
+    assert (
+        f"- Training: {training}, beta {config.training.beta}, learning rate {config.training.learning_rate},"
+        in text
+    )
+    assert "  3 steps, final loss 0.1235." in text and "- Weights: desirable 0.75, undesirable 1.0" in text
+    assert "{{" not in text and text.endswith("Made with kto-template.\n")

@@ -11,13 +11,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from kto.argilla_settings import changeable, differences, signature
 from kto.config import ProjectConfig
 from kto.errors import KtoError, short
 from kto.journal import RunLock
 from kto.labels import COMMENT, DOWN, QUESTION, UP
 
 if TYPE_CHECKING:
-    from kto.checks import Report as CheckReport
+    from kto.checks import CheckReport
 
 Logged = Callable[[int, int], None]  # (records just logged, records to log in all)
 BATCH_SIZE = 256  # the server indexes each batch synchronously; 256 is the SDK's own default
@@ -61,19 +62,6 @@ def settings(config: ProjectConfig, client):
     )
 
 
-def settings_signature(value) -> dict:
-    """What must match between the configured settings and an existing dataset."""
-    return {
-        "fields": sorted((field.name, field.use_markdown) for field in value.fields),
-        "questions": sorted(
-            (question.name, tuple(sorted(getattr(question, "labels", None) or [])))
-            for question in value.questions
-        ),
-        "metadata": sorted((prop.name, prop.visible_for_annotators is not False) for prop in value.metadata),
-        "min_submitted": value.distribution.min_submitted,
-    }
-
-
 def ensure_dataset(client, config: ProjectConfig):
     """The configured dataset, created if missing; an existing one with other settings is an error."""
     import argilla as rg
@@ -86,9 +74,8 @@ def ensure_dataset(client, config: ProjectConfig):
     if dataset is None:
         return rg.Dataset(name=name, workspace=workspace, settings=wanted, client=client).create()
     upgrade_metadata(dataset, wanted)
-    have, want = settings_signature(dataset.settings), settings_signature(wanted)
-    # What Argilla lets change on a dataset with ratings is updated (update_changeable), not refused.
-    if differ := [key for key in want if have[key] != want[key] and key not in CHANGEABLE]:
+    differ = differences(signature(dataset.settings), signature(wanted))
+    if differ:
         raise KtoError(
             "argilla",
             f"dataset {workspace}/{name} already exists with other settings ({', '.join(differ)}), "
@@ -97,27 +84,11 @@ def ensure_dataset(client, config: ProjectConfig):
     return dataset
 
 
-CHANGEABLE = ("min_submitted",)
 # What to do when a setting cannot change on an existing dataset.
 OTHER_NAME = (
     "put the setting back, or set another argilla.dataset name in project.yaml, which starts a new, "
     "EMPTY dataset (the ratings stay on this one; kto export reads one dataset)"
 )
-
-
-def changeable(value) -> dict[str, object]:
-    """What Argilla lets change on a dataset that has ratings, by name: the texts people read
-    (guidelines, titles, label texts) and the submitted ratings a record needs."""
-    found: dict[str, object] = {
-        "guidelines": value.guidelines,
-        "min_submitted": value.distribution.min_submitted,
-    }
-    found |= {f"title of {field.name}": field.title for field in value.fields}
-    for question in value.questions:
-        found[f"title of {question.name}"] = question.title
-        options = question.serialize()["settings"].get("options") or []
-        found |= {f"label {option['value']}": option["text"] for option in options}
-    return found
 
 
 def update_changeable(dataset, wanted) -> list[str]:

@@ -1,21 +1,13 @@
 """The connection to an Argilla server: the project's Space, any server, or the local one."""
 
-import logging
 import os
-import warnings
 from urllib.parse import urlparse
 
 from dotenv import dotenv_values
 
-from kto.argilla_local import LocalArgilla
+from kto.argilla_local import LocalArgilla, quiet_sdk
 from kto.config import ProjectConfig
 from kto.errors import KtoError, one_line, short
-
-
-def quiet_sdk() -> None:
-    """Keep the SDK's chatter ("not found" warnings, batch-size notes) out of kto's output."""
-    warnings.filterwarnings("ignore", message=".* not found", module=r"argilla\.")
-    logging.getLogger("argilla.sdk").setLevel(logging.ERROR)
 
 
 def connect(config: ProjectConfig):

@@ -7,6 +7,7 @@ the search index is rebuilt from it at each start, so data survives ``down`` and
 """
 
 import json
+import logging
 import os
 import secrets
 import shutil
@@ -16,6 +17,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -219,8 +221,6 @@ class LocalArgilla:
         members of ``workspace``, where Hugging Face sign-ins land on a Space too."""
         import argilla as rg
 
-        from kto.argilla_client import quiet_sdk
-
         quiet_sdk()
         client = rg.Argilla(api_url=url, api_key=owner.api_key)
         space = client.workspaces(workspace) or rg.Workspace(name=workspace, client=client).create()
@@ -271,6 +271,12 @@ class LocalArgilla:
                 stopped.append(name)
         self.state_file.unlink(missing_ok=True)
         return stopped
+
+
+def quiet_sdk() -> None:
+    """Keep the SDK's chatter ("not found" warnings, batch-size notes) out of kto's output."""
+    warnings.filterwarnings("ignore", message=".* not found", module=r"argilla\.")
+    logging.getLogger("argilla.sdk").setLevel(logging.ERROR)
 
 
 def _secret() -> str:

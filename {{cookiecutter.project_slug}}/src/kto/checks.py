@@ -84,7 +84,7 @@ class Gates:
 
 
 @dataclass(frozen=True)
-class Verdict:
+class ResponseVerdict:
     prompt: str
     model: str
     text: str
@@ -212,7 +212,7 @@ def instructions(system_prompt: str) -> tuple[str, ...]:
 
 def check_response(
     prompt: str, model: str, text: str | None, others: Iterable[str | None], gates: Gates
-) -> Verdict:
+) -> ResponseVerdict:
     """One response through every check that is not off, and its gates."""
     text = text or ""
     active = {name for name, action in gates.actions.items() if action != "off"}
@@ -244,10 +244,10 @@ def check_response(
     droppable = {"empty"} if local_model.is_local(model) else set(findings)
     dropped = tuple(name for name in findings if gates.actions[name] == "drop" and name in droppable)
     flags = tuple(name for name in findings if name not in dropped)
-    return Verdict(prompt, model, text, detected, lines or 0, estimate, findings, dropped, flags)
+    return ResponseVerdict(prompt, model, text, detected, lines or 0, estimate, findings, dropped, flags)
 
 
-def check_rows(rows: list[dict], gates: Gates) -> list[Verdict]:
+def check_rows(rows: list[dict], gates: Gates) -> list[ResponseVerdict]:
     """Every response in generations rows (the seed's format); failed calls (gaps) are skipped."""
     verdicts = []
     for row in rows:
@@ -262,7 +262,7 @@ def check_rows(rows: list[dict], gates: Gates) -> list[Verdict]:
 
 
 @dataclass
-class Tally:
+class GateTally:
     responses: int = 0
     dropped: int = 0
     flagged: int = 0
@@ -279,9 +279,9 @@ class Tally:
         }
 
 
-def tally(verdicts: list[Verdict]) -> dict[str, Tally]:
+def tally(verdicts: list[ResponseVerdict]) -> dict[str, GateTally]:
     """Per model: responses, how many were dropped and flagged, and the findings of each check."""
-    per_model: dict[str, Tally] = defaultdict(Tally)
+    per_model: dict[str, GateTally] = defaultdict(GateTally)
     for verdict in verdicts:
         counts = per_model[verdict.model]
         counts.responses += 1
@@ -293,23 +293,23 @@ def tally(verdicts: list[Verdict]) -> dict[str, Tally]:
 
 
 @dataclass(frozen=True)
-class Report:
+class CheckReport:
     gates: Gates
-    verdicts: list[Verdict]
-    per_model: dict[str, Tally]
+    verdicts: list[ResponseVerdict]
+    per_model: dict[str, GateTally]
 
     @property
     def dropped(self) -> int:
         return sum(counts.dropped for counts in self.per_model.values())
 
 
-def run(config: ProjectConfig, rows: list[dict]) -> Report:
+def run(config: ProjectConfig, rows: list[dict]) -> CheckReport:
     gates = Gates.from_config(config)
     verdicts = check_rows(rows, gates)
-    return Report(gates, verdicts, tally(verdicts))
+    return CheckReport(gates, verdicts, tally(verdicts))
 
 
-def check_file(config: ProjectConfig, generations: Path) -> Report:
+def check_file(config: ProjectConfig, generations: Path) -> CheckReport:
     """``kto check``: the gates over a generations file."""
     from kto.responses import read_generations
 

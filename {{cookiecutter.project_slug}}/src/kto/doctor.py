@@ -198,6 +198,7 @@ def thinking_warning(slot: ModelSlot) -> Finding:
 def check_argilla(config: ProjectConfig) -> list[Finding]:
     """The server answers with the key, and an existing dataset has the settings kto would give it."""
     from kto import annotation, argilla_client
+    from kto.argilla_settings import changeable, differences, signature
 
     local = config.path(".argilla/local.env")
     if not os.environ.get("ARGILLA_API_URL") and not local.exists():
@@ -226,10 +227,9 @@ def check_argilla(config: ProjectConfig) -> list[Finding]:
         )
         return findings
     wanted = annotation.settings(config, client)
-    have, want = annotation.settings_signature(dataset.settings), annotation.settings_signature(wanted)
-    differ = [key for key in want if have[key] != want[key] and key not in annotation.CHANGEABLE]
-    on_server = annotation.changeable(dataset.settings)
-    edited = [key for key, value in annotation.changeable(wanted).items() if on_server.get(key) != value]
+    differ = differences(signature(dataset.settings), signature(wanted))
+    on_server = changeable(dataset.settings)
+    edited = [key for key, value in changeable(wanted).items() if on_server.get(key) != value]
     if differ:
         message = f"{name} exists with other settings, which Argilla cannot change ({', '.join(differ)})"
         findings.append(Finding("argilla dataset", "fail", message, annotation.OTHER_NAME))

@@ -59,7 +59,7 @@ class Policy:
 
 
 @dataclass
-class Export:
+class ExportReport:
     kto: list[dict]
     dpo: list[dict]
     reconciliation: dict[str, int]
@@ -115,7 +115,7 @@ def aggregate(
     max_pairs: int | None = None,
     quality: Quality | None = None,
     keep_flagged: bool = False,
-) -> Export:
+) -> ExportReport:
     """The labelled records (gold records never among them) and their pairs; flagged annotators'
     ratings are left out first, unless ``keep_flagged``."""
     if not submitted(rows):
@@ -152,7 +152,7 @@ def aggregate(
     reconciliation |= screening["left_out"]["records"]
     labelled.sort(key=lambda item: (item["prompt"], -item["agreement"], item["model"], item["completion"]))
     pairs = dpo_pairs(labelled, max_pairs)
-    statistics = summary(data, labelled) | screening | {"judge": judge_agreement(judged)}
+    statistics = statistics_of(data, labelled) | screening | {"judge": judge_agreement(judged)}
     if conversational:
         labelled = [
             {**item, "prompt": user(item["prompt"]), "completion": assistant(item["completion"])}
@@ -167,7 +167,7 @@ def aggregate(
             }
             for pair in pairs
         ]
-    return Export(labelled, pairs, reconciliation, statistics)
+    return ExportReport(labelled, pairs, reconciliation, statistics)
 
 
 def user(text: str) -> list[dict]:
@@ -255,7 +255,7 @@ def judge_agreement(judged: list[tuple[dict, bool]]) -> dict | None:
     }
 
 
-def summary(rows: list[dict], labelled: list[dict]) -> dict:
+def statistics_of(rows: list[dict], labelled: list[dict]) -> dict:
     per_model: dict[str, Counter] = defaultdict(Counter)
     for item in labelled:
         per_model[item["model"]][UP if item["label"] else DOWN] += 1

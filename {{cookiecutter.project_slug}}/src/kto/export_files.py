@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 
 from kto import dataset_card, splits
 from kto.config import ProjectConfig
-from kto.export import Export, Policy
+from kto.export import ExportReport, Policy
 from kto.files import partial_folder, replace_folder
 from kto.plots import export_charts
 
@@ -45,7 +45,7 @@ def schemas(conversational: bool) -> tuple[pa.Schema, pa.Schema]:
 
 
 def write(
-    export: Export, config: ProjectConfig, policy: Policy, folder: Path, *, conversational: bool
+    export: ExportReport, config: ProjectConfig, policy: Policy, folder: Path, *, conversational: bool
 ) -> None:
     partial = partial_folder(folder)
     kto_schema, dpo_schema = schemas(conversational)
@@ -62,8 +62,7 @@ def write(
         json.dumps(export.statistics, indent=2, ensure_ascii=False) + "\n"
     )
     export_charts(export.statistics, partial)
-    annotators = len(export.statistics["annotators"])
-    dataset_card.build(config, export, policy, annotators).save(partial / "README.md")
+    dataset_card.build(config, export, policy).save(partial / "README.md")
     replace_folder(partial, folder)
 
 
@@ -77,7 +76,7 @@ def run(
     max_pairs: int | None,
     push: bool = False,
     keep_flagged: bool = False,
-) -> Export:
+) -> ExportReport:
     """The export of the ratings on the server, or in a backup file (``source``), written to ``folder``."""
     from kto import checks, ratings
     from kto.export import aggregate

@@ -29,7 +29,7 @@ HEADER = "# One file per language; read at render time by kto_jinja.py.\n"
 
 
 @dataclass(frozen=True)
-class LanguageExport:
+class LanguageExportReport:
     path: Path
     code: str
     prompts: int
@@ -69,7 +69,9 @@ def refusal(config: ProjectConfig) -> KtoError | None:
         return KtoError(
             "language.code", f"{language.code!r}: set it to your language's ISO 639 code (e.g. eu)"
         )
-    if not language.variant or not BCP47.fullmatch(language.variant):
+    if not language.variant:
+        return KtoError("language.variant", f"empty: set your texts' BCP 47 tag, e.g. {language.code}")
+    if not BCP47.fullmatch(language.variant):
         return KtoError("language.variant", f"{language.variant!r}: set a BCP 47 tag, e.g. {language.code}")
     if language.variant.split("-")[0] != language.code:
         return KtoError("language.variant", f"{language.variant!r} is not a tag of {language.code!r}")
@@ -149,7 +151,7 @@ def default_source(config: ProjectConfig) -> str:
 
 def export_language(
     config: ProjectConfig, output_dir: Path | None = None, source: str | None = None
-) -> LanguageExport:
+) -> LanguageExportReport:
     problem = refusal(config)
     if problem:
         raise problem
@@ -159,4 +161,4 @@ def export_language(
     path = folder / f"{config.language.code}.yaml"
     text = yaml.dump(data, Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=10_000)
     path.write_text(HEADER + text, encoding="utf-8")
-    return LanguageExport(path, config.language.code, len(data["starter_prompts"]))
+    return LanguageExportReport(path, config.language.code, len(data["starter_prompts"]))

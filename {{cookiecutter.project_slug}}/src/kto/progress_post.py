@@ -18,13 +18,12 @@ MAX_CHARACTERS = 2000
 HALL_OF_FAME = 10
 MAX_NAME = 40
 BAR_WIDTH = 20
-PAGE = 1000  # the most records Argilla's list endpoint returns at once
 # Characters Discord reads as Markdown inside a line; escaped so a username shows as typed.
 MARKDOWN = re.compile(r"([\\*_~`|\[\]<>])")
 
 
 @dataclass(frozen=True)
-class Tally:
+class PostTally:
     total: int  # records
     done: int  # records with their min_submitted ratings (Argilla's "completed")
     submitted: Counter  # submitted ratings per username
@@ -32,41 +31,29 @@ class Tally:
 
 
 @dataclass(frozen=True)
-class Post:
+class ProgressPostReport:
     text: str
     chart: Path | None
     sent_attempts: int = 0  # requests the webhook took (more than one: rate-limit waits); 0 when not sent
 
 
-def tally(client, dataset, now: datetime | None = None) -> Tally:
-    """One pass over the records through Argilla's REST API: the SDK's records drop the responses'
+def tally(client, dataset, now: datetime | None = None) -> PostTally:
+    """One pass over the records as the server lists them: the SDK's records drop the responses'
     timestamps, which the count of the last 24 hours needs."""
+    from kto.ratings import server_records, utc
+
     since = (now or datetime.now(UTC)) - timedelta(hours=24)
     usernames = {str(user.id): user.username for user in client.users}
     submitted: Counter = Counter()
-    total = done = last_day = offset = 0
-    while True:
-        answer = client.http_client.get(
-            f"/api/v1/datasets/{dataset.id}/records",
-            params={"include": "responses", "offset": offset, "limit": PAGE},
-        )
-        answer.raise_for_status()
-        records = answer.json()["items"]
-        for record in records:
-            total += 1
-            done += record["status"] == "completed"
-            for response in record.get("responses") or []:
-                if response["status"] == "submitted":
-                    submitted[usernames.get(response["user_id"], response["user_id"])] += 1
-                    last_day += utc(response["updated_at"]) >= since
-        if len(records) < PAGE:
-            return Tally(total, done, submitted, last_day)
-        offset += PAGE
-
-
-def utc(timestamp: str) -> datetime:
-    moment = datetime.fromisoformat(timestamp)
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)  # the server writes UTC, unmarked
+    total = done = last_day = 0
+    for record in server_records(client, dataset.id, include=("responses",)):
+        total += 1
+        done += record["status"] == "completed"
+        for response in record.get("responses") or []:
+            if response["status"] == "submitted":
+                submitted[usernames.get(response["user_id"], response["user_id"])] += 1
+                last_day += utc(response["updated_at"]) >= since
+    return PostTally(total, done, submitted, last_day)
 
 
 def hall_of_fame(counts: Counter, community: Community) -> list[tuple[str, int]]:
@@ -85,7 +72,7 @@ def shown(name: str) -> str:
     return MARKDOWN.sub(r"\\\1", name)
 
 
-def build(counts: Tally, community: Community, space_url: str) -> str:
+def build(counts: PostTally, community: Community, space_url: str) -> str:
     """The post, as long as one message allows: the Hall of Fame loses its last places first."""
     leaders = hall_of_fame(counts.submitted, community)
     head = [
@@ -103,7 +90,7 @@ def build(counts: Tally, community: Community, space_url: str) -> str:
     return text[: MAX_CHARACTERS - 1] + "…"  # texts in project.yaml too long for any post
 
 
-def make(config: ProjectConfig, chart: Path | None = None) -> Post:
+def make(config: ProjectConfig, chart: Path | None = None) -> ProgressPostReport:
     """The post for the configured dataset, and the public chart when ``chart`` is given."""
     from kto import argilla_client
 
@@ -114,10 +101,10 @@ def make(config: ProjectConfig, chart: Path | None = None) -> Post:
         progress_chart(
             counts.done, counts.total, dict(hall_of_fame(counts.submitted, config.community)), chart
         )
-    return Post(build(counts, config.community, config.space_url), chart)
+    return ProgressPostReport(build(counts, config.community, config.space_url), chart)
 
 
-def publish(config: ProjectConfig, chart: Path | None = None, *, send: bool = False) -> Post:
+def publish(config: ProjectConfig, chart: Path | None = None, *, send: bool = False) -> ProgressPostReport:
     """``kto status --markdown / --post``: the post, sent to ``DISCORD_WEBHOOK_URL`` with ``send``
     (a missing URL fails before any work)."""
     from kto import webhook

@@ -20,6 +20,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from kto.argilla_settings import signature
 from kto.errors import KtoError, short
 from kto.files import write_parquet
 from kto.labels import COMMENT, DOWN, QUESTION, UP
@@ -60,17 +61,20 @@ def fetch(client, dataset) -> list[dict]:
     SDK's records leave out a response's update time, and a discard without a rating."""
     usernames = {str(user.id): user.username for user in client.users}
     questions = {str(question.id): question.name for question in dataset.settings.questions}
-    return [_row(item, usernames, questions) for item in _server_records(client, dataset.id)]
+    return [_row(item, usernames, questions) for item in server_records(client, dataset.id)]
 
 
-def _server_records(client, dataset_id) -> Iterator[dict]:
+def server_records(
+    client, dataset_id, include: tuple[str, ...] = ("responses", "suggestions")
+) -> Iterator[dict]:
+    """The records as the server lists them (with their responses' update times), a page at a time."""
     import httpx
 
     for offset in count(0, PAGE):
         try:
             reply = client.api.http_client.get(
                 f"/api/v1/datasets/{dataset_id}/records",
-                params={"include": ["responses", "suggestions"], "offset": offset, "limit": PAGE},
+                params={"include": list(include), "offset": offset, "limit": PAGE},
             )
             reply.raise_for_status()
         except httpx.HTTPError as error:
@@ -116,11 +120,9 @@ def utc(text: str) -> datetime:
 
 def origin(dataset) -> dict[str, str]:
     """What a backup of ``dataset`` records about where it comes from."""
-    from kto.annotation import settings_signature
-
     return {
         "dataset": f"{dataset.workspace.name}/{dataset.name}",
-        "settings": json.dumps(settings_signature(dataset.settings)),
+        "settings": json.dumps(signature(dataset.settings)),
         "saved_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
 

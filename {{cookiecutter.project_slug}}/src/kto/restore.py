@@ -26,6 +26,7 @@ from pathlib import Path
 from kto import ratings
 from kto.annotation import ensure_dataset, log_in_batches, settings
 from kto.argilla_client import connect
+from kto.argilla_settings import differences, signature
 from kto.config import ProjectConfig
 from kto.errors import KtoError, short
 from kto.labels import COMMENT, QUESTION
@@ -35,7 +36,7 @@ METADATA_COLUMNS = ("model", "prompt_id", "language")
 
 
 @dataclass
-class Restored:
+class RestoreReport:
     source: str
     target: str = ""
     records_added: int = 0
@@ -71,7 +72,7 @@ def restore(
     source: Path | None,
     revision: str | None,
     on_logged: Callable[[int, int], None] | None = None,
-) -> Restored:
+) -> RestoreReport:
     """Put the backup back; ``on_logged(records, total)`` follows the writing."""
     with backup_file(config, source, revision) as (path, where):
         rows = ratings.load(path)
@@ -79,7 +80,7 @@ def restore(
     client = connect(config)
     check_origin(origin, config, client, where)  # before anything is written
     dataset = ensure_dataset(client, config)
-    result = Restored(where, f"{config.argilla.workspace}/{config.argilla.dataset} at {client.api_url}")
+    result = RestoreReport(where, f"{config.argilla.workspace}/{config.argilla.dataset} at {client.api_url}")
     result.older_backup = not origin
     usernames = {response["user"] for row in rows for response in row["responses"]}
     user_ids = ensure_users(client, config.argilla.workspace, usernames, result.users_created)
@@ -136,12 +137,8 @@ def check_origin(origin: dict[str, str], config: ProjectConfig, client, where: s
     """A backup of another project's dataset (another name, or other settings) is refused."""
     if not origin:
         return  # an older backup: nothing to check it against
-    from kto.annotation import settings_signature
-
-    want = json.loads(json.dumps(settings_signature(settings(config, client))))  # tuples as JSON has them
-    have = json.loads(origin["settings"])
+    differ = differences(json.loads(origin["settings"]), signature(settings(config, client)))
     name = origin["dataset"].split("/")[-1]
-    differ = [key for key in want if not same_setting(key, have.get(key), want[key])]
     if name != config.argilla.dataset or differ:
         other = f" with other settings ({', '.join(differ)})" if differ else ""
         raise KtoError(
@@ -149,14 +146,6 @@ def check_origin(origin: dict[str, str], config: ProjectConfig, client, where: s
             f"{where} is a backup of {origin['dataset']}{other}, not of this project's dataset "
             f"{config.argilla.dataset}: nothing was written",
         )
-
-
-def same_setting(key: str, have, want) -> bool:
-    """A backup's setting matches the project's. Metadata properties added by a later kto (the
-    hidden ``gold``) do not count: the dataset gains them, and the backup's records lack them."""
-    if key == "metadata" and have is not None:
-        return all(prop in want for prop in have)
-    return have == want
 
 
 def ensure_users(client, workspace: str, usernames: set[str], created: list[str]) -> dict:
@@ -183,7 +172,7 @@ def ensure_users(client, workspace: str, usernames: set[str], created: list[str]
     return ids
 
 
-def plan(row: dict, present: dict | None, user_ids: dict, result: Restored):
+def plan(row: dict, present: dict | None, user_ids: dict, result: RestoreReport):
     """The record to log for one backup row (None: the server has it all), counted in ``result``."""
     import argilla as rg
 

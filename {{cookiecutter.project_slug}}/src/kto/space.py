@@ -15,10 +15,17 @@ from kto.errors import KtoError
 # The last Argilla release, matching the SDK kto speaks (argilla==2.8.0).
 IMAGE = "argilla/argilla-hf-spaces:v2.8.0"
 STORAGE_NOTE = (
-    "A Space without persistent storage loses every record and rating when it restarts, and "
-    "Hugging Face is retiring Spaces persistent storage. Back up every hour: add the repository "
-    "secrets ARGILLA_API_URL, ARGILLA_API_KEY and HF_TOKEN on GitHub for .github/workflows/backup.yml. "
-    'After a restart, `kto restore` puts the latest backup back (README: "If the Space restarts").'
+    "The Space keeps no data across a restart: Spaces persistent storage is gone, and the Storage "
+    "Bucket that replaces it has no file locking, which the SQLite file Argilla keeps under /data "
+    "needs, so kto mounts none. Back up every hour: add the repository secrets ARGILLA_API_URL, "
+    "ARGILLA_API_KEY and HF_TOKEN on GitHub for .github/workflows/backup.yml. After a restart, "
+    '`kto restore` puts the latest backup back (README: "If the Space restarts").'
+)
+# argilla-io/argilla#5802: the OAuth sign-in fails behind a private Space's own Hub sign-in.
+PRIVATE_SIGN_IN = (
+    '"Sign in with Hugging Face" does not work on a private Argilla Space (argilla-io/argilla#5802): '
+    "volunteers cannot join with their Hub accounts. Keep the campaign's Space public, or give each "
+    "annotator an Argilla username and password yourself"
 )
 
 
@@ -37,6 +44,13 @@ class SpacePlan:
         lines += [f"  file {name} ({len(text.encode())} bytes)" for name, text in self.files.items()]
         lines += [f"  secret {name} (value hidden)" for name in self.secrets]
         return "\n".join(lines)
+
+
+@dataclass
+class SpaceReport:
+    plan: SpacePlan
+    url: str | None  # None with --dry-run: nothing was created
+    warnings: list[str] = field(default_factory=list)
 
 
 GUIDE = "docs/volunteer-guide.md"
@@ -128,3 +142,14 @@ def create(api, space: SpacePlan) -> str:
     except Exception as error:
         raise KtoError("space", f"could not create {space.repo_id}: {cause(error)}") from error
     return f"https://huggingface.co/spaces/{space.repo_id}"
+
+
+def run(config: ProjectConfig, name: str | None, *, private: bool, dry_run: bool) -> SpaceReport:
+    """``kto space create``: the Space ``name`` (default: ``config.space_repo``), or with
+    ``dry_run`` only its plan; a private Space comes with the warning that sign-in fails there."""
+    from huggingface_hub import HfApi
+
+    api = HfApi()
+    space = plan(config, name or config.space_repo, private, None if dry_run else hub_user(api))
+    warnings = [PRIVATE_SIGN_IN] if private else []
+    return SpaceReport(space, None if dry_run else create(api, space), warnings)

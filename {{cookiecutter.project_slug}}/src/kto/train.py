@@ -34,13 +34,14 @@ TINY_CHAT_TEMPLATE = (
     "{% if add_generation_prompt %}<s>assistant: {% endif %}"
 )
 DRY_RUN_BASE = ".cache/kto/dry-run-base"
+MODEL_CARD = Path(__file__).parent / "templates" / "model_card.md.j2"
 
 StepDone = Callable[[int, int, float | None], None]
 Starting = Callable[[str, int], None]  # (what is trained, KTO rows) once the data is read
 
 
 @dataclass(frozen=True)
-class Result:
+class TrainReport:
     output_dir: Path
     steps: int
     loss: float
@@ -59,7 +60,7 @@ def run(
     push: bool = False,
     on_start: Starting | None = None,
     on_step: StepDone | None = None,
-) -> Result:
+) -> TrainReport:
     """``kto train``: read the export in ``data``, train, write the model card, and push with ``push``."""
     require_training_extra()
     rows, test = read_export(data), read_test(data)
@@ -231,7 +232,7 @@ def fit(
     dry_run: bool,
     on_step: StepDone | None = None,
     test: list[dict] | None = None,
-) -> Result:
+) -> TrainReport:
     """Train, save the model (or adapter) and tokenizer to :func:`output_dir`; then let TRL
     evaluate it on the ``test`` rows, once."""
     import torch
@@ -265,7 +266,7 @@ def fit(
     peft_config = lora_config(settings)
     losses: list[float] = []
 
-    class Progress(TrainerCallback):
+    class LossCallback(TrainerCallback):
         def on_log(self, args, state, control, logs=None, **kwargs):
             if logs and "loss" in logs:
                 losses.append(float(logs["loss"]))
@@ -281,7 +282,7 @@ def fit(
         eval_dataset=Dataset.from_list(test) if test else None,
         processing_class=tokenizer,
         peft_config=peft_config,
-        callbacks=[Progress()],
+        callbacks=[LossCallback()],
     )
     trainer.remove_callback(PrinterCallback)  # it prints every log dict; the progress bar shows the loss
     trainer.train()
@@ -290,7 +291,7 @@ def fit(
     if not losses or not all(math.isfinite(loss) for loss in losses):
         raise KtoError("train", f"the loss is not finite ({losses}): lower training.learning_rate")
     evaluation = held_out_metrics(trainer.evaluate()) if test else None
-    return Result(folder, trainer.state.global_step, losses[-1], chosen, evaluation=evaluation)
+    return TrainReport(folder, trainer.state.global_step, losses[-1], chosen, evaluation=evaluation)
 
 
 def held_out_metrics(metrics: dict) -> dict[str, float]:
@@ -299,37 +300,35 @@ def held_out_metrics(metrics: dict) -> dict[str, float]:
     return {key: float(value) for key, value in metrics.items() if key.startswith(wanted)}
 
 
-def held_out_line(metrics: dict[str, float] | None) -> str:
-    if not metrics:
-        return "- Held-out test split: none in the export (export.test_share).\n"
-    figures = ", ".join(f"{key.removeprefix('eval_')} {value:.4g}" for key, value in metrics.items())
-    return f"- On the export's held-out test split (TRL's evaluation): {figures}.\n"
+def model_card_context(config: ProjectConfig, result: TrainReport, *, dry_run: bool) -> dict:
+    """What the model card shows: the training settings, the dataset and the run's outcome."""
+    settings = config.training_settings()
+    return {
+        "title": f"{config.task.name.capitalize()} KTO, {config.language.name}",
+        "base": "a tiny random model (kto train --dry-run)" if dry_run else settings.base_model,
+        "base_model": settings.base_model,
+        "licence": licences.named(settings.base_model_license),
+        "terms": licences.terms(settings.base_model_license),
+        "dataset": config.hub.export_repo,
+        "task": config.task.name,
+        "language": config.language.name,
+        "lora": settings.lora,
+        "beta": settings.beta,
+        "learning_rate": settings.learning_rate,
+        "steps": result.steps,
+        "loss": result.loss,
+        "weights": result.weights,
+        # TRL's figures on the test split, and kto eval's report when it is about this very model.
+        "held_out": result.evaluation,
+        "judged": card_context(config, result.output_dir),
+    }
 
 
-def judged_section(found: dict | None) -> str:
-    """kto eval's result (``evaluation.card_context``), when it is about this very model."""
-    if not found:
-        return ""
-    low, high = found["ci95"]
-    reading = "" if found["conclusive"] else " The interval includes 0.5: this is not a result."
-    return f"""
-## Against its base
-
-`kto eval` asked this model and its base for answers to {found["prompts"]} held-out prompts, and the
-judge {found["models"]["judge"]} compared each pair twice, once in each order: {found["wins"]} wins,
-{found["ties"]} ties, {found["losses"]} losses. Win rate {found["win_rate"]:.2f}, 95% bootstrap interval
-{low:.2f} to {high:.2f}.{reading} Mean answer length: base {found["mean_chars"]["base"]:.0f}, trained
-{found["mean_chars"]["tuned"]:.0f} characters; answers in the wrong language: base
-{found["wrong_language"]["base"]}, trained {found["wrong_language"]["tuned"]}.
-"""
-
-
-def write_model_card(config: ProjectConfig, result: Result, *, dry_run: bool) -> Path:
+def write_model_card(config: ProjectConfig, result: TrainReport, *, dry_run: bool) -> Path:
     """A model card linking the dataset, written beside the weights (and pushed with them)."""
     from huggingface_hub import ModelCard, ModelCardData
 
     settings = config.training_settings()
-    base = "a tiny random model (kto train --dry-run)" if dry_run else settings.base_model
     data = ModelCardData(
         base_model=None if dry_run else settings.base_model,
         datasets=[config.hub.export_repo],
@@ -338,34 +337,8 @@ def write_model_card(config: ProjectConfig, result: Result, *, dry_run: bool) ->
         license=config.hub.license,
         tags=["kto", "trl", "preference"],
     )
-    lora = f"LoRA (r={settings.lora.r}, alpha={settings.lora.alpha})" if settings.lora else "all weights"
-    terms = licences.terms(settings.base_model_license)
-    licence = (
-        f"The configured base model, {settings.base_model}, is under the licence "
-        f"{licences.named(settings.base_model_license)}, which a model trained from it inherits"
-        + (f": {terms}." if terms else ".")
-    )
-    # Dicts for the card: TRL's figures on the test split, and kto eval's report about this model.
-    held_out, judged = result.evaluation, card_context(config, result.output_dir)
-    content = f"""---
-{data.to_yaml()}
----
-
-# {config.task.name.capitalize()} KTO, {config.language.name}
-
-{base} trained with TRL's `KTOTrainer` on
-[{config.hub.export_repo}](https://huggingface.co/datasets/{config.hub.export_repo}): answers to
-{config.task.name} prompts in {config.language.name} that people rated with a thumbs up or down.
-
-{licence}
-
-- Training: {lora}, beta {settings.beta}, learning rate {settings.learning_rate},
-  {result.steps} steps, final loss {result.loss:.4f}.
-- Weights: desirable {result.weights["desirable_weight"]}, undesirable {result.weights["undesirable_weight"]}
-  (balanced from the dataset's ratio, as TRL's KTO documentation advises, unless set).
-{held_out_line(held_out)}{judged_section(judged)}
-Made with kto-template.
-"""
+    values = model_card_context(config, result, dry_run=dry_run)
+    card = ModelCard.from_template(data, template_path=str(MODEL_CARD), **values)
     path = result.output_dir / "README.md"
-    ModelCard(content).save(path)
+    card.save(path)
     return path

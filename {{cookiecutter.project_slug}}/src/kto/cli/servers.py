@@ -4,7 +4,7 @@ from typing import Annotated
 
 import typer
 
-from kto.cli._common import DryRunOption, console, project
+from kto.cli._common import DryRunOption, console, project, warn
 
 space_app = typer.Typer(help="The annotation Space on the Hugging Face Hub.")
 argilla_app = typer.Typer(help="A local Argilla server for dry runs and tests (no Docker needed).")
@@ -16,30 +16,29 @@ def space_create(
     name: Annotated[
         str | None, typer.Option(help="Space id (default: <namespace>/<dataset>-argilla)")
     ] = None,
-    private: Annotated[bool, typer.Option(help="Only the namespace's members can see and join it")] = False,
+    private: Annotated[
+        bool, typer.Option(help="Only the namespace's members see it; Hugging Face sign-in then fails there")
+    ] = False,
     dry_run: DryRunOption = False,
 ) -> None:
     """Create the Argilla annotation Space, with Sign in with Hugging Face."""
-    from huggingface_hub import HfApi
-
     from kto import space
 
-    config = project(ctx)
-    repo_id = name or config.space_repo
-    api = HfApi()
-    plan = space.plan(config, repo_id, private, None if dry_run else space.hub_user(api))
-    console.print(plan.describe())
-    if dry_run:
-        for file_name, text in plan.files.items():
+    report = space.run(project(ctx), name, private=private, dry_run=dry_run)
+    console.print(report.plan.describe())
+    for message in report.warnings:
+        warn(message)
+    if report.url is None:
+        for file_name, text in report.plan.files.items():
             console.print(f"\n--- {file_name}\n{text}", markup=False, highlight=False)
         console.print(f"\nNothing was created (--dry-run). {space.STORAGE_NOTE}")
         return
-    url = space.create(api, plan)
-    console.print(f"Created {url}")
-    if plan.generated_api_key:
+    console.print(f"Created {report.url}")
+    if report.plan.generated_api_key:
         console.print(
             "Its owner API key, shown once and stored only as the Space secret API_KEY: "
-            f"{plan.secrets['API_KEY']}\nPut it in ARGILLA_API_KEY, and the Space's URL in ARGILLA_API_URL."
+            f"{report.plan.secrets['API_KEY']}\n"
+            "Put it in ARGILLA_API_KEY, and the Space's URL in ARGILLA_API_URL."
         )
     console.print(space.STORAGE_NOTE)
 
