@@ -22,6 +22,7 @@ STEPS = {
         "annotation",
         "backups",
         "checks",
+        "evaluation",
         "export_files",
         "generate",
         "language_export",

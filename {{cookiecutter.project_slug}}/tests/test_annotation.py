@@ -5,7 +5,7 @@ import json
 import pytest
 from conftest import PROJECT
 
-from kto import annotation, argilla_client, argilla_settings
+from kto import annotation, argilla_client, argilla_settings, record_ids
 from kto.config import load_config
 
 ROW = {
@@ -44,11 +44,11 @@ def test_one_record_per_non_empty_answer_with_ids_from_the_content():
     assert record["fields"] == {"prompt": "A prompt", "completion": "An answer"}
     assert record["metadata"] == {
         "model": "team/a",
-        "prompt_id": annotation.prompt_id("A prompt"),
+        "prompt_id": record_ids.prompt_id("A prompt"),
         "language": "xx",
     }
-    assert record["id"] == annotation.record_id("A prompt", "team/a", "An answer")
-    assert record["id"] != annotation.record_id("A prompt", "team/b", "An answer")
+    assert record["id"] == record_ids.record_id("A prompt", "team/a", "An answer")
+    assert record["id"] != record_ids.record_id("A prompt", "team/b", "An answer")
     assert list(annotation.records([ROW], "xx")) == records  # the same content, the same ids
 
 

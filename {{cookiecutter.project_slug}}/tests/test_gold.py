@@ -80,7 +80,10 @@ def test_a_gold_record_a_gate_would_drop_shows_what_a_kept_record_shows():
     english = gold.GoldRecord(
         "Schrijf een haiku over de zee.", "The sea is grey and cold today, and it keeps on rolling.", False
     )
-    (record,) = gold.records([english], "nl", gates)
+    from kto.checks import check_rows
+
+    verdicts = check_rows(gold.generation_rows([english]), gates)
+    (record,) = gold.records([english], "nl", verdicts, gates)
     assert record["metadata"]["detected_language"] == "nl" and record["metadata"]["gold"] == "down"
     assert record["metadata"]["model"] == gold.GOLD and "language" not in record["metadata"].get("flags", [])
     assert json.dumps(record["fields"]) == json.dumps(

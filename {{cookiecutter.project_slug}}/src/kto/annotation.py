@@ -5,7 +5,6 @@ adds only the records the server lacks: never a duplicate, never a lost record, 
 already given are left alone.
 """
 
-import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +15,7 @@ from kto.config import ProjectConfig
 from kto.errors import KtoError, short
 from kto.journal import RunLock
 from kto.labels import COMMENT, DOWN, QUESTION, UP
+from kto.record_ids import prompt_id, record_id
 
 if TYPE_CHECKING:
     from kto.checks import CheckReport
@@ -142,14 +142,6 @@ def upgrade_metadata(dataset, wanted) -> None:
         ) from error
 
 
-def record_id(prompt: str, model: str, completion: str) -> str:
-    return hashlib.sha256("\x1f".join((prompt, model, completion)).encode()).hexdigest()[:32]
-
-
-def prompt_id(prompt: str) -> str:
-    return hashlib.sha256(prompt.encode()).hexdigest()[:12]
-
-
 def records(rows: list[dict], language: str, verdicts: list | None = None) -> Iterator[dict]:
     """One record per (prompt, non-empty response), as plain data. With ``verdicts`` (kto.checks),
     only the responses no gate dropped, with what the checks found in their metadata."""
@@ -240,7 +232,8 @@ def run(
     if not wanted:
         raise KtoError("input", "no non-empty responses to annotate")
     known = gold.load(config.path(config.quality.gold))
-    wanted = gold.mixed(wanted, gold.records(known, config.language.code, report.gates if report else None))
+    verdicts = checks.check_rows(gold.generation_rows(known), report.gates) if report else None
+    wanted = gold.mixed(wanted, gold.records(known, config.language.code, verdicts, report and report.gates))
     with RunLock(config.path(".cache/kto/annotate.lock"), "kto annotate"):
         client = connect(config)
         dataset = ensure_dataset(client, config)

@@ -70,14 +70,13 @@ def label_of(row: dict) -> str | None:
     return json.loads(row.get("metadata") or "{}").get(GOLD)
 
 
-def records(gold: list[GoldRecord], language: str, gates=None) -> list[dict]:
-    """Argilla records for the gold records; with ``gates`` (kto.checks), carrying what the checks
-    found, as every other record does (without, none does)."""
-    from kto.annotation import prompt_id, record_id
-    from kto.checks import check_rows
+def records(gold: list[GoldRecord], language: str, verdicts: list | None = None, gates=None) -> list[dict]:
+    """Argilla records for the gold records; with the checks' ``verdicts`` on them (kto.checks, run
+    on :func:`generation_rows`) and their ``gates``, carrying what the checks found, as every other
+    record does (without, none does)."""
+    from kto.record_ids import prompt_id, record_id
 
-    verdicts = check_rows(generation_rows(gold), gates) if gates else []
-    shown = [visible_metadata(verdict, gates) for verdict in verdicts] or [{} for _ in gold]
+    shown = [visible_metadata(verdict, gates) for verdict in verdicts or []] or [{} for _ in gold]
     return [
         {
             "id": record_id(item.prompt, GOLD, item.response),
