@@ -25,7 +25,8 @@ OTHER = "other"
 REQUIRED = {"en", "es", "fr", "de", "it", "pt", "nl", "pl", "ru", "uk", "tr", "ar", "fa", "hi", "bn", "zh"}
 REQUIRED |= {"ja", "ko", "vi", "th", "id", "sw", "he", "el", "cs", OTHER}
 # The multi-line texts a language must write itself; a copy of the English one is a translation left undone.
-PROSE = ["system_prompts.haiku", "system_prompts.generic", "annotation.guidelines", "judge", "card_paragraph"]
+PROSE = ["system_prompts.haiku", "system_prompts.generic", "annotation.guidelines", "judge", "prompt_writer"]
+PROSE += ["card_paragraph"]
 # Words that give away English left in a text marked reviewed.
 ENGLISH_WORDS = {"the", "you", "your", "with", "write", "respond", "please", "should", "response", "thumbs"}
 # Argilla's buttons as the annotator sees them (its UI is in English unless a user picks de, es or ja).

@@ -3,7 +3,8 @@
 Its latency, jitter, share of ``429`` / ``500`` answers and models are set by the test; it counts
 the requests for each (model, prompt) and the requests in flight, so a test can judge that every
 answer arrived, that nothing was asked twice, and how much concurrency the client used. Answers
-are deterministic (``answer of <model> to <prompt>``). kto's real client code talks to it.
+are deterministic (``answer of <model> to <prompt>``), or what the test's ``reply(model, prompt)``
+returns. kto's real client code talks to it.
 """
 
 import asyncio
@@ -15,6 +16,7 @@ import socket
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import uvicorn
@@ -29,6 +31,7 @@ class FakeProvider:
     share_500: float = 0.0  # share of first attempts answered 500
     retry_after: float = 1.0
     hang: bool = False  # accept requests and never answer
+    reply: Callable[[str, str], str] | None = None  # (model, last user message) -> the answer's text
     answers: Counter = field(default_factory=Counter)  # (model, prompt) -> 200 answers given
     attempts: Counter = field(default_factory=Counter)  # (model, prompt) -> requests received
     in_flight: Counter = field(default_factory=Counter)  # model -> requests being answered now
@@ -105,7 +108,7 @@ class FakeProvider:
         finally:
             self.in_flight[model] -= 1
         self.answers[key] += 1
-        text = f"answer of {model} to {prompt}"
+        text = self.reply(model, prompt) if self.reply else f"answer of {model} to {prompt}"
         await _reply(
             send,
             200,
