@@ -15,6 +15,7 @@ from conftest import TEMPLATE, bake
 from kto import dataset_card
 from kto.config import load_config
 from kto.export import Policy, aggregate
+from kto.prompt_checks import PromptGates, find_problems
 from kto.prompts import load_prompts
 
 from kto_jinja import load_language
@@ -117,6 +118,12 @@ def test_a_language_writes_its_own_texts(code):
             if not path.startswith(("models", "small_model", "source", "starter_topics")):
                 words = set(re.findall(r"[a-z]+", NOT_PROSE.sub("", text).lower()))
                 assert not words & ENGLISH_WORDS, f"English left in {path}: {words & ENGLISH_WORDS}"
+
+
+@pytest.mark.parametrize("code", [code for code in CODES if code != OTHER])
+def test_the_starter_prompts_pass_the_prompt_gates(code):
+    """What kto prompts check would list: none in the language (lingua), none a near repeat."""
+    assert find_problems(load(code)["starter_prompts"], PromptGates(1, 300, code)) == []
 
 
 # BCP 47 (RFC 5646) in its canonical case: language, then optional script, region and variants.

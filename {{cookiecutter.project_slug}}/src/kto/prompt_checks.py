@@ -112,14 +112,14 @@ class RepeatIndex:
         mine = checks.normalise(text)
         if mine in self._exact:
             return "repeat", self._exact[mine]
-        if len(mine) < CHARS_PER_EDIT:
+        # No text more than this many edits away can be near: a longer one allows a little more.
+        cutoff = (len(mine) + len(mine) // (CHARS_PER_EDIT - 1)) // CHARS_PER_EDIT
+        if not cutoff:
             return None
         from rapidfuzz import process
         from rapidfuzz.distance import Levenshtein
 
         labels = self._lsh.query(self._minhash(mine))
-        # No text more than this many edits away can be near: a longer one allows a little more.
-        cutoff = (len(mine) + len(mine) // (CHARS_PER_EDIT - 1)) // CHARS_PER_EDIT
         candidates = [self._normalised[label] for label in labels]
         for _, _, at in process.extract(
             mine, candidates, scorer=Levenshtein.distance, score_cutoff=cutoff, limit=None
@@ -195,13 +195,16 @@ def check(config: ProjectConfig, source: str | None = None, *, fix: bool = False
     from kto.prompts import read_texts, source_file
 
     source = source or config.prompts.source
-    texts = read_texts(source, config.prompts.column, config.root, config.language.code)
+    # As kto generate reads them: without the spaces around.
+    texts = [
+        text.strip() for text in read_texts(source, config.prompts.column, config.root, config.language.code)
+    ]
     findings = find_problems(texts, PromptGates.from_config(config, min_chars=1))
     report = PromptCheckReport(source, len(texts), findings, counts=_counts(findings))
     if fix:
         path = source_file(source, config.root) or config.path("prompts") / Path(source).name
         bad = {finding.row for finding in findings}
-        clean = [text.strip() for row, text in enumerate(texts, start=1) if row not in bad]
+        clean = [text for row, text in enumerate(texts, start=1) if row not in bad]
         report.fixed = path.with_name(f"{path.stem}.clean.jsonl")
         write_prompts(clean, report.fixed, config.prompts.column)
     return report
