@@ -13,6 +13,7 @@ same frame ("a haiku about the sea" / "... the wind") are not taken for each oth
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from kto import checks
@@ -64,6 +65,7 @@ class PromptGates:
         return None
 
 
+@lru_cache(maxsize=1 << 16)  # kto prompts generate passes every answer through the gates each round
 def other_language(text: str, expected: str) -> str | None:
     """The language ``text`` is in when lingua is fairly sure it is not ``expected``. A prompt is
     one short sentence: lingua takes some of the language's own for a neighbour (an Italian
@@ -98,7 +100,7 @@ def near(a: str, b: str) -> bool:
 class RepeatIndex:
     """The prompts seen so far, to tell whether another repeats one of them, exactly or nearly."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         from datasketch import MinHash, MinHashLSH
 
         self._exact: dict[str, str] = {}  # normalised -> the label of its first prompt
