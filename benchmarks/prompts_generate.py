@@ -39,7 +39,9 @@ from fake_provider import FakeProvider  # noqa: E402
 from kto.config import DEFAULT_CONCURRENCY  # noqa: E402
 
 WRITER = "bench/writer"
-CREATURES = [
+# Fresh prompts name three things of sixty and a time of day: two of them share a frame, as a
+# writer's prompts do, yet rarely fall within a near repeat's few edits of each other.
+THINGS = [
     "heron",
     "owl",
     "fox",
@@ -55,21 +57,11 @@ CREATURES = [
     "deer",
     "crow",
     "lynx",
-]
-DOINGS = [
-    "waiting",
-    "sleeping",
-    "hunting",
-    "singing",
-    "hiding",
-    "drifting",
-    "nesting",
-    "wading",
-    "climbing",
-    "gliding",
-]
-PLACES = [
-    "harbour",
+    "kettle",
+    "lantern",
+    "bicycle",
+    "ferry",
+    "chimney",
     "orchard",
     "marsh",
     "quarry",
@@ -79,15 +71,37 @@ PLACES = [
     "glacier",
     "canyon",
     "chapel",
+    "bakery",
+    "library",
+    "market",
+    "harbour",
+    "bridge",
+    "tram",
+    "umbrella",
+    "violin",
+    "letter",
+    "compass",
+    "blanket",
+    "teapot",
+    "mirror",
+    "ladder",
+    "garden",
+    "river",
+    "island",
+    "station",
+    "tunnel",
+    "attic",
+    "window",
+    "festival",
+    "wedding",
+    "funeral",
+    "classroom",
+    "hospital",
+    "factory",
+    "stadium",
+    "kitchen",
 ]
-SEASONS = [
-    "late winter",
-    "early spring",
-    "midsummer",
-    "the harvest moon",
-    "the first frost",
-    "a monsoon night",
-]
+TIMES = ["dawn", "noon", "dusk", "midnight", "the first frost", "a monsoon night", "the harvest", "low tide"]
 OTHER = ["Schrijf een haiku over de zee bij nacht.", "Escribe un haiku sobre la lluvia de otoño."]
 
 
@@ -98,8 +112,9 @@ def writer(new: int):
     def reply(model: str, request: str) -> str:
         rng = random.Random(hashlib.sha256(request.encode()).digest())
         fresh = [
-            f"Write a haiku about a {rng.choice(CREATURES)} {rng.choice(DOINGS)} near the "
-            f"{rng.choice(PLACES)} in {rng.choice(SEASONS)}, seen by someone {rng.randint(2, 90)} years old."
+            "Write a haiku about the {}, the {} and the {} at {}.".format(
+                *rng.sample(THINGS, 3), rng.choice(TIMES)
+            )
             for _ in range(new)
         ]
         variant = fresh[0][:-3] + "x" + fresh[0][-2:]
@@ -117,20 +132,22 @@ def render_project(folder: Path, url: str) -> Path:
     return project
 
 
-def run_kto(project: Path, n: int) -> float:
+def run_kto(project: Path, n: int) -> tuple[float, str]:
+    """(seconds, kto's last line: what it kept and dropped)."""
     env = {**os.environ, "PYTHONPATH": str(project / "src"), "HF_HUB_OFFLINE": "1"}
     start = time.perf_counter()
-    subprocess.run(
+    result = subprocess.run(
         [sys.executable, "-m", "kto", "prompts", "generate", "--n", str(n)],
         cwd=project,
         env=env,
         check=True,
         capture_output=True,
+        text=True,
     )
     seconds = time.perf_counter() - start
     kept = (project / "prompts" / "generated.jsonl").read_text(encoding="utf-8").splitlines()
     assert len(kept) == n and all(json.loads(line)["prompt"] for line in kept), "kto kept too few"
-    return seconds
+    return seconds, result.stderr.strip().splitlines()[-1]
 
 
 async def plain_loop(url: str, requests: int, concurrency: int) -> float:
@@ -164,7 +181,7 @@ def main() -> None:
     url = served.start()
     try:
         with tempfile.TemporaryDirectory() as folder:
-            kto_seconds = run_kto(render_project(Path(folder), url), args.n)
+            kto_seconds, summary = run_kto(render_project(Path(folder), url), args.n)
     finally:
         served.stop()
     requests = served.attempts.total()
@@ -185,6 +202,7 @@ def main() -> None:
         f"{args.n / kto_seconds:7.1f} prompts/s"
     )
     print(f"requests per kept    : {requests} requests / {args.n} kept = {requests / args.n:.3f}")
+    print(f"kto said             : {summary}")
     print(f"plain AsyncOpenAI    : {requests} requests in {plain_seconds:6.1f} s")
     print(f"ratio plain/kto      : {plain_seconds / kto_seconds:.2f}")
 

@@ -10,10 +10,11 @@ then confirmed by counting the edits between the two texts, so that short prompt
 same frame ("a haiku about the sea" / "... the wind") are not taken for each other (rapidfuzz).
 """
 
+import hashlib
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from kto import checks
@@ -101,13 +102,11 @@ class RepeatIndex:
     """The prompts seen so far, to tell whether another repeats one of them, exactly or nearly."""
 
     def __init__(self) -> None:
-        from datasketch import MinHash, MinHashLSH
+        from datasketch import MinHashLSH
 
         self._exact: dict[str, str] = {}  # normalised -> the label of its first prompt
         self._normalised: dict[str, str] = {}  # label -> normalised
         self._lsh = MinHashLSH(threshold=LSH_THRESHOLD, num_perm=NUM_PERM)
-        # Drawn once: drawing a MinHash's permutations costs more than hashing a prompt.
-        self._permutations = MinHash(num_perm=NUM_PERM, scheme=SCHEME).permutations
 
     def find(self, text: str) -> tuple[str, str] | None:
         """("repeat" or "near repeat", the label of the prompt it repeats), or None."""
@@ -121,7 +120,7 @@ class RepeatIndex:
         from rapidfuzz import process
         from rapidfuzz.distance import Levenshtein
 
-        labels = self._lsh.query(self._minhash(mine))
+        labels = self._lsh.query(_minhash(mine))
         candidates = [self._normalised[label] for label in labels]
         for _, _, at in process.extract(
             mine, candidates, scorer=Levenshtein.distance, score_cutoff=cutoff, limit=None
@@ -137,14 +136,24 @@ class RepeatIndex:
             return
         self._exact[mine] = label
         self._normalised[label] = mine
-        self._lsh.insert(label, self._minhash(mine))
+        self._lsh.insert(label, _minhash(mine))
 
-    def _minhash(self, normalised: str):
-        from datasketch import MinHash
 
-        signature = MinHash(num_perm=NUM_PERM, permutations=self._permutations, scheme=SCHEME)
-        signature.update_batch(shingles(normalised))
-        return signature
+@cache
+def _permutations():
+    """Drawn once: drawing a MinHash's permutations costs more than hashing a prompt."""
+    from datasketch import MinHash
+
+    return MinHash(num_perm=NUM_PERM, scheme=SCHEME).permutations
+
+
+@lru_cache(maxsize=1 << 16)  # kto prompts generate runs every answer through the index each round
+def _minhash(normalised: str):
+    from datasketch import MinHash
+
+    signature = MinHash(num_perm=NUM_PERM, permutations=_permutations(), scheme=SCHEME)
+    signature.update_batch(shingles(normalised))
+    return signature
 
 
 @dataclass(frozen=True)
@@ -227,10 +236,28 @@ def screen(
                 f"prompt {row} has {len(longest):,} characters, more than {slot.id}'s context can hold "
                 f"(about {limit:,}): shorten it or leave it out (kto prompts check lists the long ones)",
             )
-    counts = _counts(find_problems(texts, PromptGates.from_config(config, min_chars=1)))
+    counts = screened_counts(config, texts)
     if problems := sum(counts.values()):
         listed = ", ".join(f"{count} {reason}" for reason, count in counts.items() if count)
         warn(f"{problems} of {len(texts)} prompts have problems ({listed}): kto prompts check lists them")
+
+
+def screened_counts(config: ProjectConfig, texts: list[str]) -> dict[str, int]:
+    """The problems of ``texts`` by reason, remembered for the same prompts and gates: the language
+    gate loads lingua's models (seconds), which a re-run of kto generate need not wait for again."""
+    gates = PromptGates.from_config(config, min_chars=1)
+    key = hashlib.sha256(json.dumps([repr(gates), texts], ensure_ascii=False).encode()).hexdigest()
+    memo = config.path(".cache/kto/prompt-checks.json")
+    try:
+        remembered = json.loads(memo.read_text(encoding="utf-8"))
+        if remembered["key"] == key:
+            return remembered["counts"]
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    counts = _counts(find_problems(texts, gates))
+    memo.parent.mkdir(parents=True, exist_ok=True)
+    memo.write_text(json.dumps({"key": key, "counts": counts}), encoding="utf-8")
+    return counts
 
 
 def context_chars(config: ProjectConfig, slot: ModelSlot) -> int:

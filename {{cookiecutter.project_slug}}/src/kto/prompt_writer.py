@@ -26,7 +26,7 @@ from kto._provisional_engine import fill_gaps
 from kto.config import ModelSlot, ProjectConfig
 from kto.engine import Progress
 from kto.errors import KtoError
-from kto.prompt_checks import PromptGates, reference_index, write_prompts
+from kto.prompt_checks import PromptGates, RepeatIndex, reference_index, write_prompts
 from kto.responses import Response, Table
 
 DEFAULT_OUTPUT = "prompts/generated.jsonl"
@@ -50,7 +50,7 @@ class PromptsReport:
     kept: int = 0
     asked: int = 0  # requests sent in this run
     recovered: int = 0  # answers an interrupted run left in the journal
-    answered: int = 0  # requests with an answer, over every run, that the output is drawn from
+    answered: int = 0  # requests, over every run, whose answers went through the gates
     dropped: Counter = field(default_factory=Counter)  # reason -> candidates
     stopped: str | None = None  # why it stopped short of ``wanted``, in one line
     errors: dict[str, str] = field(default_factory=dict)
@@ -130,28 +130,32 @@ def parse(raw: str | None) -> list[str]:
 
 @dataclass
 class Selection:
-    kept: list[str]
-    dropped: Counter
-    last_useful: int  # the last request that brought a kept prompt (-1: none)
+    """The candidates taken so far, in request order, and what the gates made of them."""
 
+    gates: PromptGates
+    index: RepeatIndex
+    wanted: int
+    kept: list[str] = field(default_factory=list)
+    dropped: Counter = field(default_factory=Counter)
+    last_useful: int = -1  # the last request that brought a kept prompt
+    taken: int = 0  # requests 0 .. taken - 1 are through the gates
 
-def select(answers: Table, gates: PromptGates, reference: list[str], wanted: int) -> Selection:
-    """The first ``wanted`` candidates, in request order, that pass every gate."""
-    index = reference_index(reference)
-    chosen = Selection([], Counter(), -1)
-    for key in sorted(answers, key=index_of):
-        for response in answers[key].values():
-            for text in parse(response.text):
-                if len(chosen.kept) == wanted:
-                    return chosen
-                problem = gates.problem(text) or index.find(text)
+    def take(self, answers: Table) -> None:
+        """Run the next requests' answers through the gates, in request order, until ``wanted``
+        are kept; it waits at a request still without an answer (its place in the order is kept
+        for it), so every run keeps the same prompts from the same answers."""
+        while len(self.kept) < self.wanted and (row := answers.get(key_of(self.taken))):
+            for text in (line for response in row.values() for line in parse(response.text)):
+                if len(self.kept) == self.wanted:
+                    return
+                problem = self.gates.problem(text) or self.index.find(text)
                 if problem:
-                    chosen.dropped[problem[0]] += 1
+                    self.dropped[problem[0]] += 1
                     continue
-                index.add(text, text)
-                chosen.kept.append(text)
-                chosen.last_useful = index_of(key)
-    return chosen
+                self.index.add(text, text)
+                self.kept.append(text)
+                self.last_useful = self.taken
+            self.taken += 1
 
 
 def answered(answers: Table) -> list[int]:
@@ -233,20 +237,20 @@ def run(
     writer = plan(config, reference)
     answers, report = read_answers(store), PromptsReport(output, n)
     start, size = max(answered(answers), default=-1) + 1, FIRST_ROUND
+    chosen = Selection(gates, reference_index(reference), n)
     while True:
-        chosen = select(answers, gates, reference, n)
+        chosen.take(answers)
         write_prompts(chosen.kept, output)
-        done = answered(answers)
-        report.kept, report.dropped, report.answered = len(chosen.kept), chosen.dropped, len(done)
+        report.kept, report.dropped, report.answered = len(chosen.kept), chosen.dropped, chosen.taken
         if report.kept >= n or report.errors:
             return report
-        stale = sum(1 for index in done if index >= start and index > chosen.last_useful)
+        stale = chosen.taken - max(start, chosen.last_useful + 1)
         if stale >= STALE_REQUESTS:
             report.stopped = stopped(report, stale)
             return report
-        per_request = report.kept / len(done) if done else PER_REQUEST
+        per_request = report.kept / chosen.taken if chosen.taken else PER_REQUEST
         wanted = math.ceil((n - report.kept) / max(per_request, 1 / PER_REQUEST))
-        end = max(done, default=-1) + 1 + min(size, wanted)
+        end = max(answered(answers), default=-1) + 1 + min(size, wanted)
         fill = fill_gaps(
             config,
             journal=journal_path(output),
