@@ -44,7 +44,7 @@ QUOTES = "\"'\u201c\u201d\u201e\u201f\u00ab\u00bb\u2039\u203a\u300c\u300d\u300e\
 
 
 @dataclass
-class PromptsReport:
+class PromptWriterReport:
     path: Path
     wanted: int
     kept: int = 0
@@ -224,7 +224,7 @@ def run(
     local: bool,
     progress: Progress,
     warn: Callable[[str], None],
-) -> PromptsReport:
+) -> PromptWriterReport:
     """Ask the writer until ``output`` holds ``n`` prompts that pass the gates, or until it brings
     nothing new."""
     store = answers_path(output)
@@ -235,7 +235,7 @@ def run(
     slot, gates = writer_slot(config, local), PromptGates.from_config(config)
     reference = reference_prompts(config, output, warn)
     writer = plan(config, reference)
-    answers, report = read_answers(store), PromptsReport(output, n)
+    answers, report = read_answers(store), PromptWriterReport(output, n)
     start, size = max(answered(answers), default=-1) + 1, FIRST_ROUND
     chosen = Selection(gates, reference_index(reference), n)
     while True:
@@ -269,7 +269,7 @@ def run(
         size *= 2
 
 
-def stopped(report: PromptsReport, stale: int) -> str:
+def stopped(report: PromptWriterReport, stale: int) -> str:
     return (
         f"stopped: the last {stale} requests brought no new prompt; {report.kept} of {report.wanted} kept in "
         f"{report.path}. Give the writer topics of your own (prompts.topics), a higher temperature, or "
