@@ -45,3 +45,11 @@ def test_the_check_benchmark_prints_rates_and_their_ratio():
     out = run_benchmark("check_throughput.py", "--responses", "200")
     assert len(re.findall(r"\d+ responses in +[\d.]+ s = +\d+ responses/s", out)) == 3, out
     assert re.search(r"ratio gates/detection +: \d+\.\d\d", out), out
+
+
+@pytest.mark.slow
+def test_the_prompts_benchmark_prints_its_rates_and_ratio():
+    out = run_benchmark("prompts_generate.py", "--n", "30", "--latency", "0.05")
+    assert re.search(r"30 kept in +[\d.]+ s = +[\d.]+ prompts/s", out), out
+    assert re.search(r"\d+ requests / 30 kept = \d+\.\d{3}", out), out
+    assert re.search(r"ratio plain/kto +: \d+\.\d\d", out), out

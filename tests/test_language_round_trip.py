@@ -36,6 +36,7 @@ def translate(project: Path, lang: dict) -> None:
     config["task"]["system_prompt"] = lang["system_prompts"]["haiku"]
     config["argilla"].update(lang["annotation"])
     config["suggest"]["prompt"] = lang["judge"]
+    config["prompts"]["writer_prompt"] = lang["prompt_writer"]
     if "community" in config:
         config["community"].update(lang["community"])
     path.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False), encoding="utf-8")

@@ -15,6 +15,7 @@ from conftest import TEMPLATE, bake
 from kto import dataset_card
 from kto.config import load_config
 from kto.export import Policy, aggregate
+from kto.prompt_checks import PromptGates, find_problems
 from kto.prompts import load_prompts
 
 from kto_jinja import load_language
@@ -25,7 +26,8 @@ OTHER = "other"
 REQUIRED = {"en", "es", "fr", "de", "it", "pt", "nl", "pl", "ru", "uk", "tr", "ar", "fa", "hi", "bn", "zh"}
 REQUIRED |= {"ja", "ko", "vi", "th", "id", "sw", "he", "el", "cs", OTHER}
 # The multi-line texts a language must write itself; a copy of the English one is a translation left undone.
-PROSE = ["system_prompts.haiku", "system_prompts.generic", "annotation.guidelines", "judge", "card_paragraph"]
+PROSE = ["system_prompts.haiku", "system_prompts.generic", "annotation.guidelines", "judge", "prompt_writer"]
+PROSE += ["card_paragraph"]
 # Words that give away English left in a text marked reviewed.
 ENGLISH_WORDS = {"the", "you", "your", "with", "write", "respond", "please", "should", "response", "thumbs"}
 # Argilla's buttons as the annotator sees them (its UI is in English unless a user picks de, es or ja).
@@ -118,6 +120,12 @@ def test_a_language_writes_its_own_texts(code):
             if not path.startswith(("models", "small_model", "source", "starter_topics")):
                 words = set(re.findall(r"[a-z]+", NOT_PROSE.sub("", text).lower()))
                 assert not words & ENGLISH_WORDS, f"English left in {path}: {words & ENGLISH_WORDS}"
+
+
+@pytest.mark.parametrize("code", [code for code in CODES if code != OTHER])
+def test_the_starter_prompts_pass_the_prompt_gates(code):
+    """What kto prompts check would list: none in the language (lingua), none a near repeat."""
+    assert find_problems(load(code)["starter_prompts"], PromptGates(1, 300, code)) == []
 
 
 # BCP 47 (RFC 5646) in its canonical case: language, then optional script, region and variants.

@@ -136,6 +136,24 @@ def server(project):
 
 
 @pytest.fixture
+def fake_provider():
+    """``fake_provider(models, **settings)`` starts a stand-in provider (``fake_provider.py``) and
+    returns it with its URL; all are stopped after the test."""
+    from fake_provider import FakeProvider
+
+    started = []
+
+    def start(models: list[str], **settings):
+        fake = FakeProvider(models=models, **settings)
+        started.append(fake)
+        return fake, fake.start()
+
+    yield start
+    for fake in started:
+        fake.stop()
+
+
+@pytest.fixture
 def hub():
     """A double of the Hub's HTTP API on 127.0.0.1, and the environment that points kto at it."""
     from hub_double import HubDouble

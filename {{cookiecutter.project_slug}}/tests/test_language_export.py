@@ -16,6 +16,7 @@ SCHEMA = ["code", "name", "native_name", "direction", "variant", "reviewed", "so
 SCHEMA += [
     "annotation",
     "judge",
+    "prompt_writer",
     "card_paragraph",
     "community",
     "models",
@@ -58,6 +59,7 @@ def test_export_writes_the_templates_schema(project):
     assert exported["annotation"]["guidelines"] == config["argilla"]["guidelines"]
     assert exported["annotation"]["label_up"] == config["argilla"]["label_up"]
     assert exported["judge"] == config["suggest"]["prompt"]
+    assert exported["prompt_writer"] == config["prompts"]["writer_prompt"]
     assert exported["community"]["sign_in"] == config["community"]["sign_in"]
     assert not {"space_url", "hall_of_fame", "hide"} & set(exported["community"])  # the campaign's own
     assert exported["models"] == config["language"]["models"]

@@ -4,6 +4,7 @@ The provider (``fake_provider.py``) counts every request per (model, prompt): it
 what was asked, and how often. kto runs as a user runs it, in a process of its own.
 """
 
+import hashlib
 import json
 import os
 import signal
@@ -37,7 +38,8 @@ def provider():
 def remote_project(project, url: str, count: int, **slot_settings) -> list[str]:
     """Three slots on ``url``, ``count`` prompts; returns the prompts."""
     use_models(project, *(openai_slot(model, url, **slot_settings) for model in MODELS))
-    prompts = [f"Prompt number {n}" for n in range(count)]
+    # Numbered prompts alone would be near repeats of each other, which kto generate warns about.
+    prompts = [f"Prompt number {n} ({hashlib.sha256(str(n).encode()).hexdigest()[:8]})" for n in range(count)]
     (project / "prompts.txt").write_text("\n".join(prompts) + "\n", encoding="utf-8")
     edit_config(project, lambda config: config["prompts"].update(source="prompts.txt"))
     return prompts

@@ -64,11 +64,6 @@ class Task(Strict):
     system_prompt: str = Field(min_length=1)
 
 
-class Prompts(Strict):
-    source: str = Field(min_length=1)
-    column: str = "prompt"
-
-
 class ModelSlot(Strict):
     """One generating model; its ``id`` names it in the data (``generation_model``). The embedded
     model's slots are named after their temperature unless given an id."""
@@ -132,6 +127,24 @@ class ModelSlot(Strict):
                 f"set the environment variable {self.api_key_env} (or put it in .env){login}",
             )
         return key
+
+
+class Prompts(Strict):
+    source: str = Field(min_length=1)
+    column: str = "prompt"
+    # kto prompts generate and check. The writer: a slot like those of generation.models
+    # (default: the first of them). topics: a file of the team's own topics, one per line.
+    writer: ModelSlot | None = None
+    topics: str | None = None
+    # Length bounds of a prompt, in characters; max_chars by default: 300 for haiku, 2000 otherwise.
+    min_chars: int = Field(default=8, ge=1)
+    max_chars: int | None = Field(default=None, ge=1)
+    # The writer's request, in the language ({instructions}: the task's system prompt; {n},
+    # {topic}, {examples}); None in projects rendered before kto prompts generate.
+    writer_prompt: str | None = None
+
+    def length_limit(self, task: str) -> int:
+        return self.max_chars or (300 if task == "haiku" else 2000)
 
 
 class LocalModel(Strict):

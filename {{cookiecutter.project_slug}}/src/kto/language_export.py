@@ -82,6 +82,10 @@ def refusal(config: ProjectConfig) -> KtoError | None:
             return KtoError(
                 f"language.{key}", "missing: cruft update brings it, or copy it from the template"
             )
+    if config.prompts.writer_prompt is None:
+        return KtoError(
+            "prompts.writer_prompt", "missing: cruft update brings it, or copy it from the template"
+        )
     if not language.models:
         return KtoError("language.models", "list the open models that handle the language")
     return None
@@ -126,6 +130,7 @@ def language_file(config: ProjectConfig, source: str) -> dict:
             },
         },
         "judge": _text(config.suggest.prompt),
+        "prompt_writer": _text(config.prompts.writer_prompt or ""),
         "card_paragraph": _text(language.card_paragraph),
         # The volunteers' texts; the campaign's own settings (Space, Hall of Fame) stay behind.
         "community": config.community.model_dump(exclude={"space_url", "hall_of_fame", "hide"}),

@@ -49,17 +49,26 @@ def load_prompts(source: str, column: str, root: Path, language: str = "en") -> 
     a text file not in UTF-8 is read in the ``language``'s Windows code page or the encoding
     charset-normalizer finds.
     """
-    path = next((p for p in (Path(source), root / source) if p.is_file()), None)
-    if path is not None:
-        texts = _read_file(path, column, language)
-    elif HUB_DATASET_ID.fullmatch(source) and not source.endswith(FILE_SUFFIXES):
-        texts = _read_hub_dataset(source, column)
-    else:
-        raise KtoError("prompts", f"{source!r} is neither a file nor a Hub dataset id (owner/name)")
+    texts = read_texts(source, column, root, language)
     prompts = list(dict.fromkeys(text.strip() for text in texts if text and text.strip()))
     if not prompts:
         raise KtoError("prompts", f"{source} holds no prompts")
     return prompts
+
+
+def read_texts(source: str, column: str, root: Path, language: str = "en") -> list[str]:
+    """Every row's text of ``source`` as written, blanks and repeats included (``kto prompts check``)."""
+    path = source_file(source, root)
+    if path is not None:
+        return _read_file(path, column, language)
+    if HUB_DATASET_ID.fullmatch(source) and not source.endswith(FILE_SUFFIXES):
+        return _read_hub_dataset(source, column)
+    raise KtoError("prompts", f"{source!r} is neither a file nor a Hub dataset id (owner/name)")
+
+
+def source_file(source: str, root: Path) -> Path | None:
+    """The file ``source`` names (relative to the working directory or to ``root``), if it is one."""
+    return next((p for p in (Path(source), root / source) if p.is_file()), None)
 
 
 def read_prompts(

@@ -40,7 +40,7 @@ def generate_command(
     push: PushOption = False,
 ) -> None:
     """Ask every configured model to answer every prompt (only what is still missing)."""
-    from kto import generate
+    from kto import generate, prompt_checks
     from kto.prompts import read_prompts
 
     if ray:
@@ -48,6 +48,7 @@ def generate_command(
     config = project(ctx)
     texts = read_prompts(config, prompts, prompt_column, limit)
     slots = config.generation.local_slots() if local else list(config.generation.models)
+    prompt_checks.screen(config, texts, slots, warn)
     with progress_bar() as bar:
         report = generate.run(
             config,

@@ -1,0 +1,93 @@
+"""Commands for the prompts themselves: ``prompts generate`` (a writer model drafts them) and
+``prompts check`` (a linter for a team's own file)."""
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from kto.cli._common import LocalOption, OutputOption, console, progress_bar, project, warn
+
+app = typer.Typer(help="Make prompts with a writer model, and check a prompts file.", no_args_is_help=True)
+
+
+class WriterBar:
+    """One bar for the writer's requests, whose total grows with each round."""
+
+    def __init__(self, bar):
+        self.bar = bar
+        self.task = bar.add_task("asking the writer", total=0)
+        self.total = 0
+
+    def planned(self, jobs, estimates, recovered: int) -> None:
+        if recovered:
+            console.print(f"Resuming: {recovered} answers kept from an interrupted run")
+        self.total += sum(len(job.prompts) for job in jobs)
+        self.bar.update(self.task, total=self.total)
+
+    def answered(self, model: str, ok: bool) -> None:
+        self.bar.advance(self.task)
+
+
+@app.command("generate")
+def prompts_generate_command(
+    ctx: typer.Context,
+    n: Annotated[int, typer.Option("--n", min=1, help="How many prompts the output should hold")],
+    output: OutputOption = None,
+    local: LocalOption = False,
+) -> None:
+    """Ask a writer model for new prompts in the project's language, until N pass the gates."""
+    from kto import prompt_writer
+
+    config = project(ctx)
+    with progress_bar() as bar:
+        report = prompt_writer.run(
+            config,
+            n=n,
+            output=output or config.path(prompt_writer.DEFAULT_OUTPUT),
+            local=local,
+            progress=WriterBar(bar),
+            warn=warn,
+        )
+    for model, error in report.errors.items():
+        warn(f"{model}: some requests failed ({error}); run kto prompts generate again to go on")
+    dropped = ", ".join(f"{count} {reason}" for reason, count in report.dropped.most_common())
+    asked = f"{report.asked} requests in this run" if report.asked else "nothing asked"
+    console.print(f"Kept {report.kept} prompts in {report.path} ({asked}); dropped: {dropped or 'none'}")
+    if report.stopped:
+        console.print(report.stopped)
+        raise typer.Exit(1)
+
+
+@app.command("check")
+def prompts_check_command(
+    ctx: typer.Context,
+    file: Annotated[
+        str | None, typer.Argument(help="Prompts file or Hub dataset id (default: prompts.source)")
+    ] = None,
+    fix: Annotated[
+        bool, typer.Option("--fix", help="Write the prompts without the problems next to the file")
+    ] = False,
+) -> None:
+    """List the empty, too long, wrong-language, repeated and near-repeated prompts; exit 1 if any."""
+    from kto import prompt_checks
+
+    report = prompt_checks.check(project(ctx), file, fix=fix)
+    if report.findings:
+        table = Table(
+            "row",
+            "problem",
+            "prompt",
+            title=f"{report.source}: {len(report.findings)} of {report.rows} prompts",
+        )
+        for finding in report.findings:
+            text = " / ".join(finding.text.split("\n"))
+            table.add_row(str(finding.row), f"{finding.reason}: {finding.detail}", text[:60] or "(empty)")
+        console.print(table)
+    console.print(f"{report.source}: {report.rows} prompts, " + (report.summary() or "no problems"))
+    if report.fixed:
+        kept = report.rows - len(report.findings)
+        console.print(f"Wrote the {kept} prompts without problems to {Path(report.fixed)}")
+    if report.findings:
+        raise typer.Exit(1)

@@ -1,0 +1,277 @@
+"""``kto prompts generate``: a writer model drafts prompts in the project's language; the gates keep N.
+
+Request i asks the writer for a few prompts on a topic, with example prompts, both chosen from i
+alone (the topics cycle, the examples are a sample seeded by i): a resumed run asks exactly what
+the interrupted one would have. The writer is asked through the engine (journal, lock, retries).
+Its answers are kept beside the output (``.<name>.answers.jsonl``) and the output is rebuilt from
+them every time: the answers' lines in request order, through the gates, the first N that pass.
+So a killed run loses only what was in flight, and a run that already has N prompts asks nothing.
+
+Requests go in rounds that double while too few prompts are kept, sized by what earlier requests
+brought; a writer that repeats itself is stopped once STALE_REQUESTS requests in a row brought
+nothing new, with one line that says what to change.
+"""
+
+import json
+import math
+import random
+import re
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kto import local_model
+from kto._provisional_engine import fill_gaps
+from kto.config import ModelSlot, ProjectConfig
+from kto.engine import Progress
+from kto.errors import KtoError
+from kto.prompt_checks import PromptGates, RepeatIndex, reference_index, write_prompts
+from kto.responses import Response, Table
+
+DEFAULT_OUTPUT = "prompts/generated.jsonl"
+PER_REQUEST = 8  # prompts asked for in one request
+EXAMPLES = 3  # example prompts shown in one request
+FIRST_ROUND = 8  # requests in the first round; each later round may double
+STALE_REQUESTS = 12
+# The embedded model writes prompts at a higher temperature than it answers them: variety first.
+LOCAL_TEMPERATURE = 1.0
+KEY = "prompt request "
+# What writers put before a line of a list: bullets, numbers ("3.", "3)", "(3)", "3、"), headings.
+LIST_MARK = re.compile(r"^\s*(?:[-*\u2022\u00b7\u2013\u2014]+|\(?\d+\s*[.)\u3001\uff0e:\uff1a]|#+)\s*")
+# Straight, curly, low, angle and CJK corner quotes, which writers put around a prompt.
+QUOTES = "\"'\u201c\u201d\u201e\u201f\u00ab\u00bb\u2039\u203a\u300c\u300d\u300e\u300f\u300a\u300b"
+
+
+@dataclass
+class PromptWriterReport:
+    path: Path
+    wanted: int
+    kept: int = 0
+    asked: int = 0  # requests sent in this run
+    recovered: int = 0  # answers an interrupted run left in the journal
+    answered: int = 0  # requests, over every run, whose answers went through the gates
+    dropped: Counter = field(default_factory=Counter)  # reason -> candidates
+    stopped: str | None = None  # why it stopped short of ``wanted``, in one line
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class WriterPlan:
+    """What request i says: the template in the language, filled from i."""
+
+    template: str
+    instructions: str
+    topics: list[str]
+    examples: list[str]
+
+    def request(self, index: int) -> str:
+        topic = self.topics[index % len(self.topics)] if self.topics else ""
+        sample = random.Random(index).sample(self.examples, min(EXAMPLES, len(self.examples)))
+        # Plain replacement: the texts may hold braces of their own.
+        text = self.template.replace("{instructions}", self.instructions).replace("{n}", str(PER_REQUEST))
+        text = text.replace("{topic}", topic)
+        return text.replace("{examples}", "\n".join(f"- {example}" for example in sample) or "-")
+
+    def messages(self, key: str) -> list[dict]:
+        return [{"role": "user", "content": self.request(index_of(key))}]
+
+
+def key_of(index: int) -> str:
+    return f"{KEY}{index}"
+
+
+def index_of(key: str) -> int:
+    return int(key.removeprefix(KEY))
+
+
+def writer_slot(config: ProjectConfig, local: bool) -> ModelSlot:
+    if local:
+        slot_id = local_model.slot_id(LOCAL_TEMPERATURE)
+        return ModelSlot(id=slot_id, backend="local", temperature=LOCAL_TEMPERATURE)
+    return config.prompts.writer or config.generation.models[0]
+
+
+def plan(config: ProjectConfig, examples: list[str]) -> WriterPlan:
+    template = config.prompts.writer_prompt
+    if not template:
+        raise KtoError(
+            "prompts.writer_prompt",
+            "missing: cruft update brings it, or copy prompt_writer from the template's language file",
+        )
+    return WriterPlan(template, config.task.system_prompt, topics(config), examples)
+
+
+def topics(config: ProjectConfig) -> list[str]:
+    """The team's topics file, else the language's starter topics, else the task's description."""
+    if config.prompts.topics:
+        from kto.prompts import read_text
+
+        path = config.path(config.prompts.topics)
+        if not path.is_file():
+            raise KtoError("prompts.topics", f"{path} does not exist: one topic per line")
+        found = [line.strip() for line in read_text(path, config.language.code).splitlines() if line.strip()]
+        if not found:
+            raise KtoError("prompts.topics", f"{path} holds no topics: one topic per line")
+        return found
+    return list(config.language.starter_topics) or [config.task.description]
+
+
+def parse(raw: str | None) -> list[str]:
+    """The prompts in a writer's answer: one per line, without list marks or quotes; a line
+    that ends with a colon introduces the list ("Here are eight prompts:") and is left out."""
+    found = []
+    for line in (raw or "").splitlines():
+        text = LIST_MARK.sub("", line).strip().strip(QUOTES).strip()
+        if text and not text.endswith((":", "\uff1a")):
+            found.append(text)
+    return found
+
+
+@dataclass
+class Selection:
+    """The candidates taken so far, in request order, and what the gates made of them."""
+
+    gates: PromptGates
+    index: RepeatIndex
+    wanted: int
+    kept: list[str] = field(default_factory=list)
+    dropped: Counter = field(default_factory=Counter)
+    last_useful: int = -1  # the last request that brought a kept prompt
+    taken: int = 0  # requests 0 .. taken - 1 are through the gates
+
+    def take(self, answers: Table) -> None:
+        """Run the next requests' answers through the gates, in request order, until ``wanted``
+        are kept; it waits at a request still without an answer (its place in the order is kept
+        for it), so every run keeps the same prompts from the same answers."""
+        while len(self.kept) < self.wanted and (row := answers.get(key_of(self.taken))):
+            for text in (line for response in row.values() for line in parse(response.text)):
+                if len(self.kept) == self.wanted:
+                    return
+                problem = self.gates.problem(text) or self.index.find(text)
+                if problem:
+                    self.dropped[problem[0]] += 1
+                    continue
+                self.index.add(text, text)
+                self.kept.append(text)
+                self.last_useful = self.taken
+            self.taken += 1
+
+
+def answered(answers: Table) -> list[int]:
+    return sorted(
+        index_of(key) for key, row in answers.items() if any(r.raw is not None for r in row.values())
+    )
+
+
+def answers_path(output: Path) -> Path:
+    return output.with_name(f".{output.stem}.answers.jsonl")
+
+
+def journal_path(output: Path) -> Path:
+    return output.with_name(f".{output.stem}.journal.jsonl")
+
+
+def read_answers(path: Path) -> Table:
+    table: Table = {}
+    if path.exists():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            entry = json.loads(line)
+            table.setdefault(entry["key"], {})[entry["model"]] = Response(entry["prompt_seen"], entry["raw"])
+    return table
+
+
+def write_answers(path: Path, table: Table) -> None:
+    """All of them, written whole or not at all (a kill mid-write leaves the previous file)."""
+    partial = path.with_name(f"{path.name}.partial")
+    lines = [
+        json.dumps(
+            {"key": key, "model": model, "prompt_seen": r.prompt_seen, "raw": r.raw}, ensure_ascii=False
+        )
+        for key, row in table.items()
+        for model, r in row.items()
+        if r.raw is not None
+    ]
+    partial.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    partial.replace(path)
+
+
+def reference_prompts(config: ProjectConfig, output: Path, warn: Callable[[str], None]) -> list[str]:
+    """The prompts of ``prompts.source``, which new ones must not repeat (none when it is the output)."""
+    from kto.prompts import read_texts, source_file
+
+    source = config.prompts.source
+    if (found := source_file(source, config.root)) is not None and found.resolve() == output.resolve():
+        return []
+    try:
+        texts = read_texts(source, config.prompts.column, config.root, config.language.code)
+    except KtoError as error:
+        warn(f"{error}; new prompts are compared with each other only")
+        return []
+    return list(dict.fromkeys(text.strip() for text in texts if text and text.strip()))
+
+
+def max_new_tokens(gates: PromptGates) -> int:
+    """Room for PER_REQUEST prompts of the longest length allowed, at ~3 characters a token."""
+    return min(2048, max(256, PER_REQUEST * gates.max_chars // 3))
+
+
+def run(
+    config: ProjectConfig,
+    *,
+    n: int,
+    output: Path,
+    local: bool,
+    progress: Progress,
+    warn: Callable[[str], None],
+) -> PromptWriterReport:
+    """Ask the writer until ``output`` holds ``n`` prompts that pass the gates, or until it brings
+    nothing new."""
+    store = answers_path(output)
+    if output.exists() and output.stat().st_size and not store.exists():
+        raise KtoError(
+            "output", f"{output} exists and was not written by kto prompts generate: choose another --output"
+        )
+    slot, gates = writer_slot(config, local), PromptGates.from_config(config)
+    reference = reference_prompts(config, output, warn)
+    writer = plan(config, reference)
+    answers, report = read_answers(store), PromptWriterReport(output, n)
+    start, size = max(answered(answers), default=-1) + 1, FIRST_ROUND
+    chosen = Selection(gates, reference_index(reference), n)
+    while True:
+        chosen.take(answers)
+        write_prompts(chosen.kept, output)
+        report.kept, report.dropped, report.answered = len(chosen.kept), chosen.dropped, chosen.taken
+        if report.kept >= n or report.errors:
+            return report
+        stale = chosen.taken - max(start, chosen.last_useful + 1)
+        if stale >= STALE_REQUESTS:
+            report.stopped = stopped(report, stale)
+            return report
+        per_request = report.kept / chosen.taken if chosen.taken else PER_REQUEST
+        wanted = math.ceil((n - report.kept) / max(per_request, 1 / PER_REQUEST))
+        end = max(answered(answers), default=-1) + 1 + min(size, wanted)
+        fill = fill_gaps(
+            config,
+            journal=journal_path(output),
+            command="kto prompts generate",
+            prompts=[key_of(index) for index in range(end)],
+            slots=[slot],
+            messages=writer.messages,
+            max_new_tokens=max_new_tokens(gates),
+            progress=progress,
+            warn=warn,
+            save=lambda table: write_answers(store, table),
+            known=answers,
+        )
+        answers, report.errors = fill.answers, fill.errors
+        report.asked, report.recovered = report.asked + fill.asked, report.recovered + fill.recovered
+        size *= 2
+
+
+def stopped(report: PromptWriterReport, stale: int) -> str:
+    return (
+        f"stopped: the last {stale} requests brought no new prompt; {report.kept} of {report.wanted} kept in "
+        f"{report.path}. Give the writer topics of your own (prompts.topics), a higher temperature, or "
+        "another model (prompts.writer), then run it again"
+    )

@@ -1,0 +1,222 @@
+"""kto prompts generate against a stand-in writer: what the gates keep, when it stops, and hard kills.
+
+The writer is the fake provider with a scripted reply: it learns which request it was sent
+from the project's own request plan, so its answers are the same whatever order the requests
+come in. kto runs as a user runs it, in a process of its own.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from conftest import edit_config, kto_env, openai_slot, run_kto, use_models
+
+WRITER = "team/writer"
+# Thirty Dutch prompts on thirty topics: what a good writer brings.
+DUTCH = [
+    "Schrijf een haiku over een reiger die bij de sloot op een kikker wacht.",
+    "Maak een haiku over de geur van natte bladeren in een bos in oktober.",
+    "Schrijf een haiku over een oude vissersboot die in de haven ligt te roesten.",
+    "Kun je een haiku schrijven over kinderen die op het ijs van de vijver glijden?",
+    "Schrijf een haiku over de laatste veerpont van de avond over de rivier.",
+    "Maak een haiku over een grootmoeder die aardappels schilt aan de keukentafel.",
+    "Schrijf een haiku over het geluid van hagel op een zinken dak.",
+    "Schrijf een haiku over een verdwaalde ballon boven de weilanden.",
+    "Maak een haiku over de eerste kievit die je in maart hoort roepen.",
+    "Schrijf een haiku over een lege schommel in een stil speeltuintje.",
+    "Kun je een haiku maken over de markt waar kaas wordt gewogen?",
+    "Schrijf een haiku over zeehonden die op een zandbank liggen te zonnen.",
+    "Maak een haiku over een trein die 's nachts door het polderland rijdt.",
+    "Schrijf een haiku over de bibliotheek vlak voor sluitingstijd.",
+    "Schrijf een haiku over een kat die op de vensterbank naar de regen kijkt.",
+    "Maak een haiku over het dauwnat gras van een voetbalveld op zondagochtend.",
+    "Schrijf een haiku over de lichtjes van een kermis in de verte.",
+    "Kun je een haiku schrijven over een brief die nooit verstuurd werd?",
+    "Schrijf een haiku over de stilte in een kerk op een doordeweekse middag.",
+    "Maak een haiku over een volkstuin waar de pompoenen rijp worden.",
+    "Schrijf een haiku over het eerste kopje koffie na een nachtdienst.",
+    "Schrijf een haiku over een eenzame wandelaar op de dijk in de mist.",
+    "Maak een haiku over de zwaluwen die in september vertrekken.",
+    "Schrijf een haiku over een verhuisdoos vol oude foto's op zolder.",
+    "Kun je een haiku maken over het gezoem van bijen in de lindeboom?",
+    "Schrijf een haiku over een fietsenstalling bij het station in de spits.",
+    "Maak een haiku over de schaduw van een windturbine over een akker.",
+    "Schrijf een haiku over een bakker die om vier uur 's ochtends het deeg kneedt.",
+    "Schrijf een haiku over de geur van teer op een warme zomerdag.",
+    "Maak een haiku over een vuurtoren die zijn licht over de golven draait.",
+]
+ENGLISH = [
+    "Write a haiku about a heron waiting by the ditch.",
+    "Describe the smell of rain on a summer street.",
+]
+# Already in prompts.source: new prompts may not repeat them.
+SOURCE = [
+    "Schrijf een haiku over de stilte van een polder bij zonsopgang.",
+    "Maak een haiku over oliebollen op oudejaarsavond.",
+]
+
+
+def variant(text: str) -> str:
+    """``text`` with one letter changed, near its middle."""
+    at = next(i for i in range(len(text) // 2, len(text)) if text[i].isalpha())
+    return text[:at] + ("x" if text[at] != "x" else "y") + text[at + 1 :]
+
+
+def writer_project(project, url: str, language: str, source: list[str], **slot) -> dict[str, int]:
+    """The project in ``language``, with ``source`` as prompts.source and a writer on ``url``;
+    returns each request's text -> its number, from the project's own request plan."""
+    from kto import prompt_writer
+    from kto.config import load_config
+
+    use_models(project, openai_slot(WRITER, url, **slot))
+    (project / "source.txt").write_text("\n".join(source) + "\n", encoding="utf-8")
+    # Topics of their own for each request: the texts differ, so the writer can tell them apart.
+    (project / "topics.txt").write_text("\n".join(f"topic {n}" for n in range(200)) + "\n", encoding="utf-8")
+
+    def change(config):
+        config["language"]["code"] = language
+        config["checks"]["expected_language"] = language
+        config["prompts"].update(source="source.txt", topics="topics.txt")
+
+    edit_config(project, change)
+    config = load_config(project / "project.yaml")
+    writer = prompt_writer.plan(config, source)
+    return {writer.request(index): index for index in range(200)}
+
+
+def mixing(requests: dict[str, int], pool: list[str], source: list[str], new: int = 3):
+    """A writer whose request i brings ``new`` prompts of ``pool`` and, after the first, an exact
+    repeat (another case), a one-letter variant of an earlier prompt and of a source prompt, and
+    an English prompt, in a numbered list under a heading."""
+
+    def reply(request: str) -> str:
+        i = requests[request]
+        lines = [f"{n}. {text}" for n, text in enumerate(pool[new * i : new * i + new], start=1)]
+        if i:
+            earlier = pool[new * (i - 1) : new * i]
+            lines += [earlier[0].upper(), variant(earlier[-1]), variant(source[i % len(source)])]
+            lines.append(f'- "{ENGLISH[i % len(ENGLISH)]}"')
+        return "Hier zijn nieuwe prompts:\n" + "\n".join(lines)
+
+    return reply
+
+
+def generated(project) -> list[str]:
+    lines = (project / "prompts" / "generated.jsonl").read_text(encoding="utf-8").splitlines()
+    return [json.loads(line)["prompt"] for line in lines]
+
+
+def test_the_gates_keep_exactly_n_new_prompts(project, fake_provider):
+    requests = {}
+    fake, url = fake_provider(
+        [WRITER], replies={WRITER: lambda request: mixing(requests, DUTCH, SOURCE)(request)}
+    )
+    requests.update(writer_project(project, url, "nl", SOURCE, concurrency=4))
+    result = run_kto(project, "prompts", "generate", "--n", "20")
+    assert result.returncode == 0, result.stderr
+    assert generated(project) == DUTCH[:20]
+    summary = result.stderr.strip().splitlines()[-1]
+    assert summary.startswith("Kept 20 prompts in ") and "wrong language" in summary, summary
+    assert " repeat" in summary and "near repeat" in summary
+    asked = fake.attempts.total()
+    assert asked == 7 and not fake.asked_twice()  # 3 new prompts a request: 7 requests bring 20
+
+    again = run_kto(project, "prompts", "generate", "--n", "20")
+    assert again.returncode == 0 and "nothing asked" in again.stderr
+    assert fake.attempts.total() == asked and generated(project) == DUTCH[:20]
+
+
+def test_a_writer_that_repeats_itself_is_stopped(project, fake_provider):
+    line = "Schrijf een haiku over de maan boven de duinen."
+    fake, url = fake_provider([WRITER], replies={WRITER: lambda request: f"1. {line}\n2. {line}"})
+    writer_project(project, url, "nl", SOURCE)
+    result = run_kto(project, "prompts", "generate", "--n", "50")
+    assert result.returncode == 1
+    assert generated(project) == [line]
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("stopped: the last ") and "1 of 50 kept" in last and "prompts.topics" in last
+    assert fake.attempts.total() <= 30  # a stretch of requests, not one per prompt wanted
+
+
+JAPANESE = [
+    "古い池に蛙が飛び込む音について俳句を書いてください。",
+    "京都の秋の紅葉を題材にした俳句を詠んでください。",
+    "満員電車の朝の静けさを俳句にしてください。",
+    "雪の降る夜に灯る街灯の俳句をお願いします。",
+    "夏祭りの花火を見上げる子どもの俳句を作ってください。",
+    "梅雨の晴れ間に干した洗濯物の俳句を書いてください。",
+    "富士山の頂に残る春の雪を俳句に詠んでください。",
+    "縁側で昼寝をする猫の姿を俳句にしてください。",
+    "桜の花びらが川面を流れる様子の俳句をお願いします。",
+    "冬の海辺で貝を拾う老人の俳句を作ってください。",
+]
+JAPANESE_SOURCE = [
+    "田植えの終わった水田に映る夕日の俳句を書いてください。",
+    "新年の初詣で鳴る鈴の音を俳句に詠んでください。",
+]
+
+
+def kanji_variant(text: str) -> str:
+    """``text`` with one character changed: Japanese has no spaces to find words by."""
+    return text[:3] + ("夜" if text[3] != "夜" else "朝") + text[4:]
+
+
+def test_near_repeats_of_unspaced_japanese_are_removed(project, fake_provider):
+    requests = {}
+
+    def reply(request: str) -> str:
+        i = requests[request]
+        lines = JAPANESE[2 * i : 2 * i + 2]
+        if i:
+            lines += [kanji_variant(JAPANESE[2 * i - 1]), kanji_variant(JAPANESE_SOURCE[i % 2])]
+        return "\n".join(lines)
+
+    _fake, url = fake_provider([WRITER], replies={WRITER: reply})
+    requests.update(writer_project(project, url, "ja", JAPANESE_SOURCE))
+    result = run_kto(project, "prompts", "generate", "--n", "8")
+    assert result.returncode == 0, result.stderr
+    assert generated(project) == JAPANESE[:8]
+    assert "near repeat" in result.stderr.strip().splitlines()[-1]
+
+
+def lines_in(path) -> int:
+    return path.read_bytes().count(b"\n") if path.exists() else 0
+
+
+def test_after_a_hard_kill_the_next_run_asks_only_for_what_was_in_flight(project, fake_provider):
+    requests = {}
+    fake, url = fake_provider(
+        [WRITER],
+        latency=0.3,
+        replies={WRITER: lambda request: mixing(requests, DUTCH, SOURCE, new=2)(request)},
+    )
+    requests.update(writer_project(project, url, "nl", SOURCE, concurrency=3))
+    store, journal = (
+        project / "prompts" / ".generated.answers.jsonl",
+        project / "prompts" / ".generated.journal.jsonl",
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "kto", "prompts", "generate", "--n", "24"],
+        cwd=project,
+        env=kto_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 120
+    while not (store.exists() and lines_in(journal) >= 2):  # mid-way through the second round
+        assert time.monotonic() < deadline and process.poll() is None, "the run ended before the kill"
+        time.sleep(0.01)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    in_flight = fake.attempts.total() - lines_in(store) - lines_in(journal)
+
+    result = run_kto(project, "prompts", "generate", "--n", "24")
+    assert result.returncode == 0, result.stderr
+    assert "Resuming: " in result.stderr
+    assert generated(project) == DUTCH[:24]
+    assert sum(count - 1 for count in fake.asked_twice().values()) <= in_flight <= 3
+    assert not journal.exists()
