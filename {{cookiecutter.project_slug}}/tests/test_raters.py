@@ -74,7 +74,7 @@ def test_careless_raters_are_flagged_and_left_out_of_the_export(rated):
         assert report.quality[user].gold_accuracy == 1.0 and report.quality[user].gold_rated == len(GOLD)
     assert "gold" not in report.approval  # gold records are no model's
     shown = run_kto(rated, "status")
-    assert shown.returncode == 0 and "100% of 6" in shown.stderr and "0% of 6" in shown.stderr
+    assert shown.returncode == 0 and "100% of 6" in shown.stdout and "0% of 6" in shown.stdout, shown.stderr
     post = run_kto(rated, "status", "--markdown")  # the public post: kind and blind
     assert post.returncode == 0, post.stderr
     assert "annotator3: 26" in post.stdout and "annotator4: 26" in post.stdout
