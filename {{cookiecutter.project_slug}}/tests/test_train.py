@@ -4,13 +4,19 @@ import math
 import re
 
 import pytest
-from conftest import PROJECT, edit_config, run_kto
+from conftest import PROJECT, edit_config, needs_extra, run_kto
 
 from kto import ratings
 from kto.config import load_config
 from kto.export import kto_weights
 
 pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def training_extra():
+    """Real training needs torch, TRL and PEFT: without the extra, these tests skip and say so."""
+    needs_extra("train", "torch", "trl", "peft")
 
 
 def rated(up: int, down: int) -> list[dict]:
@@ -44,7 +50,7 @@ def exported(project, up: int, down: int):
     return project
 
 
-def test_a_dry_run_takes_two_real_steps_and_saves_an_adapter_with_its_card(project):
+def test_a_dry_run_takes_two_real_steps_and_saves_an_adapter_with_its_card(project, training_extra):
     exported(project, up=6, down=3)
     result = run_kto(project, "train", "--dry-run")
     assert result.returncode == 0, result.stderr
@@ -58,7 +64,7 @@ def test_a_dry_run_takes_two_real_steps_and_saves_an_adapter_with_its_card(proje
     assert "KTOTrainer" in card and "2 steps" in card and "datasets:" in card
 
 
-def test_push_uploads_the_adapter_and_a_card_that_links_the_dataset(project, hub):
+def test_push_uploads_the_adapter_and_a_card_that_links_the_dataset(project, hub, training_extra):
     double, env = hub
     exported(project, up=3, down=3)
     result = run_kto(project, "train", "--dry-run", "--push", env=env)
@@ -87,8 +93,14 @@ def test_bad_inputs_are_one_line(project, tmp_path):
     (hidden / "torch" / "__init__.py").write_text("raise ImportError('No module named torch')\n")
     missing_extra = error("--dry-run", PYTHONPATH=f"{hidden}:{PROJECT / 'src'}")
     assert missing_extra.startswith("error: train: install the training extra: pip install -e '.[train]'")
-    offline = error(HF_HUB_OFFLINE="1")  # the configured base model is not in the cache
-    assert offline.startswith("error: training.base_model: cannot load ")
+
+
+def test_a_base_model_that_is_not_at_hand_is_one_line(project, training_extra):
+    exported(project, up=2, down=2)
+    offline = run_kto(project, "train", env={"HF_HUB_OFFLINE": "1"})  # not in the cache
+    assert offline.returncode == 1
+    [line] = offline.stderr.strip().splitlines()
+    assert line.startswith("error: training.base_model: cannot load ")
 
 
 @pytest.mark.parametrize(
