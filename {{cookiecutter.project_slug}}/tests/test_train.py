@@ -77,30 +77,30 @@ def test_push_uploads_the_adapter_and_a_card_that_links_the_dataset(project, hub
     assert f"- {dataset}" in uploaded["README.md"].decode()
 
 
-def test_bad_inputs_are_one_line(project, tmp_path):
-    def error(*args, **env):
-        result = run_kto(project, "train", *args, env=env or None)
-        assert result.returncode == 1
-        [line] = result.stderr.strip().splitlines()
-        return line
+def error(project, *args, **env) -> str:
+    """The one line ``kto train *args`` fails with."""
+    result = run_kto(project, "train", *args, env=env or None)
+    assert result.returncode == 1
+    [line] = result.stderr.strip().splitlines()
+    return line
 
-    assert error("--dry-run").startswith("error: train: no KTO dataset at ")
+
+def test_bad_inputs_are_one_line(project, training_extra):
+    assert error(project, "--dry-run").startswith("error: train: no KTO dataset at ")
     exported(project, up=4, down=0)
-    assert "all 4 rows are thumbs up: KTO needs both labels" in error("--dry-run")
+    assert "all 4 rows are thumbs up: KTO needs both labels" in error(project, "--dry-run")
+    exported(project, up=2, down=2)
+    offline = error(project, HF_HUB_OFFLINE="1")  # the configured base model is not in the cache
+    assert offline.startswith("error: training.base_model: cannot load ")
+
+
+def test_without_the_training_extra_the_error_says_what_to_install(project, tmp_path):
     exported(project, up=2, down=2)
     hidden = tmp_path / "no-torch"
     (hidden / "torch").mkdir(parents=True)
     (hidden / "torch" / "__init__.py").write_text("raise ImportError('No module named torch')\n")
-    missing_extra = error("--dry-run", PYTHONPATH=f"{hidden}:{PROJECT / 'src'}")
+    missing_extra = error(project, "--dry-run", PYTHONPATH=f"{hidden}:{PROJECT / 'src'}")
     assert missing_extra.startswith("error: train: install the training extra: pip install -e '.[train]'")
-
-
-def test_a_base_model_that_is_not_at_hand_is_one_line(project, training_extra):
-    exported(project, up=2, down=2)
-    offline = run_kto(project, "train", env={"HF_HUB_OFFLINE": "1"})  # not in the cache
-    assert offline.returncode == 1
-    [line] = offline.stderr.strip().splitlines()
-    assert line.startswith("error: training.base_model: cannot load ")
 
 
 @pytest.mark.parametrize(
