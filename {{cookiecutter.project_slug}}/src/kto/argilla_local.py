@@ -93,14 +93,7 @@ class LocalArgilla:
             logins = self._ensure_annotators(url, self.users()["owner"], annotators, workspace)
             self._write_env_file(url, logins)
             return url, logins
-        # What a crash or a kill -9 left behind, down to the orphans of the worker's forks: the
-        # data is safe in SQLite.
-        left = self.down()
-        if any(running.values()):
-            gone = [name for name, alive in running.items() if not alive]
-            say(f"A previous server was half running ({', '.join(gone)} had stopped): stopped the rest")
-        elif left:
-            say(f"Stopped what a previous server left running: {', '.join(left)}")
+        self._end_what_a_crash_left(running, say)
         self._install_server(say)
         for folder in (self.home, self.logs):
             folder.mkdir(parents=True, exist_ok=True)
@@ -142,6 +135,16 @@ class LocalArgilla:
             self.down()
             raise
         return url, logins
+
+    def _end_what_a_crash_left(self, running: dict[str, bool], say) -> None:
+        """Stop what a crash or a kill -9 left behind, down to the orphans of the worker's forks
+        (the data is safe in SQLite)."""
+        left = self.down()
+        if any(running.values()):
+            gone = [name for name, alive in running.items() if not alive]
+            say(f"A previous server was half running ({', '.join(gone)} had stopped): stopped the rest")
+        elif left:
+            say(f"Stopped what a previous server left running: {', '.join(left)}")
 
     def _install_server(self, say) -> None:
         marker = self.venv / "kto-server-packages.txt"
