@@ -1,6 +1,7 @@
 import importlib.util
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -96,3 +97,32 @@ class BakedProject:
 def baked(request, tmp_path_factory) -> BakedProject:
     answers = COMBINATIONS[request.param]
     return BakedProject(request.param, answers, bake(tmp_path_factory.mktemp(request.param), **answers))
+
+
+# `uses: owner/action@<40-hex commit>  # vX.Y.Z`: a tag can be moved to other code, a commit cannot;
+# the comment tells Dependabot (and readers) which release the commit is.
+PINNED_USES = re.compile(r"^\s*(?:- )?uses: [\w.-]+/[\w./-]+@[0-9a-f]{40}  # v\d+\.\d+\.\d+$")
+
+
+def uses_lines(folder: Path) -> list[str]:
+    """Every ``uses:`` line of the workflows in ``folder``."""
+    return [
+        line
+        for path in sorted(folder.glob("*.yml"))
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip().removeprefix("- ").startswith("uses:")
+    ]
+
+
+def zizmor_findings(folder: Path) -> list[dict]:
+    """What ``zizmor --offline`` reports on the workflows in ``folder`` (every audit, unpinned uses
+    included)."""
+    zizmor = shutil.which(
+        "zizmor", path=os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]])
+    )
+    assert zizmor, "pip install -r requirements-dev.txt (zizmor)"
+    result = subprocess.run(
+        [zizmor, "--offline", "--format", "json", str(folder)], capture_output=True, text=True
+    )
+    assert result.stdout, result.stderr
+    return json.loads(result.stdout)

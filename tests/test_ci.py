@@ -2,7 +2,7 @@
 
 import pytest
 import yaml
-from conftest import COMBINATIONS, TEMPLATE
+from conftest import COMBINATIONS, PINNED_USES, TEMPLATE, uses_lines, zizmor_findings
 
 WORKFLOW = yaml.safe_load((TEMPLATE / ".github" / "workflows" / "ci.yml").read_text(encoding="utf-8"))
 
@@ -43,3 +43,25 @@ def test_no_checkout_keeps_credentials_and_stale_runs_stop():
     assert WORKFLOW["concurrency"]["cancel-in-progress"] is True
     # The history test needs every commit back to the root.
     assert WORKFLOW["jobs"]["template"]["steps"][0]["with"]["fetch-depth"] == 0
+
+
+def test_the_rendered_project_is_tested_on_every_supported_python():
+    """Each combination on the oldest Python, and the default answers on every newer one."""
+    matrix = WORKFLOW["jobs"]["rendered"]["strategy"]["matrix"]
+    jobs = [(name, python) for name in COMBINATIONS for python in matrix["python"]]
+    jobs += [(extra["combination"], extra["python"]) for extra in matrix["include"]]
+    assert {python for _, python in jobs} == {"3.11", "3.12", "3.13"}
+    assert all(name in COMBINATIONS for name, _ in jobs)
+    assert len(jobs) == len(set(jobs)) == len(COMBINATIONS) + 2
+    steps = WORKFLOW["jobs"]["rendered"]["steps"]
+    [setup] = [step for step in steps if step.get("uses", "").startswith("actions/setup-python@")]
+    [cache] = [step for step in steps if step.get("uses", "").startswith("actions/cache@")]
+    assert setup["with"]["python-version"] == "${{ matrix.python }}"
+    assert "${{ matrix.python }}" in cache["with"]["key"]  # a wheel built for one Python only
+
+
+def test_the_workflows_pass_zizmor_with_every_action_pinned():
+    workflows = TEMPLATE / ".github" / "workflows"
+    assert zizmor_findings(workflows) == []
+    uses = uses_lines(workflows)
+    assert uses and all(PINNED_USES.match(line) for line in uses), uses

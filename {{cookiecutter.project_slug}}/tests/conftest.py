@@ -66,6 +66,17 @@ def write_prompts(project: Path, count: int) -> Path:
     return path
 
 
+def needs_extra(extra: str, *modules: str) -> None:
+    """Skip the calling test unless the project's ``extra`` (its ``modules``) can be imported here:
+    a suite run without that extra, or on a Python it has no build for, skips instead of failing."""
+    python = f"{sys.version_info.major}.{sys.version_info.minor}"
+    for module in modules:
+        pytest.importorskip(
+            module,
+            reason=f"{module} cannot be imported on Python {python}: pip install -e '.[{extra}]'",
+        )
+
+
 def kto_env() -> dict[str, str]:
     """The environment for ``python -m kto``: offline, with the package from src/."""
     return {
@@ -109,7 +120,7 @@ def free_port() -> int:
 @pytest.fixture
 def server(project):
     """``kto serve``: the embedded model behind llama.cpp's OpenAI-compatible API."""
-    pytest.importorskip("llama_cpp.server")
+    needs_extra("local", "llama_cpp.server")
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "kto", "serve", "--port", str(port)],

@@ -1,8 +1,6 @@
 """kto annotate, status and backup against a real Argilla server on 127.0.0.1."""
 
 import json
-import os
-import signal
 from collections import Counter
 
 import pytest
@@ -215,52 +213,6 @@ def test_backup_keeps_every_record_and_rating(annotation_project, argilla_server
         double.files[repo]["data/train-00000-of-00001.parquet"]
         == (annotation_project / "data" / "backup" / "ratings.parquet").read_bytes()
     )
-
-
-def processes_started_in(folder) -> list[int]:
-    """Live processes whose working directory is ``folder`` (where kto argilla up starts them)."""
-    import psutil
-
-    found = []
-    for process in psutil.process_iter(["cwd", "status"]):
-        if process.info["cwd"] == str(folder.resolve()) and process.info["status"] != psutil.STATUS_ZOMBIE:
-            found.append(process.pid)
-    return found
-
-
-def test_the_local_server_keeps_its_data_through_down_and_up_and_a_crash(tmp_path):
-    """A server of its own: stopped and started again, or killed, it still has every record."""
-    import shutil
-
-    from conftest import PROJECT
-
-    if shutil.which("redis-server") is None:
-        pytest.skip("redis-server is not installed")
-    shutil.copy(PROJECT / "project.yaml", tmp_path)
-    edit_config(tmp_path, lambda config: config["checks"].update(language="off"))  # English answers
-    assert run_kto(tmp_path, "argilla", "up", "--annotators", "1").returncode == 0
-    try:
-        write_generations(tmp_path, prompts=3)
-        assert run_kto(tmp_path, "annotate").returncode == 0
-        assert run_kto(tmp_path, "argilla", "status").returncode == 0
-        stopped = run_kto(tmp_path, "argilla", "down")
-        assert "Stopped worker, server, redis, search" in stopped.stderr
-        assert run_kto(tmp_path, "argilla", "status").returncode == 3
-        assert processes_started_in(tmp_path / ".argilla") == []  # the worker's forks too
-        restarted = run_kto(tmp_path, "argilla", "up")
-        assert restarted.returncode == 0, restarted.stderr
-        again = run_kto(tmp_path, "annotate")
-        assert "0 records added, 6 already there" in again.stderr
-
-        state = json.loads((tmp_path / ".argilla" / "state.json").read_text())
-        for name in ("server", "worker"):  # as the OOM killer or a reboot would
-            os.killpg(state["pids"][name], signal.SIGKILL)
-        after_crash = run_kto(tmp_path, "argilla", "up")
-        assert after_crash.returncode == 0, after_crash.stderr
-        assert "half running (server, worker had stopped): stopped the rest" in after_crash.stderr
-        assert "0 records added, 6 already there" in run_kto(tmp_path, "annotate").stderr
-    finally:
-        run_kto(tmp_path, "argilla", "down")
 
 
 def test_export_from_the_server_matches_the_hand_worked_case(annotation_project, argilla_server):

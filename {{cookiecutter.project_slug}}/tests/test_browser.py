@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from conftest import PROJECT, dataset_of, run_kto, table_rows, write_generations
+from conftest import PROJECT, dataset_of, needs_extra, run_kto, table_rows, write_generations
 
 from kto.config import load_config
 
@@ -21,7 +21,9 @@ ARTIFACTS = Path(os.environ.get("KTO_TEST_ARTIFACTS", PROJECT / ".test-artifacts
 @contextmanager
 def signed_in(server, project, username: str):
     """A headless Chromium page on the project's dataset, signed in as ``username``."""
-    sync_api = pytest.importorskip("playwright.sync_api")
+    needs_extra("dev", "playwright.sync_api")
+    from playwright import sync_api
+
     if not shutil.which(CHROMIUM):
         pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium, or set KTO_CHROMIUM)")
     dataset = load_config(project / "project.yaml").argilla.dataset
@@ -42,7 +44,9 @@ def signed_in(server, project, username: str):
 
 
 def test_an_annotator_gives_a_thumbs_up_in_the_browser(annotation_project, argilla_server):
-    sync_api = pytest.importorskip("playwright.sync_api")
+    needs_extra("dev", "playwright.sync_api")
+    from playwright import sync_api
+
     write_generations(annotation_project, prompts=2, models=1)
     assert run_kto(annotation_project, "annotate").returncode == 0
     with signed_in(argilla_server, annotation_project, "annotator1") as page:

@@ -1,4 +1,5 @@
 import pytest
+from conftest import needs_extra
 
 from kto import local_model
 
@@ -25,7 +26,9 @@ def test_a_conversation_keeps_its_turns():
 
 @pytest.mark.slow
 def test_llama_cpp_sees_the_system_prompt_through_the_registered_format():
-    llama_cpp = pytest.importorskip("llama_cpp")
+    needs_extra("local", "llama_cpp")
+    import llama_cpp
+
     local_model.register_chat_format()
     local_model.register_chat_format()  # registering again is harmless
     llm = llama_cpp.Llama(

@@ -5,7 +5,7 @@ import os
 
 import pyarrow.parquet as pq
 import pytest
-from conftest import PROJECT, edit_config, run_kto, served, use_models, write_prompts
+from conftest import PROJECT, edit_config, needs_extra, run_kto, served, use_models, write_prompts
 
 from kto.responses import SCHEMA
 
@@ -15,7 +15,7 @@ OBJECT_STORE = 80 * 1024 * 1024
 
 @pytest.fixture(scope="module")
 def ray_cluster():
-    pytest.importorskip("ray")
+    needs_extra("ray", "ray")
     from ray.cluster_utils import Cluster
 
     # Workers are started by the nodes, from this process's environment: they import kto from

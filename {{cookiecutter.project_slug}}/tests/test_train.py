@@ -4,13 +4,19 @@ import math
 import re
 
 import pytest
-from conftest import PROJECT, edit_config, run_kto
+from conftest import PROJECT, edit_config, needs_extra, run_kto
 
 from kto import export_files, ratings
 from kto.config import load_config
 from kto.export import Policy, kto_weights
 
 pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def training_extra():
+    """Real training needs torch, TRL and PEFT: without the extra, these tests skip and say so."""
+    needs_extra("train", "torch", "trl", "peft")
 
 
 def rated(up: int, down: int) -> list[dict]:
@@ -46,7 +52,7 @@ def exported(project, up: int, down: int, *, conversational: bool = False):
     return project
 
 
-def test_a_dry_run_takes_two_real_steps_and_saves_an_adapter_with_its_card(project):
+def test_a_dry_run_takes_two_real_steps_and_saves_an_adapter_with_its_card(project, training_extra):
     from kto import train
 
     exported(project, up=6, down=3)
@@ -64,7 +70,7 @@ def test_a_dry_run_takes_two_real_steps_and_saves_an_adapter_with_its_card(proje
     assert "KTOTrainer" in card and "2 steps" in card and "datasets:" in card
 
 
-def test_a_conversational_export_trains_too(project):
+def test_a_conversational_export_trains_too(project, training_extra):
     """--format conversational (messages, for chat models) is what TRL's KTOTrainer takes as well."""
     exported(project, 3, 3, conversational=True)
     result = run_kto(project, "train", "--dry-run")
@@ -74,7 +80,7 @@ def test_a_conversational_export_trains_too(project):
     assert (project / "data" / "model-dry-run" / "adapter_model.safetensors").stat().st_size > 0
 
 
-def test_push_uploads_the_adapter_and_a_card_that_links_the_dataset(project, hub):
+def test_push_uploads_the_adapter_and_a_card_that_links_the_dataset(project, hub, training_extra):
     double, env = hub
     exported(project, up=3, down=3)
     result = run_kto(project, "train", "--dry-run", "--push", env=env)
@@ -87,24 +93,30 @@ def test_push_uploads_the_adapter_and_a_card_that_links_the_dataset(project, hub
     assert f"- {dataset}" in uploaded["README.md"].decode()
 
 
-def test_bad_inputs_are_one_line(project, tmp_path):
-    def error(*args, **env):
-        result = run_kto(project, "train", *args, env=env or None)
-        assert result.returncode == 1
-        [line] = result.stderr.strip().splitlines()
-        return line
+def error(project, *args, **env) -> str:
+    """The one line ``kto train *args`` fails with."""
+    result = run_kto(project, "train", *args, env=env or None)
+    assert result.returncode == 1
+    [line] = result.stderr.strip().splitlines()
+    return line
 
-    assert error("--dry-run").startswith("error: train: no KTO dataset at ")
+
+def test_bad_inputs_are_one_line(project, training_extra):
+    assert error(project, "--dry-run").startswith("error: train: no KTO dataset at ")
     exported(project, up=4, down=0)
-    assert "all 4 rows are thumbs up: KTO needs both labels" in error("--dry-run")
+    assert "all 4 rows are thumbs up: KTO needs both labels" in error(project, "--dry-run")
+    exported(project, up=2, down=2)
+    offline = error(project, HF_HUB_OFFLINE="1")  # the configured base model is not in the cache
+    assert offline.startswith("error: training.base_model: cannot load ")
+
+
+def test_without_the_training_extra_the_error_says_what_to_install(project, tmp_path):
     exported(project, up=2, down=2)
     hidden = tmp_path / "no-torch"
     (hidden / "torch").mkdir(parents=True)
     (hidden / "torch" / "__init__.py").write_text("raise ImportError('No module named torch')\n")
-    missing_extra = error("--dry-run", PYTHONPATH=f"{hidden}:{PROJECT / 'src'}")
+    missing_extra = error(project, "--dry-run", PYTHONPATH=f"{hidden}:{PROJECT / 'src'}")
     assert missing_extra.startswith("error: train: install the training extra: pip install -e '.[train]'")
-    offline = error(HF_HUB_OFFLINE="1")  # the configured base model is not in the cache
-    assert offline.startswith("error: training.base_model: cannot load ")
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,8 @@ argilla-server runs in its own virtual environment (it pins typer 0.9, which bre
 click the project needs), beside an in-memory OpenSearch-compatible engine (osmem-server, from
 PyPI), Redis for background jobs, and SQLite. The SQLite file under ``.argilla/`` is the data;
 the search index is rebuilt from it at each start, so data survives ``down`` and ``up``.
+Every process of the server carries KTO_ARGILLA_HOME=<its .argilla folder> in its environment, so
+that ``up`` and ``down`` end whatever a crash left running (kto.processes).
 """
 
 import json
@@ -23,6 +25,7 @@ from pathlib import Path
 
 import psutil
 
+from kto import processes
 from kto.errors import KtoError
 
 SERVER_PACKAGES = [
@@ -32,6 +35,8 @@ SERVER_PACKAGES = [
 ]
 # Share one server installation between projects (tests do): KTO_ARGILLA_VENV=/some/dir
 VENV_VARIABLE = "KTO_ARGILLA_VENV"
+# In the environment of each process of the server, inherited by each of theirs.
+MARKER = "KTO_ARGILLA_HOME"
 PREFERRED_PORT = 6900
 START_TIMEOUT = 90.0
 PROCESSES = ("search", "redis", "server", "worker")
@@ -86,22 +91,16 @@ class LocalArgilla:
             )
         running, url = self.running(), self.url
         if running and all(running.values()) and url:
+            self._end_strays(say)
             logins = self._ensure_annotators(url, self.users()["owner"], annotators, workspace)
             self._write_env_file(url, logins)
             return url, logins
-        if any(running.values()):  # what a crash or a kill -9 left behind: the data is safe in SQLite
-            gone = [name for name, alive in running.items() if not alive]
-            self.down()
-            say(f"A previous server was half running ({', '.join(gone)} had stopped): stopped the rest")
+        self._end_what_a_crash_left(running, say)
         self._install_server(say)
         for folder in (self.home, self.logs):
             folder.mkdir(parents=True, exist_ok=True)
         had_data = (self.home / "argilla.db").exists()
-        ports = {
-            "search": _free_port(),
-            "redis": _free_port(),
-            "server": PREFERRED_PORT if _port_is_free(PREFERRED_PORT) else _free_port(),
-        }
+        ports = {"search": _free_port(), "redis": _free_port()}
         env = self._server_env(ports)
         pids: dict[str, int] = {}
         self._save_state(pids, ports)
@@ -121,6 +120,9 @@ class LocalArgilla:
             if had_data:
                 self._manage(env, "search-engine", "reindex")
             owner = self._create_owner(env)
+            # Chosen just before it is bound, not before the minute of migrations, in which another
+            # server may take the preferred port.
+            ports["server"] = PREFERRED_PORT if _port_is_free(PREFERRED_PORT) else _free_port()
             listen = ["--host", "127.0.0.1", "--port", str(ports["server"])]
             pids["server"] = self._start("server", [*self._server_command(), "start", *listen], env)
             pids["worker"] = self._start("worker", [*self._server_command(), "worker"], env)
@@ -135,6 +137,16 @@ class LocalArgilla:
             self.down()
             raise
         return url, logins
+
+    def _end_what_a_crash_left(self, running: dict[str, bool], say) -> None:
+        """Stop what a crash or a kill -9 left behind, down to the orphans of the worker's forks
+        (the data is safe in SQLite)."""
+        left = self.down()
+        if any(running.values()):
+            gone = [name for name, alive in running.items() if not alive]
+            say(f"A previous server was half running ({', '.join(gone)} had stopped): stopped the rest")
+        elif left:
+            say(f"Stopped what a previous server left running: {', '.join(left)}")
 
     def _install_server(self, say) -> None:
         marker = self.venv / "kto-server-packages.txt"
@@ -187,7 +199,12 @@ class LocalArgilla:
             "ARGILLA_REDIS_URL": f"redis://127.0.0.1:{ports['redis']}/0",
             "ARGILLA_ENABLE_TELEMETRY": "0",
             "HF_HUB_DISABLE_TELEMETRY": "1",
+            MARKER: self.marker,
         }
+
+    @property
+    def marker(self) -> str:
+        return str(self.dir.resolve())
 
     def _start(self, name: str, command: list[str], env: dict[str, str]) -> int:
         log = (self.logs / f"{name}.log").open("ab")
@@ -261,7 +278,8 @@ class LocalArgilla:
     # -- down --------------------------------------------------------------------------------
 
     def down(self) -> list[str]:
-        """Stop the processes ``up`` started, and only those; the data stays."""
+        """Stop the processes ``up`` started, then any other process of this server (by its marker:
+        children orphaned by a crash); the data stays."""
         pids = self.state().get("pids", {})
         stopped = []
         for name in reversed(PROCESSES):
@@ -269,8 +287,30 @@ class LocalArgilla:
             if pid and _is_ours(pid, self.dir):
                 _stop(pid)
                 stopped.append(name)
+        strays = processes.marked(MARKER, self.marker)
+        processes.end(strays)
+        if strays:
+            stopped.append(_orphans(len(strays)))
         self.state_file.unlink(missing_ok=True)
         return stopped
+
+    def _end_strays(self, say) -> None:
+        """End the marked processes that descend from none of the running server's: an earlier
+        server's, orphaned by a crash."""
+        family = set()
+        for pid in self.state().get("pids", {}).values():
+            try:
+                family |= {pid, *(child.pid for child in psutil.Process(pid).children(recursive=True))}
+            except psutil.Error:
+                continue
+        strays = [process for process in processes.marked(MARKER, self.marker) if process.pid not in family]
+        processes.end(strays)
+        if strays:
+            say(f"Stopped {_orphans(len(strays))} of an earlier server")
+
+
+def _orphans(count: int) -> str:
+    return f"{count} orphaned process{'es' if count > 1 else ''}"
 
 
 def quiet_sdk() -> None:

@@ -7,10 +7,19 @@ add or replace a response, remove a response, remove a suggestion. The shim make
 a read, an edit in Python and a write. Everything else goes to osmem-server unchanged.
 It is not atomic, which is fine for a local server; on a Space, Argilla runs Elasticsearch.
 
+The worker (``argilla_server worker``, an rq WorkerPool) forks its workers, and they fork a process
+per job. On Linux each fork is told to die with its parent (PR_SET_PDEATHSIG): a kill -9 of the
+worker takes its forks along instead of leaving them to init. Elsewhere, and for anything that
+slips through, ``kto argilla up`` and ``down`` find them by their environment (kto.processes).
+
 This file is executed by the server's interpreter, not imported by kto.
 """
 
+import ctypes
+import os
 import re
+import signal
+import sys
 
 from argilla_server.cli import app
 from argilla_server.search_engine.opensearch import OpenSearchEngine
@@ -40,5 +49,24 @@ async def update_without_scripts(self, index_name: str, id: str, body: dict) -> 
 
 OpenSearchEngine._update_document_request = update_without_scripts
 
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+forking_parent = 0
+
+
+def die_with_the_parent() -> None:
+    """In a forked child: SIGKILL when the parent dies (the kernel's signal, so a kill -9 of the
+    parent counts too). The worker forks from its main thread, whose end is the process's end."""
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != forking_parent:  # the parent died before the line above took effect
+        os._exit(1)
+
+
+def remember_the_forking_parent() -> None:
+    global forking_parent
+    forking_parent = os.getpid()
+
+
 if __name__ == "__main__":
+    if sys.platform.startswith("linux") and sys.argv[1:2] == ["worker"]:
+        os.register_at_fork(before=remember_the_forking_parent, after_in_child=die_with_the_parent)
     app()

@@ -1,0 +1,55 @@
+"""Finds and ends the background processes kto started, wherever a crash left them.
+
+``kto argilla up`` leaves its services running on purpose, and they fork children of their own. A
+kill -9 of a service (the OOM killer, a reboot of half a machine) orphans those children: their
+parent becomes init, no pid file names them, and killing a process group misses any child that
+started a session of its own. So kto puts a marker in the environment of every process it starts,
+which every descendant inherits, forked or executed: the next ``up`` or ``down`` finds them all by
+it and ends them.
+"""
+
+import contextlib
+import os
+import time
+
+import psutil
+
+
+def marked(variable: str, value: str) -> list[psutil.Process]:
+    """Live processes whose environment holds ``variable=value``; never this process or one of its
+    ancestors (a shell that happened to export the marker)."""
+    spared = {os.getpid(), *(parent.pid for parent in psutil.Process().parents())}
+    found = []
+    for process in psutil.process_iter():
+        if process.pid in spared:
+            continue
+        try:
+            if process.environ().get(variable) == value and _running(process):
+                found.append(process)
+        except psutil.Error:  # gone meanwhile, or another user's: not ours to end
+            continue
+    return found
+
+
+def end(processes: list[psutil.Process], grace: float = 10.0) -> None:
+    """SIGTERM each process, then SIGKILL whichever is still running after ``grace`` seconds."""
+    for process in processes:
+        with contextlib.suppress(psutil.Error):  # gone already
+            process.terminate()
+    deadline = time.monotonic() + grace
+    running = processes
+    while running and time.monotonic() < deadline:
+        time.sleep(0.1)
+        running = [process for process in running if _running(process)]
+    for process in running:
+        with contextlib.suppress(psutil.Error):
+            process.kill()
+
+
+def _running(process: psutil.Process) -> bool:
+    """The same process (pid and start time) and not a zombie: an orphan's exit waits for init to
+    reap it, which some containers' init never does."""
+    try:
+        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False

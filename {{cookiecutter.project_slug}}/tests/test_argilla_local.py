@@ -1,0 +1,148 @@
+"""kto argilla up / down: a real local Argilla of the test's own, stopped, restarted and killed."""
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+from conftest import PROJECT, edit_config, run_kto, write_generations
+
+MARKER = "KTO_ARGILLA_HOME"  # what kto puts in the environment of each process of the server
+
+
+def processes_of_server(folder: Path) -> list[psutil.Process]:
+    """Live processes of the local server in ``folder``: started there (their working directory,
+    where kto argilla up starts them) or carrying its marker, which their forks inherit wherever they
+    end up."""
+    home = str(folder.resolve())
+    found = []
+    for process in psutil.process_iter():
+        try:
+            if process.status() != psutil.STATUS_ZOMBIE and home in (
+                process.cwd(),
+                process.environ().get(MARKER),
+            ):
+                found.append(process)
+        except psutil.Error:  # gone meanwhile
+            continue
+    return found
+
+
+def orphan_of_server(folder: Path) -> psutil.Process:
+    """A process with the server's marker whose parent has exited, as a crash leaves the worker's
+    forks: nothing but the marker leads to it."""
+    spawn = (  # its output elsewhere than our pipe, or reading the pid would wait for its end
+        "import subprocess; print(subprocess.Popen(['sleep', '600'], start_new_session=True,"
+        " stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).pid)"
+    )
+    started = subprocess.run(
+        [sys.executable, "-c", spawn],
+        env={**os.environ, MARKER: str(folder.resolve())},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return psutil.Process(int(started.stdout))
+
+
+def alive(process: psutil.Process) -> bool:
+    """Still running: the same process (pid and start time), and not a zombie waiting for init."""
+    try:
+        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
+@pytest.fixture
+def server_project(tmp_path):
+    """A project of its own for a server of its own; nothing of that server outlives the test."""
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed")
+    shutil.copy(PROJECT / "project.yaml", tmp_path)
+    edit_config(tmp_path, lambda config: config["checks"].update(language="off"))  # English answers
+    yield tmp_path
+    run_kto(tmp_path, "argilla", "down")
+    for process in processes_of_server(tmp_path / ".argilla"):
+        with contextlib.suppress(psutil.Error):
+            process.kill()
+
+
+@pytest.mark.slow
+def test_the_local_server_keeps_its_data_through_down_and_up_and_a_crash(server_project):
+    """Stopped and started again, or killed, the server still has every record."""
+    assert run_kto(server_project, "argilla", "up", "--annotators", "1").returncode == 0
+    write_generations(server_project, prompts=3)
+    assert run_kto(server_project, "annotate").returncode == 0
+    assert run_kto(server_project, "argilla", "status").returncode == 0
+    stopped = run_kto(server_project, "argilla", "down")
+    assert "Stopped worker, server, redis, search." in stopped.stderr
+    assert run_kto(server_project, "argilla", "status").returncode == 3
+    assert processes_of_server(server_project / ".argilla") == []  # the worker's forks too
+    restarted = run_kto(server_project, "argilla", "up")
+    assert restarted.returncode == 0, restarted.stderr
+    again = run_kto(server_project, "annotate")
+    assert "0 records added, 6 already there" in again.stderr
+
+    state = json.loads((server_project / ".argilla" / "state.json").read_text())
+    for name in ("server", "worker"):  # as the OOM killer or a reboot would
+        os.killpg(state["pids"][name], signal.SIGKILL)
+    after_crash = run_kto(server_project, "argilla", "up")
+    assert after_crash.returncode == 0, after_crash.stderr
+    assert "half running (server, worker had stopped): stopped the rest" in after_crash.stderr
+    assert "0 records added, 6 already there" in run_kto(server_project, "annotate").stderr
+
+
+@pytest.mark.slow
+def test_a_server_killed_outright_leaves_nothing_running_and_comes_back_with_its_data(server_project):
+    """kill -9 of the server's four processes, as the OOM killer would: the worker's forks lose
+    their parent. The next up ends every process of the dead server and brings the data back;
+    down then leaves no process of the server at all."""
+    folder = server_project / ".argilla"
+    assert run_kto(server_project, "argilla", "up", "--annotators", "1").returncode == 0
+    write_generations(server_project, prompts=3)
+    assert run_kto(server_project, "annotate").returncode == 0
+    pids = json.loads((folder / "state.json").read_text())["pids"]
+    before = processes_of_server(folder)
+    assert set(pids.values()) < {process.pid for process in before}  # the worker has forks to orphan
+
+    for pid in pids.values():
+        os.kill(pid, signal.SIGKILL)
+    restarted = run_kto(server_project, "argilla", "up")
+    assert restarted.returncode == 0, restarted.stderr
+    assert [process for process in before if alive(process)] == []
+    assert "0 records added, 6 already there" in run_kto(server_project, "annotate").stderr
+
+    # A process that escaped even so (another platform, a fork of a fork): up, with the server
+    # running, and down find it by its marker alone.
+    orphan = orphan_of_server(folder)
+    again = run_kto(server_project, "argilla", "up")
+    assert "Stopped 1 orphaned process of an earlier server" in again.stderr
+    assert not alive(orphan)
+    orphan = orphan_of_server(folder)
+    stopped = run_kto(server_project, "argilla", "down")
+    assert "Stopped worker, server, redis, search, 1 orphaned process." in stopped.stderr
+    assert not alive(orphan)
+    deadline = time.monotonic() + 10  # SIGKILLed processes may take a moment to be reaped
+    while processes_of_server(folder) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert processes_of_server(folder) == []
+
+
+def test_down_ends_the_orphans_of_a_server_that_is_gone(project):
+    """No server, no state file: what a crash orphaned is found by its marker alone."""
+    orphan = orphan_of_server(project / ".argilla")
+    try:
+        stopped = run_kto(project, "argilla", "down")
+        assert stopped.returncode == 0 and "Stopped 1 orphaned process." in stopped.stderr
+        assert not alive(orphan)
+        assert "Nothing was running." in run_kto(project, "argilla", "down").stderr
+    finally:
+        with contextlib.suppress(psutil.Error):  # ended, as it should be
+            orphan.kill()
