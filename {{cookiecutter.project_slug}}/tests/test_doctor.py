@@ -4,8 +4,9 @@ import pytest
 from conftest import edit_config, free_port, openai_slot, run_kto, served, use_models
 from hub_double import HubDouble
 
-from kto import annotation, doctor
+from kto import annotation, doctor, serving
 from kto.config import HF_ROUTER_URL, ModelSlot, load_config
+from kto.errors import KtoError
 
 NOWHERE = {"ARGILLA_API_URL": "", "ARGILLA_API_KEY": ""}
 
@@ -68,9 +69,9 @@ def test_models_against_the_llama_cpp_server(project, server):
     }
     assert f"team/unlisted is not served by {server}" in findings["model team/unlisted", "fail"].message
     assert "no answer" in findings["model team/gone", "fail"].message
-    with pytest.raises(doctor.KtoError, match=r"model team/unlisted: team/unlisted is not served .*1 more"):
-        doctor.raise_on_failure(doctor.check_models([listed, unlisted, gone]))
-    doctor.raise_on_failure(doctor.check_models([listed, thinking]))  # a warning stops nothing
+    with pytest.raises(KtoError, match=r"model team/unlisted: team/unlisted is not served .*1 more"):
+        serving.raise_on_failure(doctor.check_models([listed, unlisted, gone]))
+    serving.raise_on_failure(doctor.check_models([listed, thinking]))  # a warning stops nothing
 
     # The command: a slot whose model the server does not list is named, and the run fails.
     use_models(project, served("team/listed", server), openai_slot("team/unlisted", server))

@@ -227,8 +227,13 @@ def suggest(
         f"{report.records - report.pending} records already had one"
     )
     if report.written < report.pending:
+        cause = (
+            f"requests failed, first: {report.error}"
+            if report.error
+            else "no 0 or 1 in the answers, or a tie"
+        )
         warn(
-            f"no clear verdict (no 0 or 1 in the answers, or a tie) for {report.pending - report.written} "
+            f"no clear verdict ({cause}) for {report.pending - report.written} "
             "records; run kto suggest again to retry them"
         )
 
@@ -565,7 +570,8 @@ def restore_command(
 @app.command()
 def doctor(ctx: typer.Context) -> None:
     """Check the project before spending tokens: config, keys, model servers, Argilla, the Hub, redis."""
-    from kto.doctor import failed, run_checks
+    from kto.doctor import run_checks
+    from kto.serving import failed
 
     findings = run_checks(lambda: project(ctx))
     for finding in findings:

@@ -85,7 +85,7 @@ class ModelSlot(Strict):
     served_model: str | None = None
     # Requests kept in flight at once; a server's default suits a provider or a vLLM server
     # (which wants 64-256 to fill a GPU). The embedded model answers one at a time.
-    concurrency: int | None = Field(default=None, ge=1, le=1024)
+    concurrency: int = Field(default=DEFAULT_CONCURRENCY, ge=1, le=1024)
     timeout: float = Field(default=120.0, gt=0)  # seconds for one attempt
     # 429 and 5xx answers are retried with backoff that honours Retry-After, up to max_retries
     # times and retry_budget seconds for one request in all.
@@ -94,22 +94,20 @@ class ModelSlot(Strict):
 
     @model_validator(mode="before")
     @classmethod
-    def _local_id(cls, data):
-        if isinstance(data, dict) and data.get("backend") == "local" and not data.get("id"):
-            data = {**data, "id": slot_id(data.get("temperature", DEFAULT_TEMPERATURE))}
+    def _local_defaults(cls, data):
+        if isinstance(data, dict) and data.get("backend") == "local":
+            if (data.get("concurrency") or 1) > 1:
+                raise ValueError("the embedded model answers one request at a time: remove concurrency")
+            data = {**data, "concurrency": 1}
+            if not data.get("id"):
+                data["id"] = slot_id(data.get("temperature", DEFAULT_TEMPERATURE))
         return data
 
     @model_validator(mode="after")
     def _backend_settings(self):
         if self.backend == "openai" and not self.base_url:
             raise ValueError("an 'openai' backend needs a base_url")
-        if self.backend == "local" and (self.concurrency or 1) > 1:
-            raise ValueError("the embedded model answers one request at a time: remove concurrency")
         return self
-
-    @property
-    def parallel_requests(self) -> int:
-        return 1 if self.backend == "local" else self.concurrency or DEFAULT_CONCURRENCY
 
     def api_key(self) -> str:
         """The key from the environment; HF_TOKEN also falls back to ``hf auth login``."""
