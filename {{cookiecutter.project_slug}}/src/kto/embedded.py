@@ -40,8 +40,9 @@ class EmbeddedServer:
         self.log = records / "none.log"
 
     def start(self) -> str:
-        """Start the child and wait until it answers; returns its API's base URL. Start it from
-        the main thread: the kernel's parent-death signal follows the thread that forked."""
+        """Start the child; returns its API's base URL, which answers once ``wait_until_ready``
+        returns (the children of several slots load at once). Start it from the main thread:
+        the kernel's parent-death signal follows the thread that forked."""
         self.records.mkdir(parents=True, exist_ok=True)
         port = free_port()
         args = [str(os.getpid()), str(port), *map(str, self.settings)]
@@ -56,7 +57,6 @@ class EmbeddedServer:
             )
         self.record.write_text(f"{self.process.pid} {os.getpid()}")
         self.url = f"http://127.0.0.1:{port}/v1"
-        self._wait_until_ready()
         return self.url
 
     @property
@@ -93,7 +93,7 @@ class EmbeddedServer:
             self.log.unlink(missing_ok=True)
         self.process = None
 
-    def _wait_until_ready(self) -> None:
+    def wait_until_ready(self) -> None:
         deadline = time.monotonic() + START_TIMEOUT
         while True:
             try:

@@ -162,7 +162,7 @@ def run(
     thread (a child process dies with the thread that started it), and closed however it ends."""
     errors: dict[str, str] = {}
     try:
-        for job in jobs:  # one at a time: each reads the model, and two cores are soon busy
+        for job in jobs:
             models[job.slot.id].load()
         asyncio.run(_ask_all(jobs, models, journal, messages, stall_timeout, answered, errors))
     finally:
@@ -216,7 +216,10 @@ async def _ask_all(
                 )
         await work
     finally:  # a request that ended the run leaves the others in flight: they end here
-        work.cancel()
+        for request in requests:
+            request.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):  # retrieved, so never logged
+            await work
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.gather(*requests, return_exceptions=True)
 

@@ -6,6 +6,7 @@ talking to llama.cpp's server in a child process of its own (``kto.embedded``): 
 and a crash in llama.cpp's C code ends that child, not kto.
 """
 
+import asyncio
 import importlib.util
 import json
 from typing import Protocol
@@ -66,8 +67,10 @@ class EmbeddedModel:
             self.extra_body["grammar"] = grammar(choices)
         self.server = EmbeddedServer(config.path(".cache/kto/embedded"), settings.n_ctx, settings.n_threads)
         self._client: RemoteModel | None = None
+        self._ready = False
 
     def load(self) -> None:
+        """Starts the child; the first ``ask`` waits until it has loaded the model."""
         url = self.server.start()
         # The child's server knows one model; a crash shows at once, so no retries.
         served = self.slot.model_copy(
@@ -83,6 +86,9 @@ class EmbeddedModel:
     async def ask(self, messages: list[dict]) -> str | None:
         if self._client is None:
             raise RuntimeError("ask() before load()")
+        if not self._ready:
+            await asyncio.to_thread(self.server.wait_until_ready)
+            self._ready = True
         try:
             return await self._client.ask(messages)
         except Exception:
