@@ -164,7 +164,17 @@ def run(
     try:
         for job in jobs:
             models[job.slot.id].load()
-        asyncio.run(_ask_all(jobs, models, journal, messages, stall_timeout, answered, errors))
+        asyncio.run(
+            _ask_all(
+                jobs,
+                models,
+                journal,
+                messages=messages,
+                stall_timeout=stall_timeout,
+                answered=answered,
+                errors=errors,
+            )
+        )
     finally:
         journal.sync()
         for model in models.values():
@@ -176,6 +186,7 @@ async def _ask_all(
     jobs: list[Job],
     models: dict[str, ChatModel],
     journal: Journal,
+    *,
     messages: Messages,
     stall_timeout: float,
     answered: Answered,
