@@ -76,7 +76,7 @@ def run_plain_loop(project: Path, prompts: list[str]) -> tuple[float, list[str]]
 
     config = load_config(project / "project.yaml")
     start = time.perf_counter()
-    local_model.register_chat_format()
+    local_model.prepare()  # as kto does: our chat format, weight repacking as KTO_LLAMA_REPACK says
     llm = Llama(
         model_path=str(local_model.model_path()),
         chat_format=local_model.CHAT_FORMAT,

@@ -1,11 +1,14 @@
 """kto doctor against real parts: the llama.cpp server, a local Argilla, and the Hub's double."""
 
+import re
+
 import pytest
 from conftest import edit_config, free_port, openai_slot, run_kto, served, use_models
 from hub_double import HubDouble
 
-from kto import annotation, doctor
+from kto import annotation, doctor, serving
 from kto.config import HF_ROUTER_URL, ModelSlot, load_config
+from kto.errors import KtoError
 
 NOWHERE = {"ARGILLA_API_URL": "", "ARGILLA_API_KEY": ""}
 
@@ -68,9 +71,9 @@ def test_models_against_the_llama_cpp_server(project, server):
     }
     assert f"team/unlisted is not served by {server}" in findings["model team/unlisted", "fail"].message
     assert "no answer" in findings["model team/gone", "fail"].message
-    with pytest.raises(doctor.KtoError, match=r"model team/unlisted: team/unlisted is not served .*1 more"):
-        doctor.raise_on_failure(doctor.check_models([listed, unlisted, gone]))
-    doctor.raise_on_failure(doctor.check_models([listed, thinking]))  # a warning stops nothing
+    with pytest.raises(KtoError, match=r"model team/unlisted: team/unlisted is not served .*1 more"):
+        serving.raise_on_failure(doctor.check_models([listed, unlisted, gone]))
+    serving.raise_on_failure(doctor.check_models([listed, thinking]))  # a warning stops nothing
 
     # The command: a slot whose model the server does not list is named, and the run fails.
     use_models(project, served("team/listed", server), openai_slot("team/unlisted", server))
@@ -81,6 +84,25 @@ def test_models_against_the_llama_cpp_server(project, server):
     assert lines(result, "ok   judge team/judge: served by")
     (line,) = lines(result, "fail model team/unlisted")
     assert "set served_model" in line
+
+
+@pytest.mark.slow
+def test_the_cpu_and_the_embedded_model_in_a_process_of_its_own(project):
+    pytest.importorskip("llama_cpp.server")
+    offline_models(project)
+    result = run_kto(project, "doctor", env=NOWHERE)
+    (cpu,) = lines(result, "ok   cpu: ")
+    assert re.search(r": AVX2 (yes|no), AVX-512 (yes|no), AMX (yes|no); weight repacking (on|off)", cpu), cpu
+    assert lines(result, "ok   embedded model: answered in a process of its own ('")
+    assert not list((project / ".cache" / "kto" / "embedded").glob("*.pid"))  # and it has ended
+
+    forced = run_kto(project, "doctor", env={**NOWHERE, "KTO_LLAMA_REPACK": "off"})
+    (cpu,) = lines(forced, "ok   cpu: ")
+    assert cpu.endswith("weight repacking off (KTO_LLAMA_REPACK)")
+    assert lines(forced, "ok   embedded model: answered")
+    wrong = run_kto(project, "doctor", env={**NOWHERE, "KTO_LLAMA_REPACK": "sometimes"})
+    (line,) = lines(wrong, "fail cpu: ")
+    assert "KTO_LLAMA_REPACK: 'sometimes' is not one of on, off, auto -> set it to on, off or auto" in line
 
 
 @pytest.mark.parametrize(

@@ -1,8 +1,15 @@
-"""A real distilabel pipeline on the embedded tiny model, run as a user runs it."""
+"""kto generate on the embedded tiny model, run as a user runs it: the model in child processes
+that a native crash or a kill of kto never leaves behind."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
 
 import pyarrow.parquet as pq
 import pytest
-from conftest import edit_config, run_kto, write_prompts
+from conftest import edit_config, kto_env, run_kto, write_prompts
 
 from kto.config import load_config
 
@@ -64,19 +71,96 @@ def test_the_default_prompts_and_output_are_used_when_none_are_given(project):
     assert len(read_rows(project)) == 1
 
 
+def start_generate(project, count: int) -> subprocess.Popen:
+    """kto generate --local on ``count`` prompts of two short slots, as a process of its own."""
+    edit_config(project, two_short_slots)
+    (project / "p.txt").write_text("".join(f"Describe thing number {n}.\n" for n in range(count)))
+    return subprocess.Popen(
+        [sys.executable, "-m", "kto", "generate", "--local", "--prompts", "p.txt"],
+        cwd=project,
+        env=kto_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def journal_lines(project) -> int:
+    path = project / "data" / ".generations.journal.jsonl"
+    return path.read_bytes().count(b"\n") if path.exists() else 0
+
+
+def embedded_children(project) -> dict[int, str]:
+    """The embedded model's processes, from the pids kto records: pid -> slot's port log."""
+    records = project / ".cache" / "kto" / "embedded"
+    return {int(path.read_text().split()[0]): path.name for path in records.glob("*.pid")}
+
+
+def wait_until(condition, what: str, timeout: float = 300) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
+def alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rpartition(")")[2].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.slow
+def test_a_native_crash_of_the_embedded_model_is_one_line_and_the_next_run_asks_only_the_gaps(project):
+    process = start_generate(project, 12)
+    wait_until(lambda: len(embedded_children(project)) == 2 and journal_lines(project) >= 2, "answers")
+    victim = min(embedded_children(project))  # the first slot's: started first
+    os.kill(victim, signal.SIGSEGV)
+    _, stderr = process.communicate(timeout=120)
+    kept = journal_lines(project)  # the answers that came, folded into the output, journal cleared
+
+    assert process.returncode == 1
+    errors = [line for line in stderr.splitlines() if "error" in line]
+    assert errors == [stderr.strip().splitlines()[-1]]
+    assert errors[0].startswith("error: model gemma-3-270m-local-t0.")  # the slot, then what died
+    assert "the embedded model's process (llama.cpp) died of SIGSEGV" in errors[0]
+    assert "kto doctor" in errors[0]
+    answered = sum(text is not None for row in read_rows(project) for text in row["generations"])
+    assert kept == 0 and answered >= 2
+    assert not any(alive(pid) for pid in embedded_children(project))
+
+    again = run_kto(project, "generate", "--local", "--prompts", "p.txt")
+    assert again.returncode == 0, again.stderr
+    assert f"Generating {24 - answered} responses" in again.stderr  # only what never came
+    assert all(text and text.strip() for row in read_rows(project) for text in row["generations"])
+
+
+@pytest.mark.slow
+def test_no_embedded_model_outlives_a_killed_kto(project):
+    process = start_generate(project, 40)
+    wait_until(lambda: len(embedded_children(project)) == 2 and journal_lines(project) >= 1, "answers")
+    children = embedded_children(project)
+    process.kill()  # kto alone, as the OOM killer would: not its process group
+    process.wait()
+    wait_until(lambda: not any(alive(pid) for pid in children), "the children to die", timeout=10)
+
+    again = run_kto(project, "generate", "--local", "--prompts", "p.txt", "--estimate")
+    assert again.returncode == 0, again.stderr
+    assert not embedded_children(project)  # the next run ends what the records name, and drops them
+
+
 def test_the_ray_pipeline_builds_one_branch_per_slot(project):
     from kto.config import ModelSlot
-    from kto.engine import Job
-    from kto.llms import build_llm
-    from kto.ray_pipeline import JournaledRayPipeline, build
+    from kto.engine import Job, messages
+    from kto.ray_pipeline import JournaledRayPipeline, build, llms
 
     config = load_config(project / "project.yaml")
     slots = [
         ModelSlot(id=f"team/model-{n}", backend="openai", base_url="http://127.0.0.1:9/v1") for n in (1, 2)
     ]
     jobs = [Job(slot, ["a prompt"]) for slot in slots]
-    llms = {slot.id: build_llm(slot, config, 16) for slot in slots}
-    pipeline = build(jobs, llms, system_prompt=None, cache_dir=project / "cache")
+    pipeline = build(jobs, llms(jobs, config, 16), lambda prompt: messages(None, prompt), project / "cache")
     assert isinstance(pipeline, JournaledRayPipeline)
     assert set(pipeline.dag) == {"load_0", "generate_0", "load_1", "generate_1"}
     assert set(pipeline.dag.leaf_steps) == {"generate_0", "generate_1"}

@@ -5,9 +5,19 @@ import unicodedata
 
 import pyarrow.parquet as pq
 import pytest
-from conftest import dataset_of, records_of, run_kto, submit, write_generations
+from conftest import (
+    dataset_of,
+    edit_config,
+    free_port,
+    openai_slot,
+    records_of,
+    run_kto,
+    submit,
+    write_generations,
+)
+from fake_provider import FakeProvider
 
-from kto import suggest
+from kto import engine, suggest
 from kto.config import ModelSlot, load_config
 
 JUDGE = "gemma-3-270m-local-judge"
@@ -101,6 +111,7 @@ def test_each_sample_is_a_slot_of_the_judge(project):
     judge = ModelSlot(id="team/judge", backend="openai", base_url="http://127.0.0.1:9/v1", temperature=0.3)
     slots = suggest.sample_slots(judge, 3)
     assert [slot.id for slot in slots] == ["team/judge#1", "team/judge#2", "team/judge#3"]
+    assert {slot.served_model for slot in slots} == {"team/judge"}  # the name every request carries
     assert {(slot.base_url, slot.temperature) for slot in slots} == {("http://127.0.0.1:9/v1", 0.3)}
     config = load_config(project / "project.yaml")
     assert suggest.judge_slot(config, local=True).backend == "local"
@@ -112,3 +123,60 @@ def test_the_judge_prompt_carries_the_task_and_the_record(project):
     text = config.suggest.judge_text(config.task.system_prompt, "A {braced} prompt", "An answer")
     assert config.task.system_prompt in text and "A {braced} prompt" in text and "An answer" in text
     assert "{prompt}" not in text and "{response}" not in text
+
+
+class Quiet:
+    def planned(self, jobs, estimates, recovered: int) -> None: ...
+
+    def answered(self, model: str, ok: bool) -> None: ...
+
+
+@pytest.mark.parametrize("served_model", [None, "judge-on-the-server"])
+def test_every_judgement_carries_the_judges_model_name(project, served_model):
+    """A real server answers 404 for a model it does not serve: the samples are slots of the
+    journal, never model names."""
+    model = served_model or "team/judge"
+    fake = FakeProvider(models=[model])
+    url = fake.start()
+    try:
+        config = load_config(project / "project.yaml")
+        judge = ModelSlot(id="team/judge", backend="openai", base_url=url, served_model=served_model)
+        texts = ["Is this good? one", "Is this good? two"]
+        filled = engine.fill_gaps(
+            config,
+            journal=project / ".cache" / "kto" / "suggest.journal.jsonl",
+            command="kto suggest",
+            prompts=texts,
+            slots=suggest.sample_slots(judge, 3),
+            messages=lambda text: engine.messages(None, text),
+            max_new_tokens=suggest.JUDGE_MAX_NEW_TOKENS,
+            progress=Quiet(),
+            warn=pytest.fail,
+            save=lambda answers: None,
+            choices=suggest.CHOICES,
+        )
+    finally:
+        fake.stop()
+    assert set(fake.attempts) == {(model, text) for text in texts}  # only the served name was asked
+    assert all(count == 3 for count in fake.answers.values())  # three judgements of each text
+    assert not filled.errors and not filled.missing
+    assert set(filled.answers[texts[0]]) == {"team/judge#1", "team/judge#2", "team/judge#3"}
+
+
+def test_a_judge_its_server_does_not_list_or_that_does_not_answer_is_refused_before_asking(project):
+    fake = FakeProvider(models=["team/other"])
+    url = fake.start()
+    try:
+        edit_config(project, lambda config: config["suggest"].update(judge=openai_slot("team/judge", url)))
+        unlisted = run_kto(project, "suggest")
+        down = f"http://127.0.0.1:{free_port()}/v1"
+        edit_config(project, lambda config: config["suggest"].update(judge=openai_slot("team/judge", down)))
+        dead = run_kto(project, "suggest")
+    finally:
+        fake.stop()
+    assert unlisted.returncode == 1 and dead.returncode == 1
+    [line] = unlisted.stderr.strip().splitlines()
+    assert line.startswith("error: model team/judge: team/judge is not served by ")
+    [line] = dead.stderr.strip().splitlines()
+    assert line.startswith("error: model team/judge: ") and "no answer" in line
+    assert fake.attempts.total() == 0

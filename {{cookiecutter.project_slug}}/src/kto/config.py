@@ -83,7 +83,7 @@ class ModelSlot(Strict):
     model: str | None = None
     # Requests kept in flight at once; a server's default suits a provider or a vLLM server
     # (which wants 64-256 to fill a GPU). The embedded model answers one at a time.
-    concurrency: int | None = Field(default=None, ge=1, le=1024)
+    concurrency: int = Field(default=DEFAULT_CONCURRENCY, ge=1, le=1024)
     timeout: float = Field(default=120.0, gt=0)  # seconds for one attempt
     # 429 and 5xx answers are retried with backoff that honours Retry-After, up to max_retries
     # times and retry_budget seconds for one request in all.
@@ -92,24 +92,22 @@ class ModelSlot(Strict):
 
     @model_validator(mode="before")
     @classmethod
-    def _local_id(cls, data):
-        if isinstance(data, dict) and data.get("backend") == "local" and not data.get("id"):
-            data = {**data, "id": slot_id(data.get("temperature", DEFAULT_TEMPERATURE))}
+    def _local_defaults(cls, data):
+        if isinstance(data, dict) and data.get("backend") in ("local", "transformers"):
+            if (data.get("concurrency") or 1) > 1:
+                raise ValueError("a model run here answers one request at a time: remove concurrency")
+            data = {**data, "concurrency": 1}
+            if data["backend"] == "local" and not data.get("id"):
+                data["id"] = slot_id(data.get("temperature", DEFAULT_TEMPERATURE))
         return data
 
     @model_validator(mode="after")
     def _backend_settings(self):
         if self.backend == "openai" and not self.base_url:
             raise ValueError("an 'openai' backend needs a base_url")
-        if self.backend != "openai" and (self.concurrency or 1) > 1:
-            raise ValueError("a model run in this process answers one request at a time: remove concurrency")
         if self.backend == "transformers" and not self.model:
             raise ValueError("a 'transformers' backend needs a model (a Hub id or a folder)")
         return self
-
-    @property
-    def parallel_requests(self) -> int:
-        return 1 if self.backend != "openai" else self.concurrency or DEFAULT_CONCURRENCY
 
     def api_key(self) -> str:
         """The key from the environment; HF_TOKEN also falls back to ``hf auth login``."""

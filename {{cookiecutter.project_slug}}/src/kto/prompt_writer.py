@@ -22,9 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kto import local_model
-from kto._provisional_engine import fill_gaps
 from kto.config import ModelSlot, ProjectConfig
-from kto.engine import Progress
+from kto.engine import Progress, fill_gaps
 from kto.errors import KtoError
 from kto.prompt_checks import PromptGates, RepeatIndex, reference_index, write_prompts
 from kto.responses import Response, Table

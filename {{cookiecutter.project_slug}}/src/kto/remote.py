@@ -13,13 +13,19 @@ from kto.config import ModelSlot
 
 
 class RemoteModel:
-    def __init__(self, slot: ModelSlot, max_new_tokens: int):
+    """``kto.models.ChatModel`` for a server; ``extra_body`` adds server-specific request fields."""
+
+    def __init__(self, slot: ModelSlot, max_new_tokens: int, extra_body: dict | None = None):
         self.slot = slot
         self.max_new_tokens = max_new_tokens
+        self.extra_body = extra_body
         # Asks for the key now: a missing one is named before anything is sent.
         self._client = AsyncOpenAI(
             base_url=slot.base_url, api_key=slot.api_key(), timeout=slot.timeout, max_retries=slot.max_retries
         )
+
+    def load(self) -> None:
+        """Nothing to load: the server holds the model."""
 
     async def ask(self, messages: list[dict]) -> str | None:
         completion = await self._client.chat.completions.create(
@@ -27,5 +33,9 @@ class RemoteModel:
             messages=cast("list[ChatCompletionMessageParam]", messages),  # plain dicts of role and content
             max_tokens=self.max_new_tokens,
             temperature=self.slot.temperature,
+            extra_body=self.extra_body,
         )
         return completion.choices[0].message.content
+
+    def close(self) -> None:
+        """Nothing to end; the client's connections go with the event loop."""

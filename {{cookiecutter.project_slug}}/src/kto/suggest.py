@@ -11,15 +11,16 @@ unless asked to redo them.
 from collections import Counter
 from dataclasses import dataclass
 
-from kto import engine, judging, local_model, responses
+from kto import engine, judging, local_model
 from kto.annotation import log_in_batches
 from kto.config import ModelSlot, ProjectConfig
-from kto.journal import Journal, RunLock
 from kto.labels import DOWN, QUESTION, UP
 from kto.responses import Table
+from kto.serving import raise_on_failure, unserved
 
 # The judge answers with one digit; a few tokens leave room for a server's chat formatting.
 JUDGE_MAX_NEW_TOKENS = 4
+CHOICES = ("0", "1")  # the embedded judge is held to them; a server's is asked in the prompt
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,7 @@ class SuggestReport:
     records: int
     pending: int
     written: int
+    error: str | None = None  # the first error of the judge's requests, if any failed
 
 
 def judge_slot(config: ProjectConfig, local: bool) -> ModelSlot:
@@ -45,8 +47,13 @@ def judge_slot(config: ProjectConfig, local: bool) -> ModelSlot:
 
 
 def sample_slots(judge: ModelSlot, samples: int) -> list[ModelSlot]:
-    """One slot per judgement of each record; their ids name the samples, not the judge."""
-    return [judge.model_copy(update={"id": f"{judge.id}#{n}"}) for n in range(1, samples + 1)]
+    """One slot per judgement of each record; their ids name the samples in the journal, while
+    every request still carries the judge's model name."""
+    model = judge.served_model or judge.id
+    return [
+        judge.model_copy(update={"id": f"{judge.id}#{n}", "served_model": model})
+        for n in range(1, samples + 1)
+    ]
 
 
 def to_judge(records, judge_id: str, redo: bool) -> list:
@@ -113,29 +120,32 @@ def run(config: ProjectConfig, *, local: bool, redo: bool, progress: engine.Prog
     """Judge the records that lack this judge's suggestion, and write the verdicts to Argilla."""
     from kto.argilla_client import open_dataset
 
-    client, dataset = open_dataset(config)
     judge = judge_slot(config, local)
-    name = f"{config.argilla.workspace}/{config.argilla.dataset} at {client.api_url}"
-    journal = Journal(config.path(".cache/kto/suggest.journal.jsonl"), warn)
-    with RunLock(config.path(".cache/kto/suggest.lock"), "kto suggest"):
-        records = list(dataset.records(with_suggestions=True, with_responses=False))
-        pending = to_judge(records, judge.id, redo)
-        by_text = judge_texts(config, pending)
-        answers = journal.read()
-        slots = sample_slots(judge, config.suggest.samples)
-        jobs = engine.plan_jobs(responses.gaps(answers, list(by_text), [slot.id for slot in slots]), slots)
-        models = engine.slot_models(jobs, config, JUDGE_MAX_NEW_TOKENS, judge=True)
-        progress.planned(jobs, engine.estimate(jobs, JUDGE_MAX_NEW_TOKENS), len(answers))
-        if jobs:
-            engine.run(
-                jobs,
-                models,
-                journal,
-                system_prompt=None,
-                stall_timeout=config.generation.stall_timeout,
-                on_answer=progress.answered,
-            )
-            answers = journal.read()
+    # Before anything else: a judge alone on a dead server would only wait, then fail every request.
+    raise_on_failure(unserved([judge], unreachable=True))
+    client, dataset = open_dataset(config)
+    records = list(dataset.records(with_suggestions=True, with_responses=False))
+    pending = to_judge(records, judge.id, redo)
+    by_text = judge_texts(config, pending)
+    written = 0
+
+    def save(answers: Table) -> None:
+        nonlocal written
         written = write(dataset, by_text, verdicts(answers, list(by_text)), judge.id)
-        journal.clear()
-    return SuggestReport(name, judge.id, len(records), len(pending), written)
+
+    filled = engine.fill_gaps(
+        config,
+        journal=config.path(".cache/kto/suggest.journal.jsonl"),
+        command="kto suggest",
+        prompts=list(by_text),
+        slots=sample_slots(judge, config.suggest.samples),
+        messages=lambda text: engine.messages(None, text),
+        max_new_tokens=JUDGE_MAX_NEW_TOKENS,
+        progress=progress,
+        warn=warn,
+        save=save,
+        choices=CHOICES,
+    )
+    name = f"{config.argilla.workspace}/{config.argilla.dataset} at {client.api_url}"
+    error = next(iter(filled.errors.values()), None)
+    return SuggestReport(name, judge.id, len(records), len(pending), written, error)

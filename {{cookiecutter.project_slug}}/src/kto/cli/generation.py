@@ -145,8 +145,13 @@ def suggest_command(
         f"{report.records - report.pending} records already had one"
     )
     if report.written < report.pending:
+        cause = (
+            f"requests failed, first: {report.error}"
+            if report.error
+            else "no 0 or 1 in the answers, or a tie"
+        )
         warn(
-            f"no clear verdict (no 0 or 1 in the answers, or a tie) for {report.pending - report.written} "
+            f"no clear verdict ({cause}) for {report.pending - report.written} "
             "records; run kto suggest again to retry them"
         )
 

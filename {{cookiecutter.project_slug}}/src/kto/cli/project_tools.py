@@ -14,7 +14,8 @@ language_app = typer.Typer(help="The project's texts, given back to kto-template
 @app.command("doctor")
 def doctor_command(ctx: typer.Context) -> None:
     """Check the project before spending tokens: config, keys, model servers, Argilla, the Hub, redis."""
-    from kto.doctor import failed, run_checks
+    from kto.doctor import run_checks
+    from kto.serving import failed
 
     findings = run_checks(lambda: project(ctx))
     for finding in findings:

@@ -1,0 +1,110 @@
+"""One interface for every model slot, whatever runs it: ``load()``, ``async ask(messages)``,
+``close()``. The engine knows nothing else about a model.
+
+A server's slot is a thin OpenAI client (``kto.remote``). The embedded model is the same client,
+talking to llama.cpp's server in a child process of its own (``kto.embedded``): one engine path,
+and a crash in llama.cpp's C code ends that child, not kto. ``kto eval`` runs the project's own
+trained model and its base with transformers (``kto.transformers_model``).
+"""
+
+import asyncio
+import importlib.util
+import json
+from typing import Protocol
+
+from kto import local_model
+from kto.config import ModelSlot, ProjectConfig
+from kto.embedded import EmbeddedServer
+from kto.errors import KtoError
+from kto.remote import RemoteModel
+
+
+class ChatModel(Protocol):
+    """One model slot, whatever runs it: a server, the embedded model's child process, a local HF model."""
+
+    slot: ModelSlot
+
+    def load(self) -> None:
+        """Blocking; called off the event loop, one slot at a time."""
+
+    async def ask(self, messages: list[dict]) -> str | None: ...
+
+    def close(self) -> None:
+        """Ends anything load() started (child processes)."""
+
+
+def for_slot(
+    slot: ModelSlot, config: ProjectConfig, max_new_tokens: int, choices: tuple[str, ...] | None = None
+) -> ChatModel:
+    """The slot's model, by its backend. ``choices``: the only answers a judge may give (such as
+    ("0", "1")); the embedded model is held to them by a grammar, a server is asked for them in
+    the prompt. Checks what it can now (a key, an extra), before anything is printed or sent."""
+    if slot.backend == "openai":
+        return RemoteModel(slot, max_new_tokens)
+    if slot.backend == "local":
+        return EmbeddedModel(slot, config, max_new_tokens, choices)
+    if slot.backend == "transformers":  # kto eval's own models: torch is imported only for them
+        from kto.transformers_model import TransformersModel
+
+        return TransformersModel(slot, max_new_tokens)
+    raise KtoError(f"model {slot.id}", f"no backend {slot.backend!r}")
+
+
+def grammar(choices: tuple[str, ...]) -> str:
+    """A llama.cpp grammar (GBNF) that allows exactly one of ``choices``."""
+    return "root ::= " + " | ".join(json.dumps(choice, ensure_ascii=False) for choice in choices)
+
+
+class EmbeddedModel:
+    """The embedded model for one slot, served by a child process that ``load`` starts."""
+
+    def __init__(
+        self, slot: ModelSlot, config: ProjectConfig, max_new_tokens: int, choices: tuple[str, ...] | None
+    ):
+        if importlib.util.find_spec("llama_cpp") is None:
+            raise KtoError("local", local_model.INSTALL_HINT)
+        local_model.model_path()  # assembled now (once, 253 MB) rather than in each child
+        self.slot = slot
+        self.max_new_tokens = max_new_tokens
+        settings = config.generation.local
+        self.extra_body: dict = {"repeat_penalty": settings.repeat_penalty}
+        if choices:
+            self.extra_body["grammar"] = grammar(choices)
+        self.server = EmbeddedServer(config.path(".cache/kto/embedded"), settings.n_ctx, settings.n_threads)
+        self._client: RemoteModel | None = None
+        self._ready = False
+
+    def load(self) -> None:
+        """Starts the child; the first ``ask`` waits until it has loaded the model."""
+        url = self.server.start()
+        # The child's server knows one model; a crash shows at once, so no retries.
+        served = self.slot.model_copy(
+            update={
+                "base_url": url,
+                "served_model": local_model.MODEL_NAME,
+                "api_key_env": None,
+                "max_retries": 0,
+            }
+        )
+        self._client = RemoteModel(served, self.max_new_tokens, self.extra_body)
+
+    async def ask(self, messages: list[dict]) -> str | None:
+        if self._client is None:
+            raise RuntimeError("ask() before load()")
+        if not self._ready:
+            await asyncio.to_thread(self.server.wait_until_ready)
+            self._ready = True
+        try:
+            return await self._client.ask(messages)
+        except Exception:
+            if died := self.server.death(wait=1.0):
+                raise KtoError(
+                    f"model {self.slot.id}",
+                    f"the embedded model's process (llama.cpp) {died}; every answer so far is kept: "
+                    "run kto doctor to check the embedded model on this machine, then run the command "
+                    "again to ask for the rest",
+                ) from None
+            raise
+
+    def close(self) -> None:
+        self.server.close()
