@@ -23,6 +23,8 @@ STEPS = {
         "backups",
         "checks",
         "evaluation",
+        "prompt_checks",
+        "prompt_writer",
         "export_files",
         "generate",
         "language_export",

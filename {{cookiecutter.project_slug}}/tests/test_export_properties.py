@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kto.config import Quality
+from kto.campaign_settings import Quality
 from kto.errors import KtoError
 from kto.export import OUTCOMES, Policy, aggregate, wilson
 from kto.labels import DOWN, UP

@@ -152,7 +152,7 @@ def test_no_embedded_model_outlives_a_killed_kto(project):
 
 def test_the_ray_pipeline_builds_one_branch_per_slot(project):
     from kto.config import ModelSlot
-    from kto.engine import Job, messages
+    from kto.jobs import Job, messages
     from kto.ray_pipeline import JournaledRayPipeline, build, llms
 
     config = load_config(project / "project.yaml")
@@ -168,7 +168,7 @@ def test_the_ray_pipeline_builds_one_branch_per_slot(project):
 
 
 def test_ray_pipeline_folders_differ_by_work(project):
-    from kto.engine import Job
+    from kto.jobs import Job
     from kto.ray_pipeline import pipeline_name
 
     slot = load_config(project / "project.yaml").generation.models[0]

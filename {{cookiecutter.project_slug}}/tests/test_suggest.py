@@ -17,7 +17,7 @@ from conftest import (
 )
 from fake_provider import FakeProvider
 
-from kto import engine, suggest
+from kto import engine, jobs, suggest
 from kto.config import ModelSlot, load_config
 
 JUDGE = "gemma-3-270m-local-judge"
@@ -148,7 +148,7 @@ def test_every_judgement_carries_the_judges_model_name(project, served_model):
             command="kto suggest",
             prompts=texts,
             slots=suggest.sample_slots(judge, 3),
-            messages=lambda text: engine.messages(None, text),
+            messages=lambda text: jobs.messages(None, text),
             max_new_tokens=suggest.JUDGE_MAX_NEW_TOKENS,
             progress=Quiet(),
             warn=pytest.fail,

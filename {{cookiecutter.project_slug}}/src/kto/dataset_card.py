@@ -7,7 +7,8 @@ from pathlib import Path
 from huggingface_hub import DatasetCard, DatasetCardData
 
 from kto import licences
-from kto.config import ProjectConfig, Training
+from kto.campaign_settings import Training
+from kto.config import ProjectConfig
 
 TAGS = ["kto", "dpo", "preference", "synthetic", "argilla", "distilabel"]
 TEMPLATE = Path(__file__).parent / "templates" / "dataset_card.md.j2"

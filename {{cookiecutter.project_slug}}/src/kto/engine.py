@@ -13,7 +13,6 @@ ends for ``stall_timeout`` seconds stops, naming the slot that is stuck.
 
 import asyncio
 import contextlib
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,31 +22,11 @@ from typing import Protocol
 from kto import responses
 from kto.config import ModelSlot, ProjectConfig
 from kto.errors import KtoError, one_line
+from kto.jobs import Answered, Estimate, Job, Messages, estimate, plan_jobs, prompt_seen
 from kto.journal import Journal, RunLock
-from kto.local_model import render_prompt
 from kto.models import ChatModel, for_slot
 from kto.responses import Response, Table
 from kto.serving import raise_on_failure, unserved
-
-Answered = Callable[[str, bool], None]  # (model slot id, whether an answer came) after each request
-Messages = Callable[[str], list[dict]]  # the chat sent for a prompt
-
-
-@dataclass(frozen=True)
-class Job:
-    """One model slot and the prompts it still has to answer."""
-
-    slot: ModelSlot
-    prompts: list[str]
-
-
-@dataclass(frozen=True)
-class Estimate:
-    """What a run will send to one model, before anything is sent."""
-
-    model: str
-    requests: int
-    max_completion_tokens: int
 
 
 class Progress(Protocol):
@@ -132,20 +111,6 @@ def _models(jobs: list[Job], config: ProjectConfig, max_new_tokens: int, choices
 
         return ray_pipeline.llms(jobs, config, max_new_tokens), ray_pipeline.run
     return {job.slot.id: for_slot(job.slot, config, max_new_tokens, choices) for job in jobs}, run
-
-
-def estimate(jobs: list[Job], max_new_tokens: int) -> list[Estimate]:
-    return [Estimate(job.slot.id, len(job.prompts), len(job.prompts) * max_new_tokens) for job in jobs]
-
-
-def plan_jobs(missing: dict[str, list[str]], slots: list[ModelSlot]) -> list[Job]:
-    return [Job(slot, missing[slot.id]) for slot in slots if missing[slot.id]]
-
-
-def messages(system_prompt: str | None, prompt: str) -> list[dict]:
-    """The chat a slot is sent, as distilabel's TextGeneration builds it."""
-    system = [{"role": "system", "content": system_prompt}] if system_prompt else []
-    return [*system, {"role": "user", "content": prompt}]
 
 
 def run(
@@ -233,14 +198,6 @@ async def _ask_all(
             await work
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.gather(*requests, return_exceptions=True)
-
-
-def prompt_seen(slot: ModelSlot, messages: list[dict]) -> str:
-    """The full prompt the model saw: the rendered text for the embedded model; for a server,
-    whose chat template we cannot see, the messages it was sent, as JSON."""
-    if slot.backend == "local":
-        return render_prompt(messages)
-    return json.dumps(messages, ensure_ascii=False)
 
 
 class _Watch:

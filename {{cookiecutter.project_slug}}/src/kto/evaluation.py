@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kto import engine, judging, responses
+from kto import engine, jobs, judging, responses
 from kto.config import ModelSlot, ProjectConfig
 from kto.engine import FillReport, fill_gaps
 from kto.errors import KtoError
@@ -199,7 +199,7 @@ def ask(config, path: Path, keys: list[str], slots: list[ModelSlot], progress, w
         command="kto eval",
         prompts=keys,
         slots=slots,
-        messages=lambda key: engine.messages(None if judge else config.task.system_prompt, key),
+        messages=lambda key: jobs.messages(None if judge else config.task.system_prompt, key),
         max_new_tokens=JUDGE_MAX_NEW_TOKENS if judge else config.generation.max_new_tokens,
         progress=progress,
         warn=warn,

@@ -10,7 +10,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from itertools import product
 
-from kto.config import Quality
+from kto.campaign_settings import Quality
 from kto.errors import KtoError
 from kto.gold import label_of
 from kto.labels import DOWN, UP, share_up

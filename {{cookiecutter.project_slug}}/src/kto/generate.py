@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kto import engine, responses
+from kto import engine, jobs, responses
 from kto.config import ModelSlot, ProjectConfig
 from kto.errors import KtoError
 
@@ -61,7 +61,7 @@ def run(
         command="kto generate",
         prompts=prompts,
         slots=slots,
-        messages=lambda prompt: engine.messages(system_prompt, prompt),
+        messages=lambda prompt: jobs.messages(system_prompt, prompt),
         max_new_tokens=config.generation.max_new_tokens,
         progress=progress,
         warn=warn,

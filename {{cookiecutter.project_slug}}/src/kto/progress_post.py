@@ -11,7 +11,8 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from kto.config import Community, ProjectConfig
+from kto.campaign_settings import Community
+from kto.config import ProjectConfig
 
 # One Discord message, counted in Python str characters (Discord counts the same way).
 MAX_CHARACTERS = 2000

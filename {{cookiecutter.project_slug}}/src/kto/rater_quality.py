@@ -11,7 +11,7 @@ leaves flagged annotators' ratings out. Pure functions over the rows ``kto.ratin
 from collections import Counter
 from dataclasses import dataclass
 
-from kto.config import Quality
+from kto.campaign_settings import Quality
 from kto.gold import label_of
 from kto.labels import DOWN, UP
 

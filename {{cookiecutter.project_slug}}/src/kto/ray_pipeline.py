@@ -21,7 +21,7 @@ from distilabel.steps import LoadDataFromDicts
 from distilabel.steps.tasks import ChatGeneration
 
 from kto.config import ProjectConfig
-from kto.engine import Answered, Job, Messages, prompt_seen
+from kto.jobs import Answered, Job, Messages, prompt_seen
 from kto.journal import Journal
 from kto.llms import build_llm
 from kto.responses import Response

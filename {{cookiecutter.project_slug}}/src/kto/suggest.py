@@ -11,7 +11,7 @@ unless asked to redo them.
 from collections import Counter
 from dataclasses import dataclass
 
-from kto import engine, judging, local_model
+from kto import engine, jobs, judging, local_model
 from kto.annotation import log_in_batches
 from kto.config import ModelSlot, ProjectConfig
 from kto.labels import DOWN, QUESTION, UP
@@ -139,7 +139,7 @@ def run(config: ProjectConfig, *, local: bool, redo: bool, progress: engine.Prog
         command="kto suggest",
         prompts=list(by_text),
         slots=sample_slots(judge, config.suggest.samples),
-        messages=lambda text: engine.messages(None, text),
+        messages=lambda text: jobs.messages(None, text),
         max_new_tokens=JUDGE_MAX_NEW_TOKENS,
         progress=progress,
         warn=warn,

@@ -18,7 +18,8 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from kto import licences
-from kto.config import ProjectConfig, Training
+from kto.campaign_settings import Training
+from kto.config import ProjectConfig
 from kto.errors import KtoError, one_line, short
 from kto.eval_files import card_context
 from kto.export import kto_weights
