@@ -184,7 +184,7 @@ def test_status_counts_submissions_per_annotator_and_model(annotation_project, a
     # The command prints the same report, as tables.
     result = run_kto(annotation_project, "status")
     assert result.returncode == 0, result.stderr
-    assert "1 of 6 records completed" in result.stderr and "75%" in result.stderr
+    assert "1 of 6 records completed" in result.stdout and "75%" in result.stdout  # kto status > file
 
 
 def test_backup_keeps_every_record_and_rating(annotation_project, argilla_server, hub):
