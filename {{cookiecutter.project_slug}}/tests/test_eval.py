@@ -40,17 +40,10 @@ def tuned_is_first(text: str) -> bool:
 
 
 @pytest.fixture
-def provider():
-    started = []
-
-    def start(**replies) -> tuple[FakeProvider, str]:
-        fake = FakeProvider(models=[BASE, TUNED, JUDGE], latency=0.01, replies=replies)
-        started.append(fake)
-        return fake, fake.start()
-
-    yield start
-    for fake in started:
-        fake.stop()
+def provider(fake_provider):
+    """``provider(**replies)``: the base, the tuned model and the judge on a fake provider whose
+    ``replies`` script their answers (stopped after the test)."""
+    return lambda **replies: fake_provider([BASE, TUNED, JUDGE], latency=0.01, replies=replies)
 
 
 def eval_project(project, url: str, *, gate: str = "off"):

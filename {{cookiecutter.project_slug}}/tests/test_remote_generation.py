@@ -15,24 +15,14 @@ import time
 import pyarrow.parquet as pq
 import pytest
 from conftest import edit_config, free_port, kto_env, openai_slot, run_kto, use_models
-from fake_provider import FakeProvider
 
 MODELS = ["team/model-a", "team/model-b", "team/model-c"]
 
 
 @pytest.fixture
-def provider():
-    """``provider(**settings)`` starts a fake provider serving MODELS; all are stopped after the test."""
-    started = []
-
-    def start(**settings) -> tuple[FakeProvider, str]:
-        fake = FakeProvider(models=MODELS, **settings)
-        started.append(fake)
-        return fake, fake.start()
-
-    yield start
-    for fake in started:
-        fake.stop()
+def provider(fake_provider):
+    """``provider(**settings)``: a fake provider serving MODELS (stopped after the test)."""
+    return lambda **settings: fake_provider(MODELS, **settings)
 
 
 def remote_project(project, url: str, count: int, **slot_settings) -> list[str]:
