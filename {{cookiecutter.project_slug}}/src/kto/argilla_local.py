@@ -5,7 +5,8 @@ click the project needs), beside an in-memory OpenSearch-compatible engine (osme
 PyPI), Redis for background jobs, and SQLite. The SQLite file under ``.argilla/`` is the data;
 the search index is rebuilt from it at each start, so data survives ``down`` and ``up``.
 Every process of the server carries KTO_ARGILLA_HOME=<its .argilla folder> in its environment, so
-that ``up`` and ``down`` end whatever a crash left running (kto.processes).
+that ``up`` and ``down`` end whatever a crash left running (kto.processes). Redis overwrites that
+part of its memory with its process title: it forks nothing here, and state.json names it.
 """
 
 import json
