@@ -86,7 +86,7 @@ def start_generate(project, count: int) -> subprocess.Popen:
 
 
 def journal_lines(project) -> int:
-    path = project / "data" / ".generations.journal.jsonl"
+    path = project / "data" / "dry-run" / ".generations.journal.jsonl"  # --local writes the dry run's
     return path.read_bytes().count(b"\n") if path.exists() else 0
 
 
