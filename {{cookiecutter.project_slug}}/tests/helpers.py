@@ -117,3 +117,16 @@ def rated_backup(path: Path, prompts: list[str], models: tuple[str, ...] = ("tea
     ]
     ratings.save(records, path)
     return path
+
+
+def export_rows(folder: Path, config_name: str) -> list[dict]:
+    """Every row of an export's configuration, its held-out ``test`` split included (a prompt's
+    side is chosen by a hash of its text, so a test about labels reads both)."""
+    import pyarrow.parquet as pq
+
+    return [
+        row
+        for split in ("train", "test")
+        if (path := folder / config_name / f"{split}.parquet").exists()
+        for row in pq.read_table(path).to_pylist()
+    ]

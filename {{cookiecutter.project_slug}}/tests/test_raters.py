@@ -4,9 +4,9 @@ who always rates good and one who always rates against the truth."""
 import json
 import re
 
-import pyarrow.parquet as pq
 import pytest
 from conftest import dataset_of, run_kto, write_generations
+from helpers import export_rows
 
 from kto import gold, ratings
 from kto.config import load_config
@@ -85,7 +85,7 @@ def test_careless_raters_are_flagged_and_left_out_of_the_export(rated):
     assert result.returncode == 0, result.stderr
     assert "Left out 52 ratings of 2 flagged annotators" in " ".join(result.stderr.split())
     folder = rated / "data" / "export"
-    rows = pq.read_table(folder / "kto" / "train.parquet").to_pylist()
+    rows = export_rows(folder, "kto")
     # Exactly the careful annotators' labels, on every ordinary record, and no gold record.
     assert {row["completion"]: row["label"] for row in rows} == {
         f"Answer {m} to prompt {p}.": truth(f"Answer {m} to prompt {p}.")
@@ -93,7 +93,7 @@ def test_careless_raters_are_flagged_and_left_out_of_the_export(rated):
         for m in range(MODELS)
     }
     assert all(row["num_ratings"] == 2 and row["agreement"] == 1.0 for row in rows)
-    dpo = pq.read_table(folder / "dpo" / "train.parquet").to_pylist()
+    dpo = export_rows(folder, "dpo")
     known = {response for _, response, _ in GOLD}
     assert dpo and not {text for pair in dpo for text in (pair["chosen"], pair["rejected"])} & known
     reconciliation = json.loads((folder / "reconciliation.json").read_text())

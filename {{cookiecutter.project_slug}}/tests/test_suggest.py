@@ -3,7 +3,6 @@
 import json
 import unicodedata
 
-import pyarrow.parquet as pq
 import pytest
 from conftest import (
     dataset_of,
@@ -16,6 +15,7 @@ from conftest import (
     write_generations,
 )
 from fake_provider import FakeProvider
+from helpers import export_rows
 
 from kto import engine, jobs, suggest
 from kto.config import ModelSlot, load_config
@@ -73,7 +73,7 @@ def test_suggestions_fill_every_record_once_and_never_become_labels(annotation_p
     result = run_kto(annotation_project, "export")
     assert result.returncode == 0, result.stderr
     folder = annotation_project / "data" / "export"
-    rows = pq.read_table(folder / "kto" / "train.parquet").to_pylist()
+    rows = export_rows(folder, "kto")
     labels = {row["prompt"]: row["label"] for row in rows}
     assert labels == {f"Prompt number {index}": (votes[("annotator2", index)] == "up") for index in (0, 1)}
     judge = json.loads((folder / "statistics.json").read_text())["judge"]
