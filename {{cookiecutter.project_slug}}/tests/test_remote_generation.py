@@ -32,6 +32,8 @@ def remote_project(project, url: str, count: int, **slot_settings) -> list[str]:
     prompts = [f"Prompt number {n} ({hashlib.sha256(str(n).encode()).hexdigest()[:8]})" for n in range(count)]
     (project / "prompts.txt").write_text("\n".join(prompts) + "\n", encoding="utf-8")
     edit_config(project, lambda config: config["prompts"].update(source="prompts.txt"))
+    # The prompts are English in every project: no wrong-language warning from kto generate.
+    edit_config(project, lambda config: config["checks"].update(language="off"))
     return prompts
 
 
