@@ -29,6 +29,7 @@ def dutch_file(project, rows: list[str]) -> None:
     def change(config):
         config["language"]["code"] = config["checks"]["expected_language"] = "nl"
         config["prompts"]["source"] = "mine.jsonl"
+        config["prompts"]["max_chars"] = 300  # haiku's default, in projects of any task
 
     edit_config(project, change)
 
