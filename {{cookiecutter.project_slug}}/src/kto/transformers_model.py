@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from kto.config import ModelSlot
-from kto.errors import KtoError, one_line
+from kto.errors import KtoError, short
 from kto.local_model import render_prompt
 
 
@@ -50,7 +50,7 @@ class TransformersModel:
         except (OSError, ValueError) as error:  # not cached and offline, no such model, a bad folder
             raise KtoError(
                 f"model {self.slot.id}",
-                f"cannot load {name!r}: {one_line(error)[:200]} (offline, a model must be in the Hugging "
+                f"cannot load {name!r}: {short(error)} (offline, a model must be in the Hugging "
                 "Face cache or a local folder)",
             ) from error
         if tokenizer.pad_token is None:
