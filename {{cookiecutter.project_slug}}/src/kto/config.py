@@ -7,6 +7,7 @@ from typing import Literal
 import yaml
 from pydantic import Field, ValidationError, model_validator
 
+from kto import placeholders
 from kto.campaign_settings import (
     Argilla,
     Backup,
@@ -213,9 +214,8 @@ class Suggest(Strict):
         return self
 
     def judge_text(self, instructions: str, prompt: str, response: str) -> str:
-        # Plain replacement: the texts may hold braces of their own.
-        text = self.prompt.replace("{instructions}", instructions).replace("{prompt}", prompt)
-        return text.replace("{response}", response)
+        values = {"instructions": instructions, "prompt": prompt, "response": response}
+        return placeholders.fill(self.prompt, values)
 
 
 class EvalSettings(Strict):

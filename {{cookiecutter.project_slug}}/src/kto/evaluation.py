@@ -9,12 +9,11 @@ rate comes with a 95 % bootstrap interval over prompts. Answers and verdicts are
 """
 
 import hashlib
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kto import engine, jobs, judging, responses
+from kto import engine, jobs, judging, placeholders, responses
 from kto.config import ModelSlot, ProjectConfig
 from kto.engine import FillReport, fill_gaps
 from kto.errors import KtoError
@@ -22,7 +21,6 @@ from kto.eval_files import ANSWERS, JUDGEMENTS, fingerprint, pairs_table, write
 from kto.suggest import JUDGE_MAX_NEW_TOKENS
 
 JUDGE_CHOICES = ("1", "2")
-FIELD = re.compile(r"\{(language|instructions|prompt|first|second)\}")
 
 # English instructions, as multilingual arenas use; eval.judge_prompt replaces them.
 JUDGE_PROMPT = """You compare two answers to the same request. Both should follow these \
@@ -134,7 +132,7 @@ def judge_text(config: ProjectConfig, prompt: str, first: str, second: str) -> s
         "first": first,
         "second": second,
     }
-    return FIELD.sub(lambda found: values[found.group(1)], config.eval.judge_prompt or JUDGE_PROMPT)
+    return placeholders.fill(config.eval.judge_prompt or JUDGE_PROMPT, values)
 
 
 def rejected_by_gate(config: ProjectConfig) -> Callable[[str | None], bool]:

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kto import local_model
+from kto import local_model, placeholders
 from kto.config import ModelSlot, ProjectConfig
 from kto.engine import Progress, fill_gaps
 from kto.errors import KtoError
@@ -67,10 +67,11 @@ class WriterPlan:
     def request(self, index: int) -> str:
         topic = self.topics[index % len(self.topics)] if self.topics else ""
         sample = random.Random(index).sample(self.examples, min(EXAMPLES, len(self.examples)))
-        # Plain replacement: the texts may hold braces of their own.
-        text = self.template.replace("{instructions}", self.instructions).replace("{n}", str(PER_REQUEST))
-        text = text.replace("{topic}", topic)
-        return text.replace("{examples}", "\n".join(f"- {example}" for example in sample) or "-")
+        examples = "\n".join(f"- {example}" for example in sample) or "-"
+        return placeholders.fill(
+            self.template,
+            {"instructions": self.instructions, "n": str(PER_REQUEST), "topic": topic, "examples": examples},
+        )
 
     def messages(self, key: str) -> list[dict]:
         return [{"role": "user", "content": self.request(index_of(key))}]
