@@ -103,6 +103,7 @@ def test_estimate_sends_nothing(project, provider):
     assert result.returncode == 0, result.stderr
     assert "15 requests in all; nothing was sent" in result.stderr
     assert result.stderr.count("500") == 3  # 5 prompts x 100 tokens, per model
+    assert "0/5" not in result.stderr  # no empty progress bars for requests never sent
     assert fake.attempts.total() == 0 and not (project / "data" / "generations.parquet").exists()
 
 

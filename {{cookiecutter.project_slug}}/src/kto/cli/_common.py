@@ -68,10 +68,11 @@ def progress_bar() -> Progress:
 
 class ProgressBars:
     """A bar per model slot, for the engine's ``Progress``; failed requests count as done.
-    ``headline(requests)`` says what is about to be asked, above a table of the estimates."""
+    ``headline(requests)`` says what is about to be asked, above a table of the estimates.
+    ``asking``: False when nothing will be sent (``--estimate``): the table, and no empty bars."""
 
-    def __init__(self, bar: Progress, headline: Callable[[int], str]):
-        self.bar, self.headline = bar, headline
+    def __init__(self, bar: Progress, headline: Callable[[int], str], asking: bool = True):
+        self.bar, self.headline, self.asking = bar, headline, asking
         self.tasks: dict[str, TaskID] = {}
 
     def planned(self, jobs, estimates, recovered: int) -> None:
@@ -82,7 +83,8 @@ class ProgressBars:
             for estimate in estimates:
                 table.add_row(estimate.model, str(estimate.requests), f"{estimate.max_completion_tokens:,}")
             console.print(self.headline(sum(estimate.requests for estimate in estimates)), table)
-        self.tasks = {job.slot.id: self.bar.add_task(job.slot.id, total=len(job.prompts)) for job in jobs}
+        if self.asking:
+            self.tasks = {job.slot.id: self.bar.add_task(job.slot.id, total=len(job.prompts)) for job in jobs}
 
     def answered(self, model: str, ok: bool) -> None:
         self.bar.advance(self.tasks[model])

@@ -56,7 +56,9 @@ def generate_command(
             slots,
             output or config.path(config.generation.dry_run_output if local else config.generation.output),
             progress=ProgressBars(
-                bar, lambda todo: f"Generating {todo} responses: {len(texts)} prompts x {len(slots)} models"
+                bar,
+                lambda todo: f"Generating {todo} responses: {len(texts)} prompts x {len(slots)} models",
+                asking=not estimate,
             ),
             warn=warn,
             ray=ray,
