@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kto import ratings
-from kto.annotation import ensure_dataset, log_in_batches, settings
 from kto.argilla_client import connect
+from kto.argilla_dataset import ensure_dataset, log_in_batches, settings
 from kto.argilla_settings import differences, signature
 from kto.config import ProjectConfig
 from kto.errors import KtoError, short

@@ -12,7 +12,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from kto import engine, jobs, judging, local_model
-from kto.annotation import log_in_batches
+from kto.argilla_dataset import log_in_batches
 from kto.config import ModelSlot, ProjectConfig
 from kto.labels import DOWN, QUESTION, UP
 from kto.responses import Table
