@@ -1,4 +1,4 @@
-"""The quality gates (kto.checks) on real text, and kto check on a generations file."""
+"""The quality gates (kto.gates) on real text, and kto check on a generations file."""
 
 import pytest
 from conftest import edit_config
@@ -11,9 +11,10 @@ from helpers import (
     write_dutch_generations,
 )
 
-from kto.checks import Gates, check_file, check_response, haiku_form
+from kto.checks import check_file
 from kto.config import load_config
 from kto.errors import KtoError
+from kto.gates import Gates, check_response, haiku_form
 from kto.local_model import MODEL_NAME
 
 DEFAULT_GATES = {"empty": "drop", "language": "drop", "echo": "drop", "form": "flag", "length": "flag"}

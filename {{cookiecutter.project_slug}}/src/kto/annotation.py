@@ -17,11 +17,11 @@ from kto.journal import RunLock
 from kto.record_ids import prompt_id, record_id
 
 if TYPE_CHECKING:
-    from kto.checks import CheckReport
+    from kto.gates import CheckReport
 
 
 def records(rows: list[dict], language: str, verdicts: list | None = None) -> Iterator[dict]:
-    """One record per (prompt, non-empty response), as plain data. With ``verdicts`` (kto.checks),
+    """One record per (prompt, non-empty response), as plain data. With ``verdicts`` (kto.gates),
     only the responses no gate dropped, with what the checks found in their metadata."""
     found = {(verdict.prompt, verdict.model): verdict for verdict in verdicts or []}
     for row in rows:
@@ -61,8 +61,10 @@ def run(
     """Log the responses the gates allow (every non-empty one without ``gates``) that the dataset
     lacks; one run at a time, as two would log the same records. The embedded model's responses
     are a dry run's: people rate them only when the lead asks, with ``local``."""
-    from kto import checks, gold
+    from kto import gold
     from kto.argilla_client import connect
+    from kto.gates import check_rows
+    from kto.gates import run as run_gates
     from kto.responses import read_generations
 
     rows, left_out = read_generations(generations), 0
@@ -74,7 +76,7 @@ def run(
                 f"{generations} holds only the embedded model's responses ({left_out}), a dry run's: "
                 "kto annotate --local puts them up for rating",
             )
-    report = checks.run(config, rows) if gates else None
+    report = run_gates(config, rows) if gates else None
     if report and on_checked:
         on_checked(report)
     wanted = list(records(rows, config.language.code, report.verdicts if report else None))
@@ -87,7 +89,7 @@ def run(
     if not wanted:
         raise KtoError("input", "no non-empty responses to annotate")
     known = gold.load(config.path(config.quality.gold))
-    verdicts = checks.check_rows(gold.generation_rows(known), report.gates) if report else None
+    verdicts = check_rows(gold.generation_rows(known), report.gates) if report else None
     wanted = gold.mixed(wanted, gold.records(known, config.language.code, verdicts, report and report.gates))
     with RunLock(config.path(".cache/kto/annotate.lock"), "kto annotate"):
         client = connect(config)

@@ -42,7 +42,7 @@ def settings(config: ProjectConfig, client):
             rg.TermsMetadataProperty("gold", title="Gold label", visible_for_annotators=False, client=client),
             rg.TermsMetadataProperty("prompt_id", title="Prompt id", client=client),
             rg.TermsMetadataProperty("language", title="Language", client=client),
-            # What kto's checks found (kto.checks): annotators and coordinators filter on these.
+            # What kto's checks found (kto.gates): annotators and coordinators filter on these.
             rg.TermsMetadataProperty("detected_language", title="Detected language", client=client),
             rg.IntegerMetadataProperty("lines", title="Lines", client=client),
             rg.TermsMetadataProperty("syllables", title="Syllables (estimate)", client=client),

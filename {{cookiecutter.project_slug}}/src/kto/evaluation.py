@@ -137,7 +137,7 @@ def judge_text(config: ProjectConfig, prompt: str, first: str, second: str) -> s
 
 def rejected_by_gate(config: ProjectConfig) -> Callable[[str | None], bool]:
     """Whether ``kto check``'s language gate rejects an answer (an empty one always fails)."""
-    from kto.checks import Gates, language_finding
+    from kto.gates import Gates, language_finding
 
     gates = Gates.from_config(config)
     language = gates.language if gates.actions["language"] != "off" else None

@@ -78,7 +78,7 @@ def run(
     keep_flagged: bool = False,
 ) -> ExportReport:
     """The export of the ratings on the server, or in a backup file (``source``), written to ``folder``."""
-    from kto import checks, ratings
+    from kto import gates, ratings
     from kto.export import aggregate
 
     if source:
@@ -95,7 +95,7 @@ def run(
         quality=config.quality,
         keep_flagged=keep_flagged,
     )
-    result.statistics["checks"] = checks.statistics(config)
+    result.statistics["checks"] = gates.statistics(config)
     write(result, config, policy, folder, conversational=conversational)
     if push:
         from kto.hub import push_folder

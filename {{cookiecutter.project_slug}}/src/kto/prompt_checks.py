@@ -3,7 +3,7 @@ and not a repeat or a near repeat of another prompt.
 
 ``kto prompts generate`` runs every candidate through them, ``kto prompts check`` lists a team's
 own prompts that fail them, and ``kto generate`` warns in one line when its prompts would.
-Repeats are found on the text with case, punctuation and spacing left out (``checks.normalise``).
+Repeats are found on the text with case, punctuation and spacing left out (``gates.normalise``).
 Near repeats are searched with MinHash LSH (datasketch) on character 3-grams, not words, so that
 Chinese, Japanese and Thai, written without spaces, work; each candidate the index returns is
 then confirmed by counting the edits between the two texts, so that short prompts built on the
@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from pathlib import Path
 
-from kto import checks
 from kto.config import ModelSlot, ProjectConfig
 from kto.errors import KtoError
+from kto.gates import SAME_LANGUAGE, Gates, detect_language, detector, lingua_language, normalise
 
 REASONS = ("empty", "too short", "too long", "wrong language", "repeat", "near repeat")
 SHINGLE = 3
@@ -49,7 +49,7 @@ class PromptGates:
 
     @classmethod
     def from_config(cls, config: ProjectConfig, min_chars: int | None = None) -> "PromptGates":
-        language = checks.Gates.from_config(config).language if config.checks.language != "off" else None
+        language = Gates.from_config(config).language if config.checks.language != "off" else None
         limit = config.prompts.length_limit(config.task.name)
         return cls(config.prompts.min_chars if min_chars is None else min_chars, limit, language)
 
@@ -71,10 +71,10 @@ def other_language(text: str, expected: str) -> str | None:
     """The language ``text`` is in when lingua is fairly sure it is not ``expected``. A prompt is
     one short sentence: lingua takes some of the language's own for a neighbour (an Italian
     starter prompt for Spanish) while still giving the language a fair chance, which keeps it."""
-    found = checks.detect_language(text, expected)
-    if not found or found in {expected, *checks.SAME_LANGUAGE.get(expected, ())}:
+    found = detect_language(text, expected)
+    if not found or found in {expected, *SAME_LANGUAGE.get(expected, ())}:
         return None
-    chance = checks.detector(expected).compute_language_confidence(text, checks.lingua_language(expected))
+    chance = detector(expected).compute_language_confidence(text, lingua_language(expected))
     return found if chance < MIN_CONFIDENCE else None
 
 
@@ -110,7 +110,7 @@ class RepeatIndex:
 
     def find(self, text: str) -> tuple[str, str] | None:
         """("repeat" or "near repeat", the label of the prompt it repeats), or None."""
-        mine = checks.normalise(text)
+        mine = normalise(text)
         if mine in self._exact:
             return "repeat", self._exact[mine]
         # No text more than this many edits away can be near: a longer one allows a little more.
@@ -131,7 +131,7 @@ class RepeatIndex:
 
     def add(self, text: str, label: str) -> None:
         """Remember ``text`` under ``label``, which names no other prompt."""
-        mine = checks.normalise(text)
+        mine = normalise(text)
         if mine in self._exact:
             return
         self._exact[mine] = label
