@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 
 from kto import licences
 from kto.campaign_settings import Training
-from kto.config import ProjectConfig
+from kto.config import ProjectConfig, output_dir
 from kto.errors import KtoError, one_line, short
 from kto.eval_files import card_context
 from kto.export import kto_weights
@@ -169,12 +169,6 @@ def tiny_model(rows: list[dict]):
 def texts_of(value: str | list[dict]) -> list[str]:
     """The text of a standard row's cell, or of each message of a conversational one."""
     return [value] if isinstance(value, str) else [message["content"] for message in value]
-
-
-def output_dir(config: ProjectConfig, *, dry_run: bool) -> Path:
-    """``training.output_dir``; a dry run's tiny model goes beside it, never over a trained one."""
-    folder = config.path(config.training_settings().output_dir)
-    return folder.with_name(f"{folder.name}-dry-run") if dry_run else folder
 
 
 def base_model(name: str):
