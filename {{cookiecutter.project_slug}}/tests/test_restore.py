@@ -78,7 +78,7 @@ def exported(project) -> dict:
     config = load_config(project / "project.yaml")
     policy = Policy.parse("majority", config.argilla.min_submitted)
     folder = config.path(config.export.output)
-    export_files.run(config, policy, folder, source=None, conversational=False, max_pairs=None)
+    export_files.run(config, policy, folder, source=None)
     folder = project / "data" / "export"
     return {
         "kto": pq.read_table(folder / "kto" / "train.parquet").to_pylist(),
