@@ -105,11 +105,26 @@ def test_the_embedded_judge_on_ray_answers_from_a_child_of_the_worker_with_its_c
     project, ray_cluster, monkeypatch
 ):
     needs_extra("local", "llama_cpp.server")
+    import ray
+
     monkeypatch.setenv("RAY_ADDRESS", ray_cluster.address)
     config = load_config(project / "project.yaml")
-    slots = [ModelSlot(id=f"judge-{n}", backend="local", temperature=1.4) for n in (1, 2)]
+    slots = [ModelSlot(id="judge", backend="local", temperature=1.4)]
     prompts = ["Write a long poem about the sea.", "Write a long poem about the wind."]
-    filled = engine.fill_gaps(
+    try:
+        filled = fill_as_judge(config, project, prompts, slots)
+    finally:
+        ray.shutdown()  # the pipeline connected this process: the cluster cannot end under it
+    assert not filled.errors and not filled.missing
+    answers = [filled.answers[prompt][slot.id].text for prompt in prompts for slot in slots]
+    assert set(answers) <= {"0", "1"}  # llama.cpp's server held to the grammar: a poem otherwise
+    # The children (started by the workers: this process builds the LLMs only) ended with the run.
+    children = project / ".cache" / "kto" / "embedded"
+    assert children.is_dir() and not list(children.glob("*.pid"))
+
+
+def fill_as_judge(config, project, prompts, slots):
+    return engine.fill_gaps(
         config,
         journal=project / ".cache" / "kto" / "judge.journal.jsonl",
         command="a test",
@@ -123,9 +138,3 @@ def test_the_embedded_judge_on_ray_answers_from_a_child_of_the_worker_with_its_c
         choices=("0", "1"),
         ray=True,
     )
-    assert not filled.errors and not filled.missing
-    answers = [filled.answers[prompt][slot.id].text for prompt in prompts for slot in slots]
-    assert set(answers) <= {"0", "1"}  # llama.cpp's server held to the grammar: a poem otherwise
-    # The children (started by the workers: this process builds the LLMs only) ended with the run.
-    children = project / ".cache" / "kto" / "embedded"
-    assert children.is_dir() and not list(children.glob("*.pid"))
