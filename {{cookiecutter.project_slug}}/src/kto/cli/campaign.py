@@ -6,9 +6,9 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from kto.cli._common import InputOption, WhenWriting, console, out, project, pushed, warn
+from kto.cli._common import InputOption, WhenWriting, console, out, project, pushed, typer_factory, warn
 
-app = typer.Typer()
+app = typer_factory()
 
 
 @app.command("annotate")

@@ -19,10 +19,11 @@ from kto.cli._common import (
     project,
     pushed,
     share,
+    typer_factory,
     warn,
 )
 
-app = typer.Typer()
+app = typer_factory()
 
 
 @app.command("generate")

@@ -17,11 +17,12 @@ from kto.cli._common import (
     progress_bar,
     project,
     pushed,
+    typer_factory,
     warn,
 )
 from kto.export_formats import FORMATS, STYLES
 
-app = typer.Typer()
+app = typer_factory()
 
 
 def export_style(value: str) -> str:
