@@ -10,7 +10,7 @@ in project.yaml (``checks:``): ``drop`` (never logged), ``flag`` (logged, named 
 import re
 import unicodedata
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 
@@ -18,7 +18,6 @@ from kto import local_model
 from kto.config import ProjectConfig
 from kto.errors import KtoError
 
-CHECKS = ("empty", "language", "form", "length", "echo", "duplicate")
 # The languages kto-template ships: detection chooses among them (and the project's own), which
 # keeps near neighbours no project asked for (Malay for Indonesian) out of the answers.
 SHIPPED_LANGUAGES = (
@@ -62,7 +61,10 @@ class Gates:
     @classmethod
     def from_config(cls, config: ProjectConfig) -> "Gates":
         settings = config.checks
-        actions = {name: getattr(settings, name) for name in CHECKS}
+        if unknown := sorted(set(settings.model_extra or {}) - set(CHECKS)):
+            raise KtoError(f"checks.{unknown[0]}", f"no such check; the checks are {', '.join(CHECKS)}")
+        # A check project.yaml does not name (one added since it was made) flags what it finds.
+        actions = {name: getattr(settings, name, "flag") for name in CHECKS}
         code: str | None = settings.expected_language or config.language.code
         if lingua_language(code) is None:
             if settings.expected_language and actions["language"] != "off":
@@ -124,6 +126,7 @@ def detector(expected: str):
     return LanguageDetectorBuilder.from_languages(*languages).build()
 
 
+@lru_cache(maxsize=1 << 16)  # the language check and the record's metadata both ask
 def detect_language(text: str, expected: str) -> str | None:
     """The ISO 639-1 code of ``text``'s language, None when there is too little text to tell."""
     if sum(character.isalpha() for character in text) < MIN_LETTERS:
@@ -173,6 +176,7 @@ def word_syllables(word: str, language: str) -> int:
     return len(hyphenator(language).positions(word)) + 1
 
 
+@lru_cache(maxsize=1 << 16)  # the form check and the record's metadata both ask
 def haiku_form(text: str, language: str | None) -> tuple[str | None, str | None]:
     """(what is wrong with the form, or None; the syllable estimate per line, or None)."""
     lines = lines_of(text)
@@ -210,41 +214,73 @@ def instructions(system_prompt: str) -> tuple[str, ...]:
     return tuple(part for part in parts if len(part) >= MIN_ECHO)
 
 
+@dataclass(frozen=True)
+class Answer:
+    prompt: str
+    model: str
+    text: str
+    others: tuple[str | None, ...]  # the other models' answers to the prompt
+
+
+def empty(answer: Answer, gates: Gates) -> str | None:
+    return None if answer.text.strip() else "no text"
+
+
+def wrong_language(answer: Answer, gates: Gates) -> str | None:
+    return language_finding(answer.text, gates.language)[1] if gates.language else None
+
+
+def wrong_form(answer: Answer, gates: Gates) -> str | None:
+    return haiku_form(answer.text, gates.language)[0] if gates.haiku else None
+
+
+def too_long(answer: Answer, gates: Gates) -> str | None:
+    over = len(answer.text) > gates.max_chars
+    return f"{len(answer.text)} characters, limit {gates.max_chars}" if over else None
+
+
+def duplicate(answer: Answer, gates: Gates) -> str | None:
+    mine = normalise(answer.text)
+    same = any(other and normalise(other) == mine for other in answer.others)
+    return "the same as another model's answer" if same else None
+
+
+# Each check, in the order findings are listed, and what it finds in an answer (None: nothing).
+# Its gate is checks.<name> in project.yaml; a check added here needs nothing else.
+CHECKS: dict[str, Callable[[Answer, Gates], str | None]] = {
+    "empty": empty,
+    "language": wrong_language,
+    "form": wrong_form,
+    "length": too_long,
+    "echo": lambda answer, gates: echo(answer.text, answer.prompt, gates.system_prompt),
+    "duplicate": duplicate,
+}
+
+
 def check_response(
     prompt: str, model: str, text: str | None, others: Iterable[str | None], gates: Gates
 ) -> ResponseVerdict:
-    """One response through every check that is not off, and its gates."""
-    text = text or ""
-    active = {name for name, action in gates.actions.items() if action != "off"}
-    findings: dict[str, str] = {}
-    detected = lines = estimate = None
-    if not text.strip():
-        findings["empty"] = "no text"
-    else:
-        lines = len(lines_of(text))
-        if gates.language and "language" in active:
-            detected, finding = language_finding(text, gates.language)
-            if finding:
-                findings["language"] = finding
-        if gates.haiku:
-            problem, estimate = haiku_form(text, gates.language)
-            if problem:
-                findings["form"] = problem
-        if len(text) > gates.max_chars:
-            findings["length"] = f"{len(text)} characters, limit {gates.max_chars}"
-        if found := echo(text, prompt, gates.system_prompt):
-            findings["echo"] = found
-        mine = normalise(text)
-        if any(other and normalise(other) == mine for other in others):
-            findings["duplicate"] = "the same as another model's answer"
-    findings = {name: detail for name, detail in findings.items() if name in active}
+    """One response through every check that is not off, and its gates; an empty response has
+    nothing but its emptiness to check."""
+    answer = Answer(prompt, model, text or "", tuple(others))
+    filled = bool(answer.text.strip())
+    active = {name: find for name, find in CHECKS.items() if gates.actions[name] != "off"}
+    findings = {
+        name: found
+        for name, find in active.items()
+        if (filled or name == "empty") and (found := find(answer, gates))
+    }
+    language = gates.language if filled and "language" in active else None
+    detected = language_finding(answer.text, language)[0] if language else None
+    estimate = haiku_form(answer.text, gates.language)[1] if filled and gates.haiku else None
     # The embedded test model's answers (kto generate --local) are poor by design, and a dry run
     # must still end with records to rate: they are flagged, never dropped. But an empty answer
     # has nothing to rate, whoever wrote it.
     droppable = {"empty"} if local_model.is_local(model) else set(findings)
     dropped = tuple(name for name in findings if gates.actions[name] == "drop" and name in droppable)
     flags = tuple(name for name in findings if name not in dropped)
-    return ResponseVerdict(prompt, model, text, detected, lines or 0, estimate, findings, dropped, flags)
+    lines = len(lines_of(answer.text))
+    return ResponseVerdict(prompt, model, answer.text, detected, lines, estimate, findings, dropped, flags)
 
 
 def check_rows(rows: list[dict], gates: Gates) -> list[ResponseVerdict]:
