@@ -12,16 +12,21 @@ PACKAGE = PROJECT_TEMPLATE / "src" / "kto"
 TESTS = PROJECT_TEMPLATE / "tests"
 MAX_FILE_LINES = 400
 MAX_BODY_LINES = 60
-# Layers, highest first; a module not named here is a building block (layer 0). A module may
-# import its own layer or a lower one. A new step module goes in STEPS.
-CLI = 3
-DIAGNOSTICS = {"kto.doctor": 2}  # checks everything, so it may import any step; no step imports it
+# Layers, highest first: the CLI, the steps, and below them the building blocks (every module not
+# named here). A module may import its own layer or a lower one, and no step imports another step.
+# A step carries out one kto command for the CLI (kto eval: evaluation, kto doctor: doctor); what
+# two steps share is a building block: the Argilla dataset (argilla_dataset), the gates (gates,
+# prompt_gates), the backup history (backup_history), the judge (judging), eval's files
+# (eval_files), the engine. A new step module goes in STEPS.
+CLI = 2
+STEP = 1
 STEPS = {
-    f"kto.{name}": 1
+    f"kto.{name}"
     for name in (
         "annotation",
         "backups",
         "checks",
+        "doctor",
         "evaluation",
         "prompt_checks",
         "prompt_writer",
@@ -63,7 +68,7 @@ GRAPH = {name: imported(path) for name, path in MODULES.items()}
 def layer(name: str) -> int:
     if name in ("kto.__main__", "kto.cli") or name.startswith("kto.cli."):
         return CLI
-    return DIAGNOSTICS.get(name) or STEPS.get(name, 0)
+    return STEP if name in STEPS else 0
 
 
 def cycle_from(start: str) -> list[str] | None:
@@ -81,8 +86,8 @@ def cycle_from(start: str) -> list[str] | None:
 
 
 def test_the_graph_is_read():
-    assert GRAPH["kto.annotation"] >= {"kto.config", "kto.checks"}  # a top-level and a lazy import
-    assert STEPS.keys() <= MODULES.keys() and DIAGNOSTICS.keys() <= MODULES.keys()
+    assert GRAPH["kto.annotation"] >= {"kto.config", "kto.gates"}  # a top-level and a lazy import
+    assert MODULES.keys() >= STEPS
 
 
 @pytest.mark.parametrize("name", sorted(MODULES))
@@ -98,6 +103,16 @@ def test_no_lower_module_imports_a_higher_one():
         if layer(target) > layer(name)
     )
     assert upward == []
+
+
+def test_no_step_imports_another_step():
+    assert sorted(f"{name} imports {target}" for name in STEPS for target in GRAPH[name] & STEPS) == []
+
+
+def test_every_step_is_a_command():
+    """The CLI runs each step: a module in STEPS that the CLI does not import is a building block."""
+    commands = set().union(*(GRAPH[name] for name in GRAPH if layer(name) == CLI))
+    assert STEPS - commands == set()
 
 
 def body_lines(function: ast.FunctionDef | ast.AsyncFunctionDef) -> int:

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from kto import ratings
 
-# -- Dutch answers for the quality gates (kto.checks) --------------------------------------------
+# -- Dutch answers for the quality gates (kto.gates) --------------------------------------------
 
 DUTCH_HAIKU = "Golven rollen aan\nzilver licht op natte zand\nmeeuwen roepen luid"
 ENGLISH_HAIKU = "Waves roll onto the shore\nsilver light on the wet sand\nseagulls calling loud"

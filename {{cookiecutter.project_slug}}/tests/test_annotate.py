@@ -68,10 +68,10 @@ def test_a_run_killed_midway_resumes_without_loss_or_duplicates(annotation_proje
 def test_a_dataset_with_settings_argilla_cannot_change_is_left_untouched(annotation_project, argilla_server):
     import argilla as rg
 
-    from kto import annotation
+    from kto import argilla_dataset
 
     config, client = load_config(annotation_project / "project.yaml"), argilla_server.client()
-    made_elsewhere = annotation.settings(config, client)
+    made_elsewhere = argilla_dataset.settings(config, client)
     made_elsewhere.fields["prompt"].use_markdown = False  # as another tool, or a hand, may make it
     if client.workspaces(config.argilla.workspace) is None:
         rg.Workspace(name=config.argilla.workspace, client=client).create()
@@ -350,11 +350,11 @@ def test_a_dataset_from_before_the_gates_gains_their_metadata_and_keeps_its_rati
 ):
     import argilla as rg
 
-    from kto import annotation, responses
+    from kto import annotation, argilla_dataset, responses
 
     config = load_config(annotation_project / "project.yaml")
     client = argilla_server.client()
-    old = annotation.settings(config, client)
+    old = argilla_dataset.settings(config, client)
     names = ("model", "prompt_id", "language")
     old.metadata = [rg.TermsMetadataProperty(name, client=client) for name in names]
     argilla = config.argilla

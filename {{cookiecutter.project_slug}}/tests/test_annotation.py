@@ -5,7 +5,7 @@ import json
 import pytest
 from conftest import PROJECT
 
-from kto import annotation, argilla_client, argilla_settings, record_ids
+from kto import annotation, argilla_client, argilla_dataset, argilla_settings, record_ids
 from kto.config import load_config
 
 ROW = {
@@ -18,7 +18,7 @@ ROW = {
 @pytest.mark.slow
 def test_settings_carry_the_projects_texts_and_overlap(argilla_server):
     config = load_config(PROJECT / "project.yaml")
-    settings = annotation.settings(config, argilla_server.client())
+    settings = argilla_dataset.settings(config, argilla_server.client())
     assert settings.guidelines == config.language.markdown_block(config.argilla.guidelines)
     assert settings.distribution.min_submitted == config.argilla.min_submitted
     rating = settings.questions["rating"]
@@ -62,13 +62,15 @@ def test_settings_that_differ_are_told_apart(argilla_server):
             "argilla": config.argilla.model_copy(update={"min_submitted": config.argilla.min_submitted + 1})
         }
     )
-    same = argilla_settings.signature(annotation.settings(config, client))
+    same = argilla_settings.signature(argilla_dataset.settings(config, client))
     assert (
-        argilla_settings.differences(same, argilla_settings.signature(annotation.settings(config, client)))
+        argilla_settings.differences(
+            same, argilla_settings.signature(argilla_dataset.settings(config, client))
+        )
         == []
     )
     # kto annotate brings min_submitted to the configured value: no difference.
-    overlap = argilla_settings.signature(annotation.settings(changed, client))
+    overlap = argilla_settings.signature(argilla_dataset.settings(changed, client))
     assert argilla_settings.differences(same, overlap) == []
     assert argilla_settings.differences({**same, "questions": []}, same) == ["questions"]
     # A backup's signature goes through JSON and still compares equal.

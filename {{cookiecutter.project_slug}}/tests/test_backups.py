@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from conftest import edit_config
 
-from kto import backups, ratings, restore
+from kto import backup_history, ratings, restore
 from kto.config import load_config
 
 SAVED = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -39,11 +39,11 @@ def row(*responses: dict, suggestion: dict | None = None) -> dict:
 def test_status_warns_when_the_newest_backup_is_missing_or_old(project):
     edit_config(project, lambda config: config.update(backup={"max_age_hours": 6}))
     config = load_config(project / "project.yaml")
-    assert backups.staleness(config).startswith("no backup yet: every rating is at risk")
+    assert backup_history.staleness(config).startswith("no backup yet: every rating is at risk")
     origin = {"dataset": "argilla/x", "settings": "{}", "saved_at": SAVED.isoformat()}
     ratings.save([row()], project / "data" / "backup" / "ratings.parquet", origin)
-    assert backups.staleness(config, now=SAVED + timedelta(hours=5)) is None
-    late = backups.staleness(config, now=SAVED + timedelta(hours=30))
+    assert backup_history.staleness(config, now=SAVED + timedelta(hours=5)) is None
+    late = backup_history.staleness(config, now=SAVED + timedelta(hours=30))
     assert late.startswith("the newest backup (data/backup/ratings.parquet) is 30 h old")
     assert "max_age_hours (6)" in late and "at risk" in late
 
@@ -54,7 +54,7 @@ def test_a_backup_without_a_saved_time_is_as_old_as_its_file(project):
     ratings.save([row()], path)
     day_ago = time.time() - 25 * 3600
     os.utime(path, (day_ago, day_ago))
-    assert "is 25 h old, older than backup.max_age_hours (24)" in backups.staleness(config)
+    assert "is 25 h old, older than backup.max_age_hours (24)" in backup_history.staleness(config)
 
 
 def test_an_older_backup_loads_and_restores_what_it_has(tmp_path):

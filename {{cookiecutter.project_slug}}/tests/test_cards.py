@@ -9,6 +9,7 @@ from huggingface_hub import DatasetCard, DatasetCardData
 from kto import dataset_card
 from kto.config import load_config
 from kto.export import Policy, aggregate
+from kto.export_formats import FORMATS
 
 STATISTICS = {
     "models": {
@@ -45,8 +46,10 @@ def context() -> dict:
         "card_paragraph": "Een dataset van haiku's.",
         "system_prompt": "Schrijf een haiku.\nAlleen de haiku.",
         "guidelines": "Duim omhoog voor een goede haiku.",
-        "kto_rows": 6,
-        "dpo_pairs": 2,
+        "datasets": [
+            {"name": form.name, "count": count, "unit": form.unit, "about": form.about}
+            for form, count in zip(FORMATS, (6, 2), strict=True)
+        ],
         "generators": [
             {"model": "team/a", "licence": "`llama3.3`", "terms": "Meta's terms", "known": True},
             {"model": "team/b", "licence": "unknown (see the model card)", "terms": None, "known": False},
@@ -142,7 +145,8 @@ def test_the_context_reads_the_config_and_the_export(project):
     edit_config(project, change)
     config = load_config(project / "project.yaml")
     policy = Policy.parse("majority", 2)
-    card = dataset_card.build(config, aggregate(CASE, policy), policy)
+    export = aggregate(CASE, policy)
+    card = dataset_card.build(config, export, policy, export.statistics)
     assert "per_device_train_batch_size=16,\n    learning_rate=2e-05,\n" in card.text
     meta = card.data.to_dict()
     code = config.language.hub_code  # an 'other' project names no language until its code is set
@@ -160,5 +164,6 @@ def test_without_a_training_section_the_snippet_has_kto_trains_defaults(project)
     edit_config(project, lambda config: config.pop("training", None))
     config = load_config(project / "project.yaml")
     policy = Policy.parse("majority", 2)
-    values = dataset_card.context(config, aggregate(CASE, policy), policy)
+    export = aggregate(CASE, policy)
+    values = dataset_card.context(config, export, policy, export.statistics)
     assert (values["batch_size"], values["learning_rate"]) == (4, 5e-6)

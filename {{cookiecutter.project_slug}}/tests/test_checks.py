@@ -1,4 +1,4 @@
-"""The quality gates (kto.checks) on real text, and kto check on a generations file."""
+"""The quality gates (kto.gates) on real text, and kto check on a generations file."""
 
 import pytest
 from conftest import edit_config
@@ -11,9 +11,10 @@ from helpers import (
     write_dutch_generations,
 )
 
-from kto.checks import Gates, check_file, check_response, haiku_form
+from kto.checks import check_file
 from kto.config import load_config
 from kto.errors import KtoError
+from kto.gates import CHECKS, Gates, check_response, haiku_form
 from kto.local_model import MODEL_NAME
 
 DEFAULT_GATES = {"empty": "drop", "language": "drop", "echo": "drop", "form": "flag", "length": "flag"}
@@ -124,6 +125,18 @@ def test_gates_come_from_project_yaml(project):
     edit_config(project, lambda config: config["checks"].update(expected_language="xx"))
     with pytest.raises(KtoError, match=r"checks\.expected_language"):
         Gates.from_config(load_config(project / "project.yaml"))
+
+
+def test_a_gate_of_no_check_is_refused_and_a_check_project_yaml_does_not_name_flags(project):
+    edit_config(project, lambda config: config["checks"].update(lenght="off"))
+    with pytest.raises(KtoError) as error:
+        Gates.from_config(load_config(project / "project.yaml"))
+    assert str(error.value) == f"checks.lenght: no such check; the checks are {', '.join(CHECKS)}"
+    edit_config(project, lambda config: config["checks"].update(lenght="maybe"))
+    with pytest.raises(KtoError, match=r"checks\.lenght: 'maybe' is not one of drop, flag, off"):
+        load_config(project / "project.yaml")
+    edit_config(project, lambda config: [config["checks"].pop(name) for name in ("lenght", "duplicate")])
+    assert Gates.from_config(load_config(project / "project.yaml")).actions["duplicate"] == "flag"
 
 
 def test_kto_check_names_each_finding_per_model(project):

@@ -6,7 +6,7 @@ import pytest
 from conftest import edit_config, free_port, openai_slot, run_kto, served, use_models
 from hub_double import HubDouble
 
-from kto import annotation, doctor, serving
+from kto import argilla_dataset, doctor, serving
 from kto.config import HF_ROUTER_URL, ModelSlot, load_config
 from kto.errors import KtoError
 
@@ -134,7 +134,7 @@ def test_argilla_key_and_dataset_settings(annotation_project, argilla_server, mo
     assert (first.status, dataset.status) == ("ok", "ok")
     assert "does not exist yet" in dataset.message
 
-    annotation.ensure_dataset(argilla_server.client(), config)
+    argilla_dataset.ensure_dataset(argilla_server.client(), config)
     assert [f.status for f in doctor.check_argilla(config)] == ["ok", "ok"]
 
     edit_config(annotation_project, lambda c: c["argilla"].update(min_submitted=3))

@@ -14,9 +14,9 @@ from fake_provider import FakeProvider
 from helpers import rated_backup
 
 from kto import evaluation
-from kto.checks import Gates
 from kto.config import load_config
 from kto.errors import KtoError
+from kto.gates import Gates
 
 BASE, TUNED, JUDGE = "team/base", "team/tuned", "team/judge"
 PROMPTS = [f"Prompt number {n}" for n in range(6)]

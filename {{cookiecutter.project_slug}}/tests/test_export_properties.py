@@ -90,14 +90,14 @@ def check_export(rows: list[dict], policy: Policy, quality: Quality, keep_flagge
     flagged = {user for user, rater in raters.items() if rater.flagged}
     counted = set(USERS) if keep_flagged else set(USERS) - flagged
     by_completion = {item["completion"]: item for item in rows}
-    for kto_row in result.kto:
+    for kto_row in result.datasets["kto"]:
         assert kto_row["completion"] not in golden  # gold never reaches the data
         assert kto_row["num_ratings"] == kto_row["votes_up"] + kto_row["votes_down"]
         assert kto_row["num_ratings"] == submitted_by(by_completion[kto_row["completion"]], counted)
         assert kto_row["label"] == (kto_row["votes_up"] > kto_row["votes_down"])
         share = (kto_row["votes_up"] if kto_row["label"] else kto_row["votes_down"]) / kto_row["num_ratings"]
         assert kto_row["agreement"] == share and share > 0.5
-    for pair in result.dpo:
+    for pair in result.datasets["dpo"]:
         assert not {pair["chosen"], pair["rejected"]} & golden
     stats = result.statistics
     json.dumps(stats, allow_nan=False)

@@ -7,9 +7,9 @@ import pytest
 from conftest import PROJECT
 
 from kto import gold
-from kto.checks import Gates
 from kto.config import load_config
 from kto.errors import KtoError
+from kto.gates import Gates
 from kto.prompts import load_prompts
 
 
@@ -80,7 +80,7 @@ def test_a_gold_record_a_gate_would_drop_shows_what_a_kept_record_shows():
     english = gold.GoldRecord(
         "Schrijf een haiku over de zee.", "The sea is grey and cold today, and it keeps on rolling.", False
     )
-    from kto.checks import check_rows
+    from kto.gates import check_rows
 
     verdicts = check_rows(gold.generation_rows([english]), gates)
     (record,) = gold.records([english], "nl", verdicts, gates)

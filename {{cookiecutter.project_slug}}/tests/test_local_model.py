@@ -99,7 +99,7 @@ def test_the_model_answers_with_repacking_forced_off(monkeypatch):
 @pytest.mark.slow
 def test_the_embedded_judge_answers_only_with_its_choices_from_a_process_that_ends_with_it(project):
     pytest.importorskip("llama_cpp.server")
-    from kto.models import for_slot
+    from kto.backends import for_slot
 
     config = load_config(project / "project.yaml")
     slot = ModelSlot(id="judge", backend="local", temperature=1.4)

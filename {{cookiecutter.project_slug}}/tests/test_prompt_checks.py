@@ -8,9 +8,10 @@ from conftest import edit_config, openai_slot, run_kto, use_models
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kto.checks import normalise
 from kto.config import load_config
-from kto.prompt_checks import CHARS_PER_EDIT, PromptGates, RepeatIndex, check, find_problems, near
+from kto.gates import normalise
+from kto.prompt_checks import check
+from kto.prompt_gates import CHARS_PER_EDIT, PromptGates, RepeatIndex, find_problems, near
 
 DUTCH = [
     "Schrijf een haiku over een reiger die bij de sloot op een kikker wacht.",

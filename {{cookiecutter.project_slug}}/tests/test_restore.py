@@ -78,7 +78,7 @@ def exported(project) -> dict:
     config = load_config(project / "project.yaml")
     policy = Policy.parse("majority", config.argilla.min_submitted)
     folder = config.path(config.export.output)
-    export_files.run(config, policy, folder, source=None, conversational=False, max_pairs=None)
+    export_files.run(config, policy, folder, source=None)
     folder = project / "data" / "export"
     return {
         "kto": pq.read_table(folder / "kto" / "train.parquet").to_pylist(),
@@ -280,7 +280,7 @@ def test_hub_backups_restore_by_revision_and_never_over_newer_ratings(
 def test_bad_backups_are_one_line_and_write_nothing(annotation_project, argilla_server):
     config = load_config(annotation_project / "project.yaml")
     other = annotation_project / "other.parquet"
-    from kto.annotation import settings
+    from kto.argilla_dataset import settings
     from kto.argilla_settings import signature as settings_signature
 
     # This project's settings, but for the fields (the overlap may differ: kto annotate changes it).

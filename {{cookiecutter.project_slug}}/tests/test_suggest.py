@@ -17,7 +17,7 @@ from conftest import (
 from fake_provider import FakeProvider
 from helpers import export_rows
 
-from kto import engine, jobs, suggest
+from kto import engine, jobs, judging, suggest
 from kto.config import ModelSlot, load_config
 
 JUDGE = "gemma-3-270m-local-judge"
@@ -114,8 +114,8 @@ def test_each_sample_is_a_slot_of_the_judge(project):
     assert {slot.served_model for slot in slots} == {"team/judge"}  # the name every request carries
     assert {(slot.base_url, slot.temperature) for slot in slots} == {("http://127.0.0.1:9/v1", 0.3)}
     config = load_config(project / "project.yaml")
-    assert suggest.judge_slot(config, local=True).backend == "local"
-    assert suggest.judge_slot(config, local=False) == config.suggest.judge
+    assert judging.judge_slot(config, local=True).backend == "local"
+    assert judging.judge_slot(config, local=False) == config.suggest.judge
 
 
 def test_the_judge_prompt_carries_the_task_and_the_record(project):
@@ -149,11 +149,11 @@ def test_every_judgement_carries_the_judges_model_name(project, served_model):
             prompts=texts,
             slots=suggest.sample_slots(judge, 3),
             messages=lambda text: jobs.messages(None, text),
-            max_new_tokens=suggest.JUDGE_MAX_NEW_TOKENS,
+            max_new_tokens=judging.JUDGE_MAX_NEW_TOKENS,
             progress=Quiet(),
             warn=pytest.fail,
             save=lambda answers: None,
-            choices=suggest.CHOICES,
+            choices=judging.CHOICES,
         )
     finally:
         fake.stop()

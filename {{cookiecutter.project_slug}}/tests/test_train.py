@@ -40,7 +40,7 @@ def rated(up: int, down: int) -> list[dict]:
     ]
 
 
-def exported(project, up: int, down: int, *, conversational: bool = False):
+def exported(project, up: int, down: int, *, style: str = "standard"):
     """An export of ``rated(up, down)``, in a project that asks two ratings per record (its premise)."""
     edit_config(project, lambda config: config["argilla"].update(min_submitted=2))
     backup = project / "ratings.parquet"
@@ -48,7 +48,7 @@ def exported(project, up: int, down: int, *, conversational: bool = False):
     config = load_config(project / "project.yaml")
     policy = Policy.parse("majority", config.argilla.min_submitted)
     folder = config.path(config.export.output)
-    export_files.run(config, policy, folder, source=backup, conversational=conversational, max_pairs=None)
+    export_files.run(config, policy, folder, source=backup, style=style)
     return project
 
 
@@ -72,7 +72,7 @@ def test_a_dry_run_takes_two_real_steps_and_saves_an_adapter_with_its_card(proje
 
 def test_a_conversational_export_trains_too(project, training_extra):
     """--format conversational (messages, for chat models) is what TRL's KTOTrainer takes as well."""
-    exported(project, 3, 3, conversational=True)
+    exported(project, 3, 3, style="conversational")
     result = run_kto(project, "train", "--dry-run")
     assert result.returncode == 0, result.stderr
     match = re.search(r"(\d+) steps, final loss ([-\d.e]+|nan|inf)", result.stderr)
@@ -129,7 +129,8 @@ def test_without_the_training_extra_the_error_says_what_to_install(project, tmp_
     ],
 )
 def test_the_model_card_states_the_base_models_licence(project, tmp_path, licence, says):
-    from kto.train import TrainReport, write_model_card
+    from kto.model_card import write_model_card
+    from kto.train import TrainReport
 
     edit_config(project, lambda config: config["training"].update(base_model_license=licence))
     config = load_config(project / "project.yaml")
@@ -145,7 +146,8 @@ def test_the_model_card_states_the_base_models_licence(project, tmp_path, licenc
 def test_the_model_card_is_rendered_from_its_template_with_the_runs_figures(project, tmp_path, lora):
     from huggingface_hub import ModelCard
 
-    from kto.train import TrainReport, write_model_card
+    from kto.model_card import write_model_card
+    from kto.train import TrainReport
 
     edit_config(
         project, lambda config: config["training"].update(lora={"r": 8, "alpha": 16} if lora else None)

@@ -2,7 +2,7 @@
 volunteers' texts, the quality gates and bounds, training, backups): settings that name no model.
 ``kto.config`` assembles them with the model slots into the project's config."""
 
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -94,7 +94,11 @@ class Community(Strict):
 
 class Checks(Strict):
     """Quality gates ``kto annotate`` applies before logging (``kto check`` shows their counts):
-    drop (never logged), flag (logged, named in the record's flags) or off (not checked)."""
+    drop (never logged), flag (logged, named in the record's flags) or off (not checked). A check
+    not named here (``kto.gates.CHECKS`` lists them all) takes its gate as another key, which
+    ``kto.gates`` refuses unless it names a check."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
 
     # An empty response has nothing to rate: it is never logged.
     empty: Literal["drop"] = "drop"
@@ -106,6 +110,13 @@ class Checks(Strict):
     max_chars: int = Field(default=1000, ge=1)
     # The ISO 639-1 code responses should be in; empty: language.code.
     expected_language: str | None = None
+
+    @model_validator(mode="after")
+    def _other_gates(self):
+        for name, action in (self.model_extra or {}).items():
+            if action not in get_args(Gate):
+                raise ValueError(f"checks.{name}: {action!r} is not one of drop, flag, off")
+        return self
 
 
 class Lora(Strict):

@@ -305,3 +305,9 @@ def load_config(path: Path | None = None) -> ProjectConfig:
         if first["type"] == "extra_forbidden":
             message = unknown_key(ProjectConfig, first["loc"])
         raise KtoError(f"{path.name}: {field}", message) from error
+
+
+def output_dir(config: ProjectConfig, *, dry_run: bool) -> Path:
+    """``training.output_dir``; a dry run's tiny model goes beside it, never over a trained one."""
+    folder = config.path(config.training_settings().output_dir)
+    return folder.with_name(f"{folder.name}-dry-run") if dry_run else folder

@@ -9,6 +9,7 @@ from huggingface_hub import DatasetCard, DatasetCardData
 from kto import licences
 from kto.campaign_settings import Training
 from kto.config import ProjectConfig
+from kto.export_formats import FORMATS
 
 TAGS = ["kto", "dpo", "preference", "synthetic", "argilla", "distilabel"]
 TEMPLATE = Path(__file__).parent / "templates" / "dataset_card.md.j2"
@@ -42,8 +43,9 @@ def card_data(config: ProjectConfig, rows: int, splits: dict | None = None) -> D
         tags=TAGS,
         pretty_name=f"{config.task.name.capitalize()} KTO, {config.language.name}",
         configs=[
-            {"config_name": "kto", "data_files": split_files("kto", splits), "default": True},
-            {"config_name": "dpo", "data_files": split_files("dpo", splits)},
+            {"config_name": form.name, "data_files": split_files(form.name, splits)}
+            | ({"default": True} if form is FORMATS[0] else {})
+            for form in FORMATS
         ],
     )
 
@@ -62,9 +64,17 @@ def generators(config: ProjectConfig, model_ids: list[str]) -> list[dict]:
     ]
 
 
-def context(config: ProjectConfig, export, policy) -> dict:
-    """What the template shows: the config's texts and the export's counts and statistics."""
-    stats = export.statistics
+def datasets(export) -> list[dict]:
+    """Each format's name, size and paragraph, in the order of ``FORMATS`` (the first is the default)."""
+    return [
+        {"name": form.name, "count": len(export.datasets[form.name]), "unit": form.unit, "about": form.about}
+        for form in FORMATS
+    ]
+
+
+def context(config: ProjectConfig, export, policy, stats: dict) -> dict:
+    """What the template shows: the config's texts, the export's counts and the statistics that
+    statistics.json holds."""
     # The snippet trains as kto train would: the training section's values, else its defaults.
     defaults = Training.model_fields
     training = config.training
@@ -77,8 +87,7 @@ def context(config: ProjectConfig, export, policy) -> dict:
         "card_paragraph": config.language.card_paragraph.strip(),
         "system_prompt": config.task.system_prompt,
         "guidelines": config.argilla.guidelines,
-        "kto_rows": len(export.kto),
-        "dpo_pairs": len(export.dpo),
+        "datasets": datasets(export),
         "generators": generators(config, sorted(stats["models"]) or [m.id for m in config.generation.models]),
         "annotators": len(stats["annotators"]),
         "min_submitted": config.argilla.min_submitted,
@@ -95,6 +104,6 @@ def render(data: DatasetCardData, values: dict) -> DatasetCard:
     return DatasetCard.from_template(data, template_path=str(TEMPLATE), **values)
 
 
-def build(config: ProjectConfig, export, policy) -> DatasetCard:
-    data = card_data(config, len(export.kto), export.statistics.get("splits"))
-    return render(data, context(config, export, policy))
+def build(config: ProjectConfig, export, policy, statistics: dict) -> DatasetCard:
+    data = card_data(config, len(export.datasets[FORMATS[0].name]), statistics.get("splits"))
+    return render(data, context(config, export, policy, statistics))

@@ -142,7 +142,7 @@ def check_embedded(config: ProjectConfig) -> list[Finding]:
 
 def check_argilla(config: ProjectConfig) -> list[Finding]:
     """The server answers with the key, and an existing dataset has the settings kto would give it."""
-    from kto import annotation, argilla_client
+    from kto import argilla_client, argilla_dataset
     from kto.argilla_settings import changeable, differences, signature
 
     local = config.path(".argilla/local.env")
@@ -171,13 +171,13 @@ def check_argilla(config: ProjectConfig) -> list[Finding]:
             Finding("argilla dataset", "ok", f"{name} does not exist yet (kto annotate creates it)")
         )
         return findings
-    wanted = annotation.settings(config, client)
+    wanted = argilla_dataset.settings(config, client)
     differ = differences(signature(dataset.settings), signature(wanted))
     on_server = changeable(dataset.settings)
     edited = [key for key, value in changeable(wanted).items() if on_server.get(key) != value]
     if differ:
         message = f"{name} exists with other settings, which Argilla cannot change ({', '.join(differ)})"
-        findings.append(Finding("argilla dataset", "fail", message, annotation.OTHER_NAME))
+        findings.append(Finding("argilla dataset", "fail", message, argilla_dataset.OTHER_NAME))
     elif edited:
         message = f"{name} differs from project.yaml in {', '.join(edited)}"
         findings.append(Finding("argilla dataset", "warn", message, "kto annotate updates the dataset"))

@@ -32,7 +32,6 @@ class EmbeddedServer:
     """One child process serving the embedded model; ``records`` is where its pid is kept."""
 
     def __init__(self, records: Path, n_ctx: int, n_threads: int):
-        end_leftovers(records)
         self.records = records
         self.settings = (n_ctx, n_threads)
         self.process: subprocess.Popen | None = None
@@ -42,7 +41,9 @@ class EmbeddedServer:
     def start(self) -> str:
         """Start the child; returns its API's base URL, which answers once ``wait_until_ready``
         returns (the children of several slots load at once). Start it from the main thread:
-        the kernel's parent-death signal follows the thread that forked."""
+        the kernel's parent-death signal follows the thread that forked. First ends any child
+        a crashed kto left behind."""
+        end_leftovers(self.records)
         self.records.mkdir(parents=True, exist_ok=True)
         port = free_port()
         args = [str(os.getpid()), str(port), *map(str, self.settings)]

@@ -20,11 +20,12 @@ from pathlib import Path
 from typing import Protocol
 
 from kto import responses
+from kto.backends import for_slot
 from kto.config import ModelSlot, ProjectConfig
 from kto.errors import KtoError, one_line
 from kto.jobs import Answered, Estimate, Job, Messages, estimate, plan_jobs, prompt_seen
 from kto.journal import Journal, RunLock
-from kto.models import ChatModel, for_slot
+from kto.models import ChatModel
 from kto.responses import Response, Table
 from kto.serving import raise_on_failure, unserved
 
@@ -109,7 +110,7 @@ def _models(jobs: list[Job], config: ProjectConfig, max_new_tokens: int, choices
     if ray:
         from kto import ray_pipeline
 
-        return ray_pipeline.llms(jobs, config, max_new_tokens), ray_pipeline.run
+        return ray_pipeline.llms(jobs, config, max_new_tokens, choices), ray_pipeline.run
     return {job.slot.id: for_slot(job.slot, config, max_new_tokens, choices) for job in jobs}, run
 
 

@@ -14,11 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kto import engine, jobs, judging, placeholders, responses
-from kto.config import ModelSlot, ProjectConfig
+from kto.config import ModelSlot, ProjectConfig, output_dir
 from kto.engine import FillReport, fill_gaps
 from kto.errors import KtoError
 from kto.eval_files import ANSWERS, JUDGEMENTS, fingerprint, pairs_table, write
-from kto.suggest import JUDGE_MAX_NEW_TOKENS
 
 JUDGE_CHOICES = ("1", "2")
 
@@ -70,7 +69,6 @@ def own_slots(config: ProjectConfig, dry_run: bool) -> tuple[ModelSlot, ModelSlo
     run's, with ``dry_run``), and its base (the base its adapter names, else training.base_model)."""
     if config.training is None:
         raise KtoError("eval.base", "set eval.base and eval.tuned: this project has no training section")
-    from kto.train import output_dir
     from kto.transformers_model import adapter_base
 
     trained = output_dir(config, dry_run=dry_run)
@@ -89,8 +87,6 @@ def own_slots(config: ProjectConfig, dry_run: bool) -> tuple[ModelSlot, ModelSlo
 def eval_slots(config: ProjectConfig, local: bool) -> EvalSlots:
     """eval.base and eval.tuned (default: the project's own models); the judge: eval.judge, else
     suggest.judge, or the embedded model with ``local``."""
-    from kto.suggest import judge_slot
-
     settings = config.eval
     if settings.base and settings.tuned:
         base, tuned = settings.base, settings.tuned
@@ -99,7 +95,7 @@ def eval_slots(config: ProjectConfig, local: bool) -> EvalSlots:
         base, tuned = settings.base or own_base, settings.tuned or own_tuned
     if base.id == tuned.id:
         raise KtoError("eval.tuned", f"the base and the tuned model have the same id {base.id!r}: rename one")
-    judge = judge_slot(config, local) if local or settings.judge is None else settings.judge
+    judge = judging.judge_slot(config, local) if local or settings.judge is None else settings.judge
     return EvalSlots(base, tuned, judge)
 
 
@@ -137,7 +133,7 @@ def judge_text(config: ProjectConfig, prompt: str, first: str, second: str) -> s
 
 def rejected_by_gate(config: ProjectConfig) -> Callable[[str | None], bool]:
     """Whether ``kto check``'s language gate rejects an answer (an empty one always fails)."""
-    from kto.checks import Gates, language_finding
+    from kto.gates import Gates, language_finding
 
     gates = Gates.from_config(config)
     language = gates.language if gates.actions["language"] != "off" else None
@@ -198,7 +194,7 @@ def ask(config, path: Path, keys: list[str], slots: list[ModelSlot], progress, w
         prompts=keys,
         slots=slots,
         messages=lambda key: jobs.messages(None if judge else config.task.system_prompt, key),
-        max_new_tokens=JUDGE_MAX_NEW_TOKENS if judge else config.generation.max_new_tokens,
+        max_new_tokens=judging.JUDGE_MAX_NEW_TOKENS if judge else config.generation.max_new_tokens,
         progress=progress,
         warn=warn,
         save=lambda table: responses.write_rows(responses.to_rows(table, keys, ids), path),

@@ -1,4 +1,4 @@
-"""``kto export``: ratings -> a KTO dataset, DPO pairs, a reconciliation and statistics.
+"""``kto export``: ratings -> the datasets of ``kto.export_formats``, a reconciliation and statistics.
 
 Every record falls in exactly one outcome (``OUTCOMES``); only labelled records become data,
 and every other one is counted, never silently dropped.
@@ -8,10 +8,10 @@ import math
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from itertools import product
 
 from kto.campaign_settings import Quality
 from kto.errors import KtoError
+from kto.export_formats import FORMATS, STYLES
 from kto.gold import label_of
 from kto.labels import DOWN, UP, share_up
 from kto.rater_quality import assess, values, without
@@ -60,8 +60,7 @@ class Policy:
 
 @dataclass
 class ExportReport:
-    kto: list[dict]
-    dpo: list[dict]
+    datasets: dict[str, list[dict]]  # kto.export_formats: format name -> rows
     reconciliation: dict[str, int]
     statistics: dict
     pushed: str | None = None  # the dataset's URL on the Hub
@@ -111,7 +110,7 @@ def aggregate(
     rows: list[dict],
     policy: Policy,
     *,
-    conversational: bool = False,
+    style: str = "standard",
     max_pairs: int | None = None,
     quality: Quality | None = None,
     keep_flagged: bool = False,
@@ -151,52 +150,9 @@ def aggregate(
     reconciliation["total"] = len(rows)
     reconciliation |= screening["left_out"]["records"]
     labelled.sort(key=lambda item: (item["prompt"], -item["agreement"], item["model"], item["completion"]))
-    pairs = dpo_pairs(labelled, max_pairs)
     statistics = statistics_of(data, labelled) | screening | {"judge": judge_agreement(judged)}
-    if conversational:
-        labelled = [
-            {**item, "prompt": user(item["prompt"]), "completion": assistant(item["completion"])}
-            for item in labelled
-        ]
-        pairs = [
-            {
-                **pair,
-                "prompt": user(pair["prompt"]),
-                "chosen": assistant(pair["chosen"]),
-                "rejected": assistant(pair["rejected"]),
-            }
-            for pair in pairs
-        ]
-    return ExportReport(labelled, pairs, reconciliation, statistics)
-
-
-def user(text: str) -> list[dict]:
-    return [{"role": "user", "content": text}]
-
-
-def assistant(text: str) -> list[dict]:
-    return [{"role": "assistant", "content": text}]
-
-
-def dpo_pairs(labelled: list[dict], max_pairs: int | None) -> list[dict]:
-    """Every (thumbs up, thumbs down) pair of answers to the same prompt, best agreed first."""
-    by_prompt: dict[str, dict[bool, list[dict]]] = defaultdict(lambda: {True: [], False: []})
-    for item in labelled:
-        by_prompt[item["prompt"]][item["label"]].append(item)
-    pairs = []
-    for prompt, sides in by_prompt.items():
-        combos = list(product(sides[True], sides[False]))[:max_pairs]
-        pairs += [
-            {
-                "prompt": prompt,
-                "chosen": chosen["completion"],
-                "rejected": rejected["completion"],
-                "chosen_model": chosen["model"],
-                "rejected_model": rejected["model"],
-            }
-            for chosen, rejected in combos
-        ]
-    return pairs
+    datasets = {form.name: form.build(labelled, max_pairs, STYLES[style]) for form in FORMATS}
+    return ExportReport(datasets, reconciliation, statistics)
 
 
 def wilson(successes: int, total: int, z: float = 1.96) -> tuple[float, float]:

@@ -1,4 +1,4 @@
-"""Writing an export: parquet for KTO and DPO (a ``train`` and a held-out ``test`` split each), the
+"""Writing an export: parquet for each format (a ``train`` and a held-out ``test`` split each), the
 reconciliation and statistics as JSON, the charts, and the dataset card. All of it goes to a
 temporary folder first and then replaces the previous export at once, so a failure never leaves a
 half-written export behind."""
@@ -9,60 +9,33 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from kto import dataset_card, splits
+from kto import dataset_card, gates, splits
 from kto.config import ProjectConfig
 from kto.export import ExportReport, Policy
+from kto.export_formats import FORMATS, STYLES
 from kto.files import partial_folder, replace_folder
 from kto.plots import export_charts
 
-MESSAGES = pa.list_(pa.struct([("role", pa.string()), ("content", pa.string())]))
 
-
-def schemas(conversational: bool) -> tuple[pa.Schema, pa.Schema]:
-    text = MESSAGES if conversational else pa.string()
-    kto = pa.schema(
-        [
-            ("prompt", text),
-            ("completion", text),
-            ("label", pa.bool_()),
-            ("model", pa.string()),
-            ("votes_up", pa.int64()),
-            ("votes_down", pa.int64()),
-            ("num_ratings", pa.int64()),
-            ("agreement", pa.float64()),
-        ]
-    )
-    dpo = pa.schema(
-        [
-            ("prompt", text),
-            ("chosen", text),
-            ("rejected", text),
-            ("chosen_model", pa.string()),
-            ("rejected_model", pa.string()),
-        ]
-    )
-    return kto, dpo
-
-
-def write(
-    export: ExportReport, config: ProjectConfig, policy: Policy, folder: Path, *, conversational: bool
-) -> None:
+def write(export: ExportReport, config: ProjectConfig, policy: Policy, folder: Path, *, style: str) -> None:
+    """Each format's train and test files, and the statistics.json that the card and the charts
+    read: the export's statistics, with the gates' counts and the split sizes."""
     partial = partial_folder(folder)
-    kto_schema, dpo_schema = schemas(conversational)
-    export.statistics["splits"] = {"test_share": config.export.test_share}
-    for name, rows, schema in (("kto", export.kto, kto_schema), ("dpo", export.dpo, dpo_schema)):
-        (partial / name).mkdir()
+    sizes: dict = {"test_share": config.export.test_share}
+    for form in FORMATS:
+        (partial / form.name).mkdir()
+        rows = export.datasets[form.name]
         sides = dict(zip(("train", "test"), splits.split(rows, config.export.test_share), strict=True))
         for side, kept in sides.items():
             if kept or side == "train":  # datasets cannot read a parquet file without rows
-                pq.write_table(pa.Table.from_pylist(kept, schema=schema), partial / name / f"{side}.parquet")
-        export.statistics["splits"][name] = {side: len(kept) for side, kept in sides.items()}
+                table = pa.Table.from_pylist(kept, schema=form.schema(STYLES[style]))
+                pq.write_table(table, partial / form.name / f"{side}.parquet")
+        sizes[form.name] = {side: len(kept) for side, kept in sides.items()}
+    statistics = export.statistics | {"checks": gates.statistics(config), "splits": sizes}
     (partial / "reconciliation.json").write_text(json.dumps(export.reconciliation, indent=2) + "\n")
-    (partial / "statistics.json").write_text(
-        json.dumps(export.statistics, indent=2, ensure_ascii=False) + "\n"
-    )
-    export_charts(export.statistics, partial)
-    dataset_card.build(config, export, policy).save(partial / "README.md")
+    (partial / "statistics.json").write_text(json.dumps(statistics, indent=2, ensure_ascii=False) + "\n")
+    export_charts(statistics, partial)
+    dataset_card.build(config, export, policy, statistics).save(partial / "README.md")
     replace_folder(partial, folder)
 
 
@@ -72,13 +45,13 @@ def run(
     folder: Path,
     *,
     source: Path | None,
-    conversational: bool,
-    max_pairs: int | None,
+    style: str = "standard",
+    max_pairs: int | None = None,
     push: bool = False,
     keep_flagged: bool = False,
 ) -> ExportReport:
     """The export of the ratings on the server, or in a backup file (``source``), written to ``folder``."""
-    from kto import checks, ratings
+    from kto import ratings
     from kto.export import aggregate
 
     if source:
@@ -90,13 +63,12 @@ def run(
     result = aggregate(
         rows,
         policy,
-        conversational=conversational,
+        style=style,
         max_pairs=max_pairs,
         quality=config.quality,
         keep_flagged=keep_flagged,
     )
-    result.statistics["checks"] = checks.statistics(config)
-    write(result, config, policy, folder, conversational=conversational)
+    write(result, config, policy, folder, style=style)
     if push:
         from kto.hub import push_folder
 

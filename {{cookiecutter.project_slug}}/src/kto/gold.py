@@ -71,7 +71,7 @@ def label_of(row: dict) -> str | None:
 
 
 def records(gold: list[GoldRecord], language: str, verdicts: list | None = None, gates=None) -> list[dict]:
-    """Argilla records for the gold records; with the checks' ``verdicts`` on them (kto.checks, run
+    """Argilla records for the gold records; with the checks' ``verdicts`` on them (kto.gates, run
     on :func:`generation_rows`) and their ``gates``, carrying what the checks found, as every other
     record does (without, none does)."""
     from kto.record_ids import prompt_id, record_id

@@ -1,4 +1,5 @@
-"""Judges' verdicts and what they add up to: a judge's digit, the fair pairwise rule, the win rate.
+"""Judges and their verdicts: the judge's slot and token budget, a judge's digit, the fair pairwise
+rule, the win rate.
 
 Every pair of answers is judged twice, once in each order, because judges favour a position
 (FastChat's MT-Bench does the same): the tuned model *wins* a prompt only when the judge prefers
@@ -9,6 +10,9 @@ its answer in both orders, *loses* when the judge prefers the base's in both, an
 import unicodedata
 from collections.abc import Iterable, Sequence
 
+from kto import local_model
+from kto.config import ModelSlot, ProjectConfig
+
 WIN, TIE, LOSS = "win", "tie", "loss"
 OUTCOMES = (WIN, TIE, LOSS)
 TUNED, BASE = "tuned", "base"
@@ -16,6 +20,17 @@ TUNED, BASE = "tuned", "base"
 # outcomes always give the same interval.
 RESAMPLES = 4000
 SEED = 22
+# The judge answers with one digit; a few tokens leave room for a server's chat formatting.
+JUDGE_MAX_NEW_TOKENS = 4
+CHOICES = ("0", "1")  # the embedded judge is held to them; a server's is asked in the prompt
+
+
+def judge_slot(config: ProjectConfig, local: bool) -> ModelSlot:
+    """suggest.judge, or with ``local`` the embedded judge at its temperature."""
+    judge = config.suggest.judge
+    if local:
+        return ModelSlot(id=local_model.JUDGE_ID, backend="local", temperature=judge.temperature)
+    return judge
 
 
 def digit(answer: str | None, allowed: Iterable[int]) -> int | None:

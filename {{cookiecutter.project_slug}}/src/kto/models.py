@@ -1,5 +1,5 @@
 """One interface for every model slot, whatever runs it: ``load()``, ``async ask(messages)``,
-``close()``. The engine knows nothing else about a model.
+``close()``. The engine knows nothing else about a model (``kto.backends`` picks one per slot).
 
 A server's slot is a thin OpenAI client (``kto.remote``). The embedded model is the same client,
 talking to llama.cpp's server in a child process of its own (``kto.embedded``): one engine path,
@@ -33,26 +33,17 @@ class ChatModel(Protocol):
         """Ends anything load() started (child processes)."""
 
 
-def for_slot(
-    slot: ModelSlot, config: ProjectConfig, max_new_tokens: int, choices: tuple[str, ...] | None = None
-) -> ChatModel:
-    """The slot's model, by its backend. ``choices``: the only answers a judge may give (such as
-    ("0", "1")); the embedded model is held to them by a grammar, a server is asked for them in
-    the prompt. Checks what it can now (a key, an extra), before anything is printed or sent."""
-    if slot.backend == "openai":
-        return RemoteModel(slot, max_new_tokens)
-    if slot.backend == "local":
-        return EmbeddedModel(slot, config, max_new_tokens, choices)
-    if slot.backend == "transformers":  # kto eval's own models: torch is imported only for them
-        from kto.transformers_model import TransformersModel
-
-        return TransformersModel(slot, max_new_tokens)
-    raise KtoError(f"model {slot.id}", f"no backend {slot.backend!r}")
-
-
 def grammar(choices: tuple[str, ...]) -> str:
     """A llama.cpp grammar (GBNF) that allows exactly one of ``choices``."""
     return "root ::= " + " | ".join(json.dumps(choice, ensure_ascii=False) for choice in choices)
+
+
+def embedded_fields(config: ProjectConfig, choices: tuple[str, ...] | None) -> dict:
+    """The request fields llama.cpp's server takes beyond OpenAI's, on the engine and on Ray alike."""
+    fields: dict = {"repeat_penalty": config.generation.local.repeat_penalty}
+    if choices:
+        fields["grammar"] = grammar(choices)
+    return fields
 
 
 class EmbeddedModel:
@@ -63,19 +54,19 @@ class EmbeddedModel:
     ):
         if importlib.util.find_spec("llama_cpp") is None:
             raise KtoError("local", local_model.INSTALL_HINT)
-        local_model.model_path()  # assembled now (once, 253 MB) rather than in each child
         self.slot = slot
         self.max_new_tokens = max_new_tokens
+        self.extra_body = embedded_fields(config, choices)
         settings = config.generation.local
-        self.extra_body: dict = {"repeat_penalty": settings.repeat_penalty}
-        if choices:
-            self.extra_body["grammar"] = grammar(choices)
         self.server = EmbeddedServer(config.path(".cache/kto/embedded"), settings.n_ctx, settings.n_threads)
         self._client: RemoteModel | None = None
         self._ready = False
 
     def load(self) -> None:
-        """Starts the child; the first ``ask`` waits until it has loaded the model."""
+        """Starts the child; the first ``ask`` waits until it has loaded the model. The model file
+        is assembled here (once, 253 MB), not in each child: the children of several slots start
+        at once."""
+        local_model.model_path()
         url = self.server.start()
         # The child's server knows one model; a crash shows at once, so no retries.
         served = self.slot.model_copy(

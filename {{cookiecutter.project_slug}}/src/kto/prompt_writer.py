@@ -25,7 +25,8 @@ from kto import local_model, placeholders
 from kto.config import ModelSlot, ProjectConfig
 from kto.engine import Progress, fill_gaps
 from kto.errors import KtoError
-from kto.prompt_checks import PromptGates, RepeatIndex, reference_index, write_prompts
+from kto.prompt_gates import PromptGates, RepeatIndex, reference_index
+from kto.prompts import write_prompts
 from kto.responses import Response, Table
 
 DEFAULT_OUTPUT = "prompts/generated.jsonl"

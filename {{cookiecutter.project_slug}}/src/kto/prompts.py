@@ -1,4 +1,4 @@
-"""Read the prompts to generate from: a local file or a Hugging Face Hub dataset."""
+"""Read the prompts to generate from: a local file or a Hugging Face Hub dataset; write a prompts file."""
 
 import codecs
 import csv
@@ -183,3 +183,12 @@ def _read_hub_dataset(dataset_id: str, column: str) -> list[str]:
             f"Hub dataset {dataset_id} has no {column!r} column (it has: {', '.join(dataset.column_names)})",
         )
     return [str(text) if text is not None else "" for text in dataset[column]]
+
+
+def write_prompts(prompts: list[str], path: Path, column: str = "prompt") -> None:
+    """One JSON object per line with the prompt in ``column``, written whole or not at all."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.partial")
+    lines = "".join(json.dumps({column: text}, ensure_ascii=False) + "\n" for text in prompts)
+    partial.write_text(lines, encoding="utf-8")
+    partial.replace(path)

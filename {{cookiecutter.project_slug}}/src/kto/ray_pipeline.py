@@ -20,10 +20,10 @@ from distilabel.pipeline import RayPipeline
 from distilabel.steps import LoadDataFromDicts
 from distilabel.steps.tasks import ChatGeneration
 
+from kto.backends import build_llm
 from kto.config import ProjectConfig
 from kto.jobs import Answered, Job, Messages, prompt_seen
 from kto.journal import Journal
-from kto.llms import build_llm
 from kto.responses import Response
 
 # Small batches keep the journal and the progress bar moving.
@@ -63,9 +63,11 @@ def pipeline_name(jobs: list[Job]) -> str:
     return f"kto-generate-{hashlib.sha256(work.encode()).hexdigest()[:16]}"
 
 
-def llms(jobs: list[Job], config: ProjectConfig, max_new_tokens: int) -> dict[str, LLM]:
+def llms(
+    jobs: list[Job], config: ProjectConfig, max_new_tokens: int, choices: tuple[str, ...] | None = None
+) -> dict[str, LLM]:
     """Each job's distilabel LLM, by slot id."""
-    return {job.slot.id: build_llm(job.slot, config, max_new_tokens) for job in jobs}
+    return {job.slot.id: build_llm(job.slot, config, max_new_tokens, choices) for job in jobs}
 
 
 def build(jobs: list[Job], llms: dict[str, LLM], messages: Messages, cache_dir: Path) -> JournaledRayPipeline:

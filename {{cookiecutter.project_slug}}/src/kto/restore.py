@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kto import ratings
-from kto.annotation import ensure_dataset, log_in_batches, settings
 from kto.argilla_client import connect
+from kto.argilla_dataset import ensure_dataset, log_in_batches, settings
 from kto.argilla_settings import differences, signature
 from kto.config import ProjectConfig
 from kto.errors import KtoError, short
@@ -96,7 +96,7 @@ def backup_file(
 ) -> Iterator[tuple[Path, str]]:
     """The file to restore and a name for it: ``source``; the Hub's backup at ``revision``; else
     the newer of the local backup and the Hub's latest, named with its age."""
-    from kto import backups
+    from kto import backup_history
 
     if source and revision:
         raise KtoError("revision", "give --from or --revision, not both")
@@ -107,9 +107,9 @@ def backup_file(
         return
     repo, note = config.hub.ratings_backup_repo, ""
     if revision is not None:
-        commit = backups.resolve(repo, revision)
+        commit = backup_history.resolve(repo, revision)
     else:
-        found = backups.search(config)
+        found = backup_history.search(config)
         newest = found.newest
         if newest is None:
             problem = found.hub_problem or f"{repo} holds no backup yet"
@@ -118,7 +118,7 @@ def backup_file(
             yield config.path(newest.where), f"{newest.where} ({newest_words(found)})"
             return
         commit, note = newest.revision, f" ({newest_words(found)})"
-    with backups.downloaded(repo, commit) as path:
+    with backup_history.downloaded(repo, commit) as path:
         yield path, f"{repo} at {commit[:8]}{note}"
 
 

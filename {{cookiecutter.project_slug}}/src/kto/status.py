@@ -27,7 +27,7 @@ class StatusReport:
 def collect(config: ProjectConfig, chart: Path | None = None) -> StatusReport:
     """The lead's view of the campaign; with ``chart``, also drawn as a PNG there."""
     from kto.argilla_client import open_dataset
-    from kto.backups import staleness
+    from kto.backup_history import staleness
 
     client, dataset = open_dataset(config)
     progress = dataset.progress(with_users_distribution=True)

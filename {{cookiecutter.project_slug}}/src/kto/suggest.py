@@ -11,16 +11,13 @@ unless asked to redo them.
 from collections import Counter
 from dataclasses import dataclass
 
-from kto import engine, jobs, judging, local_model
-from kto.annotation import log_in_batches
+from kto import engine, jobs, judging
+from kto.argilla_dataset import log_in_batches
 from kto.config import ModelSlot, ProjectConfig
+from kto.judging import CHOICES, JUDGE_MAX_NEW_TOKENS, judge_slot
 from kto.labels import DOWN, QUESTION, UP
 from kto.responses import Table
 from kto.serving import raise_on_failure, unserved
-
-# The judge answers with one digit; a few tokens leave room for a server's chat formatting.
-JUDGE_MAX_NEW_TOKENS = 4
-CHOICES = ("0", "1")  # the embedded judge is held to them; a server's is asked in the prompt
 
 
 @dataclass(frozen=True)
@@ -37,13 +34,6 @@ class SuggestReport:
     pending: int
     written: int
     error: str | None = None  # the first error of the judge's requests, if any failed
-
-
-def judge_slot(config: ProjectConfig, local: bool) -> ModelSlot:
-    judge = config.suggest.judge
-    if local:
-        return ModelSlot(id=local_model.JUDGE_ID, backend="local", temperature=judge.temperature)
-    return judge
 
 
 def sample_slots(judge: ModelSlot, samples: int) -> list[ModelSlot]:

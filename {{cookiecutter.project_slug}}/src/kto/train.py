@@ -17,11 +17,10 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from kto import licences
+from kto import model_card
 from kto.campaign_settings import Training
-from kto.config import ProjectConfig
+from kto.config import ProjectConfig, output_dir
 from kto.errors import KtoError, one_line, short
-from kto.eval_files import card_context
 from kto.export import kto_weights
 
 DRY_RUN_STEPS = 2
@@ -35,7 +34,6 @@ TINY_CHAT_TEMPLATE = (
     "{% if add_generation_prompt %}<s>assistant: {% endif %}"
 )
 DRY_RUN_BASE = ".cache/kto/dry-run-base"
-MODEL_CARD = Path(__file__).parent / "templates" / "model_card.md.j2"
 
 StepDone = Callable[[int, int, float | None], None]
 Starting = Callable[[str, int], None]  # (what is trained, KTO rows) once the data is read
@@ -76,7 +74,7 @@ def run(
         on_start("a tiny random model" if dry_run else config.training_settings().base_model, len(rows))
     test = test[:DRY_RUN_EVAL_ROWS] if dry_run else test
     result = fit(config, rows, model, tokenizer, dry_run=dry_run, on_step=on_step, test=test)
-    result = replace(result, card=write_model_card(config, result, dry_run=dry_run))
+    result = replace(result, card=model_card.write_model_card(config, result, dry_run=dry_run))
     if push:
         from kto.hub import push_folder
 
@@ -169,12 +167,6 @@ def tiny_model(rows: list[dict]):
 def texts_of(value: str | list[dict]) -> list[str]:
     """The text of a standard row's cell, or of each message of a conversational one."""
     return [value] if isinstance(value, str) else [message["content"] for message in value]
-
-
-def output_dir(config: ProjectConfig, *, dry_run: bool) -> Path:
-    """``training.output_dir``; a dry run's tiny model goes beside it, never over a trained one."""
-    folder = config.path(config.training_settings().output_dir)
-    return folder.with_name(f"{folder.name}-dry-run") if dry_run else folder
 
 
 def base_model(name: str):
@@ -299,47 +291,3 @@ def held_out_metrics(metrics: dict) -> dict[str, float]:
     """TRL's loss, KL and rewards on the test split (its speed figures left out)."""
     wanted = ("eval_loss", "eval_kl", "eval_rewards/")
     return {key: float(value) for key, value in metrics.items() if key.startswith(wanted)}
-
-
-def model_card_context(config: ProjectConfig, result: TrainReport, *, dry_run: bool) -> dict:
-    """What the model card shows: the training settings, the dataset and the run's outcome."""
-    settings = config.training_settings()
-    return {
-        "title": f"{config.task.name.capitalize()} KTO, {config.language.name}",
-        "base": "a tiny random model (kto train --dry-run)" if dry_run else settings.base_model,
-        "base_model": settings.base_model,
-        "licence": licences.named(settings.base_model_license),
-        "terms": licences.terms(settings.base_model_license),
-        "dataset": config.hub.export_repo,
-        "task": config.task.name,
-        "language": config.language.name,
-        "lora": settings.lora,
-        "beta": settings.beta,
-        "learning_rate": settings.learning_rate,
-        "steps": result.steps,
-        "loss": result.loss,
-        "weights": result.weights,
-        # TRL's figures on the test split, and kto eval's report when it is about this very model.
-        "held_out": result.evaluation,
-        "judged": card_context(config, result.output_dir),
-    }
-
-
-def write_model_card(config: ProjectConfig, result: TrainReport, *, dry_run: bool) -> Path:
-    """A model card linking the dataset, written beside the weights (and pushed with them)."""
-    from huggingface_hub import ModelCard, ModelCardData
-
-    settings = config.training_settings()
-    data = ModelCardData(
-        base_model=None if dry_run else settings.base_model,
-        datasets=[config.hub.export_repo],
-        language=[config.language.hub_code] if config.language.hub_code else None,
-        library_name="peft" if settings.lora else "transformers",
-        license=config.hub.license,
-        tags=["kto", "trl", "preference"],
-    )
-    values = model_card_context(config, result, dry_run=dry_run)
-    card = ModelCard.from_template(data, template_path=str(MODEL_CARD), **values)
-    path = result.output_dir / "README.md"
-    card.save(path)
-    return path

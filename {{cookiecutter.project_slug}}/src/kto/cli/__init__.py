@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 
 from kto.cli import campaign, generation, project_tools, prompts, results, servers
-from kto.cli._common import console
+from kto.cli._common import console, typer_factory
 from kto.errors import KtoError, one_line, short
 
 # Harmless warnings from distilabel 1.5.3 under pydantic >= 2.12 (field declarations, and a
@@ -26,10 +26,7 @@ warnings.filterwarnings("ignore", message="A custom validator is returning a val
 # Where an unexpected error's full report goes; KTO_DEBUG=1 prints it as well.
 ERROR_LOG = Path.home() / ".cache" / "kto" / "last-error.log"
 
-app = typer.Typer(
-    help="Build a KTO preference dataset: generate -> annotate -> export -> train -> eval.",
-    pretty_exceptions_enable=False,
-)
+app = typer_factory("Build a KTO preference dataset: generate -> annotate -> export -> train -> eval.")
 
 
 def show_version(value: bool) -> None:

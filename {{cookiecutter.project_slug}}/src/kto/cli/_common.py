@@ -1,4 +1,5 @@
-"""What every command group shares: the consoles, the project's config, option types, progress bars.
+"""What every command group shares: how a group is made, the consoles, the project's config, option
+types, progress bars.
 
 Option types are ``Annotated`` aliases (as huggingface_hub's CLI declares its own), so an option
 that several commands take is declared, and worded, once.
@@ -18,6 +19,13 @@ from kto.config import ProjectConfig, load_config
 
 # kto draws its own progress bars; tqdm reads this once, when it is first imported.
 os.environ.setdefault("TQDM_DISABLE", "1")
+
+
+def typer_factory(help: str | None = None) -> typer.Typer:
+    """A command group, made as every other (as huggingface_hub's CLI makes its own): a group
+    added under a name shows its help when given no command; kto's ``main`` reports errors."""
+    return typer.Typer(help=help, no_args_is_help=True, pretty_exceptions_enable=False)
+
 
 # Progress, warnings and errors go to stderr; the reports a command exists for (status, check,
 # doctor) go to stdout, so `kto status > report.txt` keeps them.

@@ -6,9 +6,9 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from kto.cli._common import InputOption, WhenWriting, console, out, project, pushed, warn
+from kto.cli._common import InputOption, WhenWriting, console, out, project, pushed, typer_factory, warn
 
-app = typer.Typer()
+app = typer_factory()
 
 
 @app.command("annotate")
@@ -156,12 +156,12 @@ def backup_command(
     ] = False,
 ) -> None:
     """Save every record and its ratings to a parquet file, so a Space restart loses nothing."""
-    from kto import backups
+    from kto import backup_history, backups
 
     config = project(ctx)
     if list_revisions:
         repo = config.hub.ratings_backup_repo
-        history = backups.revisions(repo)
+        history = backup_history.revisions(repo)
         console.print(f"Backups in {repo}, newest first:" if history else f"No backup in {repo} yet.")
         for revision in history:  # plain lines: a table would wrap the titles in a narrow terminal
             console.print(f"{revision.id[:8]}  {revision.saved_at:%Y-%m-%d %H:%M} UTC  {revision.title}")

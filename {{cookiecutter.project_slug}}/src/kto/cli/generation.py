@@ -19,10 +19,11 @@ from kto.cli._common import (
     project,
     pushed,
     share,
+    typer_factory,
     warn,
 )
 
-app = typer.Typer()
+app = typer_factory()
 
 
 @app.command("generate")
@@ -89,14 +90,14 @@ def check_command(
     examples: Annotated[int, typer.Option(min=0, help="Findings to list, one per response")] = 20,
 ) -> None:
     """Run the quality gates on the generations and count their findings per model (Argilla untouched)."""
-    from kto import checks
+    from kto import checks, gates
 
     config = project(ctx)
     report = checks.check_file(config, generations or config.path(config.generation.output))
     models = report.per_model.values()
     table = Table("check", "gate", *report.per_model, title="responses per model, and what each gate found")
     table.add_row("responses", "", *(str(counts.responses) for counts in models))
-    for name in checks.CHECKS:
+    for name in gates.CHECKS:
         row = (share(counts.checks[name], counts.responses) for counts in models)
         table.add_row(name, report.gates.actions[name], *row)
     for name in ("dropped", "flagged"):
@@ -112,7 +113,7 @@ def check_command(
                 f"{name} ({'drop' if name in verdict.dropped_by else 'flag'}): {detail}"
                 for name, detail in verdict.findings.items()
             )
-            text = " / ".join(checks.lines_of(verdict.text))
+            text = " / ".join(gates.lines_of(verdict.text))
             listing.add_row(verdict.model, findings, text[:60] or "(empty)")
         out.print(listing)
 

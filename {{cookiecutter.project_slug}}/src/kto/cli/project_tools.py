@@ -5,10 +5,10 @@ from typing import Annotated
 
 import typer
 
-from kto.cli._common import console, out, project
+from kto.cli._common import console, out, project, typer_factory
 
-app = typer.Typer()
-language_app = typer.Typer(help="The project's texts, given back to kto-template.")
+app = typer_factory()
+language_app = typer_factory("The project's texts, given back to kto-template.")
 
 
 @app.command("doctor")

@@ -7,9 +7,9 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from kto.cli._common import LocalOption, OutputOption, console, progress_bar, project, warn
+from kto.cli._common import LocalOption, OutputOption, console, progress_bar, project, typer_factory, warn
 
-app = typer.Typer(help="Make prompts with a writer model, and check a prompts file.", no_args_is_help=True)
+app = typer_factory("Make prompts with a writer model, and check a prompts file.")
 
 
 class WriterBar:

@@ -1,7 +1,6 @@
 """Commands that turn ratings into results: ``export`` (the datasets), ``train`` (the model) and
 ``eval`` (whether the model got better)."""
 
-import enum
 from pathlib import Path
 from typing import Annotated
 
@@ -18,15 +17,18 @@ from kto.cli._common import (
     progress_bar,
     project,
     pushed,
+    typer_factory,
     warn,
 )
+from kto.export_formats import FORMATS, STYLES
 
-app = typer.Typer()
+app = typer_factory()
 
 
-class ExportFormat(enum.StrEnum):
-    standard = "standard"
-    conversational = "conversational"
+def export_style(value: str) -> str:
+    if value not in STYLES:
+        raise typer.BadParameter(f"{value!r} is not one of {', '.join(STYLES)}")
+    return value
 
 
 @app.command("export")
@@ -37,8 +39,8 @@ def export_command(
     ] = None,
     policy: Annotated[str, typer.Option(help="majority, unanimous or min-votes=K")] = "majority",
     format: Annotated[
-        ExportFormat, typer.Option(help="standard (text) or conversational (messages)")
-    ] = ExportFormat.standard,
+        str, typer.Option(callback=export_style, help="standard (text) or conversational (messages)")
+    ] = "standard",
     max_pairs_per_prompt: Annotated[int | None, typer.Option(min=1, help="DPO pairs kept per prompt")] = None,
     output: OutputOption = None,
     push: PushOption = False,
@@ -59,7 +61,7 @@ def export_command(
         chosen,
         folder,
         source=source,
-        conversational=format == ExportFormat.conversational,
+        style=format,
         max_pairs=max_pairs_per_prompt,
         push=push,
         keep_flagged=keep_flagged,
@@ -71,9 +73,10 @@ def export_command(
     stats = result.statistics
     alpha = stats["krippendorff_alpha"]
     agreement = "undefined" if alpha is None else f"{alpha:.3f}"
+    sizes = "; ".join(f"{form.name}: {len(result.datasets[form.name])} {form.unit}" for form in FORMATS)
     console.print(
-        f"KTO: {len(result.kto)} rows ({stats['desirable']} up, {stats['undesirable']} down); "
-        f"DPO: {len(result.dpo)} pairs; Krippendorff's alpha: {agreement}; weights: {stats['weights']}"
+        f"{sizes}; {stats['desirable']} up, {stats['undesirable']} down; "
+        f"Krippendorff's alpha: {agreement}; weights: {stats['weights']}"
     )
     if judge := stats["judge"]:
         console.print(

@@ -4,10 +4,10 @@ from typing import Annotated
 
 import typer
 
-from kto.cli._common import DryRunOption, console, project, warn
+from kto.cli._common import DryRunOption, console, project, typer_factory, warn
 
-space_app = typer.Typer(help="The annotation Space on the Hugging Face Hub.")
-argilla_app = typer.Typer(help="A local Argilla server for dry runs and tests (no Docker needed).")
+space_app = typer_factory("The annotation Space on the Hugging Face Hub.")
+argilla_app = typer_factory("A local Argilla server for dry runs and tests (no Docker needed).")
 
 
 @space_app.command("create")
