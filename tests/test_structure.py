@@ -28,6 +28,7 @@ STEPS = {
         "export_files",
         "generate",
         "language_export",
+        "near_repeats",
         "progress_post",
         "restore",
         "space",
