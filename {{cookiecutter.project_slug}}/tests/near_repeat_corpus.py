@@ -30,7 +30,8 @@ SCRIPTS = {
     "ar": "Arabic",
     "hi": "Devanagari",
 }
-SHORTEST_TYPO_WORD = {"ar": 5}  # letters, without the article ال; 4 in the others
+SHORTEST_TYPO_WORD = {"ar": 5}  # letters, without the article (ال, وال, بال, لل ...); 4 in the others
+ARTICLE = re.compile("^(?:[وفبكل]?ال|لل)")
 HOMOPHONES = {"的": "地得", "在": "再", "做": "作"}
 KANA = re.compile(r"[\u3041-\u309f]{4,}|[\u30a0-\u30ff]{4,}")
 HAN = re.compile(r"[\u4e00-\u9fff]")
@@ -111,7 +112,7 @@ def _typo_places(text: str, language: str) -> list[tuple[int, int]]:
     return [
         (m.start(), m.end())
         for m in re.finditer(r"[^\s\d,.!?:;،؟।\"]+", text)
-        if len(m.group().removeprefix("ال")) >= shortest
+        if len(ARTICLE.sub("", m.group())) >= shortest
     ]
 
 
@@ -123,7 +124,7 @@ def _edit(word: str, language: str, rng: random.Random) -> str:
     shortest = SHORTEST_TYPO_WORD.get(language, 4)
     while True:
         at = rng.randrange(len(word))
-        letter = rng.choice(word.removeprefix("ال"))
+        letter = rng.choice(ARTICLE.sub("", word))
         edit = rng.choice(["insert", "delete", "change", "swap"])
         if edit == "insert":
             changed = word[:at] + letter + word[at:]
@@ -134,7 +135,7 @@ def _edit(word: str, language: str, rng: random.Random) -> str:
         else:
             at = min(at, len(word) - 2)
             changed = word[:at] + word[at + 1] + word[at] + word[at + 2 :]
-        if changed.casefold() != word.casefold() and len(changed.removeprefix("ال")) >= shortest:
+        if changed.casefold() != word.casefold() and len(ARTICLE.sub("", changed)) >= shortest:
             return changed
 
 
@@ -191,14 +192,15 @@ def measure(seed: int = 0) -> Figures:
     return figures
 
 
-def mixed(count: int, seed: int = 0) -> list[str]:
+def mixed(count: int, seed: int = 0) -> list[tuple[str, int]]:
     """``count`` prompts in all eight languages, three topics each, one in ten a variant of
-    another (of any kind)."""
+    another (of any kind), shuffled: (text, the number of the prompt it is or is a variant of)."""
     rng = random.Random(seed)
     every = [(language, *prompt) for language in SCRIPTS for prompt in prompts(language, threes=True)]
     chosen = rng.sample(every, count - count // 10)
-    texts = [frame[0].format(t=topic) for _, frame, topic in chosen]
-    for language, frame, topic in rng.sample(chosen, count // 10):
-        texts.append(rng.choice(variants_of(language, frame, topic, rng)).text)
+    texts = [(frame[0].format(t=topic), number) for number, (_, frame, topic) in enumerate(chosen)]
+    for number in rng.sample(range(len(chosen)), count // 10):
+        language, frame, topic = chosen[number]
+        texts.append((rng.choice(variants_of(language, frame, topic, rng)).text, number))
     rng.shuffle(texts)
     return texts

@@ -23,10 +23,11 @@ under itself and the words one deletion from it, and a candidate must share a ke
 
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
+
+from rapidfuzz.distance import OSA
 
 from kto.checks import normalise
 
@@ -35,9 +36,13 @@ FRAMES_FILE = Path(__file__).with_name("polite_frames.yaml")
 MIN_TYPO_LETTERS = 4
 # Abjads (Arabic, Hebrew) leave short vowels unwritten: their words are shorter and denser, so a
 # changed letter lands on another word more often (جبل / جمل, mountain / camel). Counted without
-# the article ال.
+# the article ال and what is written onto it (والجبل, and the mountain; للأطفال, for the children).
 MIN_ABJAD_TYPO_LETTERS = 5
+ARABIC_ARTICLE = re.compile("^(?:[\u0648\u0641\u0628\u0643\u0644]?\u0627\u0644|\u0644\u0644)")
 WORDS_PER_TYPO = 3
+# The index intersects the postings of this many of a prompt's rarest words: more cost more sets
+# to build than they save in comparisons.
+RAREST_WORDS = 3
 # Common typos that leave the letters alone: written as what they stand for.
 SAME_LETTERS = str.maketrans({"地": "的", "得": "的", "再": "在", "作": "做"})
 THAI_SARA_AE = ("\u0e40\u0e40", "\u0e41")  # เเ typed for แ
@@ -126,15 +131,13 @@ def typo_length(word: str) -> int:
     if ONE_LETTER_WORDS.match(word):
         return 0
     if "\u0590" <= word[0] <= "\u06ff":
-        return len(word.removeprefix("ال")) - (MIN_ABJAD_TYPO_LETTERS - MIN_TYPO_LETTERS)
+        return len(ARABIC_ARTICLE.sub("", word)) - (MIN_ABJAD_TYPO_LETTERS - MIN_TYPO_LETTERS)
     return len(word)
 
 
 def typos(a: str, b: str) -> bool:
     """Whether two different words are one typo apart, both long enough for a typo (a letter
     dropped from a word of four leaves one of three: fog, frog)."""
-    from rapidfuzz.distance import OSA
-
     if min(typo_length(a), typo_length(b)) < MIN_TYPO_LETTERS:
         return False
     return OSA.distance(a, b, score_cutoff=1) <= 1
@@ -158,7 +161,7 @@ def near_forms(a: Form, b: Form) -> bool:
     only_a = a.words - b.words
     if len(only_a) > max(1, len(a.words) // WORDS_PER_TYPO):
         return False
-    return _paired(sorted(only_a), sorted(b.words - a.words))
+    return _paired(list(only_a), list(b.words - a.words))
 
 
 def near(a: str, b: str) -> bool:
@@ -223,21 +226,16 @@ class RepeatIndex:
         self.add(text, label)
         return found
 
-    def _candidates(self, form: Form) -> Iterator[int]:
+    def _candidates(self, form: Form) -> list[int]:
         """Every prompt that could be near ``form``, in the order added: each has, for every word
-        of ``form``, a word sharing a key with it. The two rarest words' postings are intersected."""
+        of ``form``, a word sharing a key with it. The rarest words' postings are intersected."""
         count = len(form.words)
-        if not count:
-            return iter(())
-        by_size = sorted(
-            (sum(len(self._postings.get((count, key), ())) for key in keys(word)), word)
-            for word in form.words
-        )
+        postings = [[self._postings.get((count, key), ()) for key in keys(word)] for word in form.words]
+        postings.sort(key=lambda lists: sum(map(len, lists)))
         found: set[int] = set()
-        for _, word in by_size[:1]:
-            for key in keys(word):
-                found.update(self._postings.get((count, key), ()))
-        if len(by_size) > 1 and found:
-            second = {entry for key in keys(by_size[1][1]) for entry in self._postings.get((count, key), ())}
-            found &= second
-        return iter(sorted(found))
+        for number, lists in enumerate(postings[:RAREST_WORDS]):
+            entries = {entry for listed in lists for entry in listed}
+            found = entries if not number else found & entries
+            if not found:
+                break
+        return sorted(found)
