@@ -5,7 +5,7 @@ every language, distinct prompts that share frames, and a variant of each of the
 The variants are made here, not by kto: a typo is one edit (a letter added, dropped, changed, or
 two swapped) that leaves a word of at least 4 letters at least 4 letters long (5 in Arabic, without
 its article), where spaces part words; in Japanese within a run of kana; in Chinese a character an
-input method swaps for its homophone (的/地/得) or one typed twice; in Thai เเ typed for แ or two
+input method swaps for its homophone (的/地/得); in Thai เเ typed for แ or two
 letters typed in the wrong order (a changed Thai letter or mark is taken for another word: ป่า
 forest, ปลา fish)."""
 
@@ -94,7 +94,7 @@ def typo(text: str, language: str, rng: random.Random, count: int = 1) -> str:
     done: set[int] = set()
     for _ in range(min(count, len(_typo_places(text, language)))):
         places = [(at, end) for at, end in _typo_places(text, language) if at not in done]
-        at, end = rng.choice([place for place in places if text[place[0]] in HOMOPHONES] or places)
+        at, end = rng.choice(places)
         changed = _edit(text[at:end], language, rng)
         text = text[:at] + changed + text[end:]
         done.add(at)
@@ -103,7 +103,7 @@ def typo(text: str, language: str, rng: random.Random, count: int = 1) -> str:
 
 def _typo_places(text: str, language: str) -> list[tuple[int, int]]:
     if language == "zh":
-        return [(m.start(), m.end()) for m in HAN.finditer(text)]
+        return [(m.start(), m.end()) for m in HAN.finditer(text) if m.group() in HOMOPHONES]
     if language == "th":
         return [(m.start(), m.end() + 1) for m in THAI.finditer(text) if THAI.match(text, m.end())]
     if language == "ja":
@@ -118,7 +118,7 @@ def _typo_places(text: str, language: str) -> list[tuple[int, int]]:
 
 def _edit(word: str, language: str, rng: random.Random) -> str:
     if language == "zh":
-        return rng.choice(HOMOPHONES[word]) if word in HOMOPHONES else word * 2
+        return rng.choice(HOMOPHONES[word])
     if language == "th":
         return "เเ" + word[1:] if word[0] == "แ" and rng.random() < 0.5 else word[::-1]
     shortest = SHORTEST_TYPO_WORD.get(language, 4)

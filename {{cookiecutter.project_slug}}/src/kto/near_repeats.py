@@ -1,24 +1,24 @@
 """Near repeats: two prompts that ask for the same thing in other characters.
 
 A prompt is read as the multiset of its words, so that what two prompts share (their frame,
-"Write a haiku about ... for children") cancels out and only what differs is judged:
+"Write a haiku about ... for children") cancels out and only the words that differ are judged:
 
 - case, punctuation and spacing are left out (``checks.normalise``), and so is the order of words;
 - greetings, polite requests and thanks at the start or the end (``polite_frames.yaml``) are left out;
 - words are spaced words; in scripts written without spaces every Han ideograph is a word (one
   character is one word in Chinese and Japanese), a run of kana is a word, and every Thai (Lao,
   Khmer, Myanmar) letter or mark is its own unit, since without a dictionary no word can be told
-  from a typo there (ป่า forest / ปลา fish differ by one letter);
+  from a typo there (ป่า forest / ปลา fish differ by one letter); Japanese phrases that change
+  places carry their particles along, so two prompts with the same letters are the same ask too;
 - the words that differ must pair up as typos: one edit (a letter added, dropped, changed, or two
-  swapped) within a word of at least MIN_TYPO_LETTERS letters, in at most one word in three;
-- how often a word occurs does not count (a word typed twice is the same ask), and common typos
-  that leave the letters alone are undone (Thai เเ for แ; Chinese 的/地/得, 在/再 and 做/作,
-  which an input method swaps); since Thai letters are compared without their order, two typed
-  in the wrong order are the same.
+  swapped) within words of at least MIN_TYPO_LETTERS letters, in at most one word in three;
+- common typos that leave the letters alone are undone (Thai เเ for แ; Chinese 的/地/得, 在/再
+  and 做/作, which an input method swaps); since Thai letters are compared without their order,
+  two typed in the wrong order are the same.
 
 Two prompts whose different words are anything else ask for different things: 雨 and 蝶 in the same
 Japanese sentence, "zee" and "wind" in the same Dutch one. The search is exact: every word is indexed
-under itself and the words one deletion from it, and a candidate must share a key for its rarest word.
+under itself and the words one deletion from it, and a candidate must share a key with each word.
 """
 
 import re
@@ -57,7 +57,6 @@ NOT_SPACED = HAN + HIRAGANA + KATAKANA + UNSPACED
 # spaced word.
 WORD = re.compile(f"[{HAN}]|[{HIRAGANA}]+|[{KATAKANA}]+|[{UNSPACED}]|[^ {NOT_SPACED}]+")
 ONE_LETTER_WORDS = re.compile(f"[{HAN}{UNSPACED}]")
-ONE_LETTER_UNITS = re.compile(f"[{UNSPACED}]")
 IN_HIRAGANA = re.compile(f"[{HIRAGANA}]")
 
 
@@ -98,14 +97,17 @@ def strip_frame(text: str) -> str:
     return reverse[::-1] or text
 
 
+Word = tuple[str, int]  # a word and which of its occurrences in the prompt (1, 2, ...)
+
+
 @dataclass(frozen=True)
 class Form:
-    """What a prompt asks for, the frame and the typos of no letters left out: the set of its words
-    (a Thai letter counted: its second ก is another word than its first); and its letters,
-    the words with every hiragana its own (a run of hiragana glues particles to the word before
-    it, and so changes when phrases change places), as a sorted multiset."""
+    """What a prompt asks for, the frame and the typos of no letters left out: its words, as a
+    multiset (a set of each word with its occurrence number); and its letters, the words with every
+    hiragana its own (a run of hiragana glues particles to the word before it, and so changes when
+    phrases change places), sorted."""
 
-    words: frozenset[str]
+    words: frozenset[Word]
     letters: tuple[str, ...]
 
 
@@ -116,10 +118,8 @@ def form_of(text: str) -> Form:
     seen: Counter[str] = Counter()
     words = set()
     for word in found:
-        if ONE_LETTER_UNITS.match(word):
-            seen[word] += 1
-            word += str(seen[word])
-        words.add(word)
+        seen[word] += 1
+        words.add((word, seen[word]))
     letters = [part for word in found for part in (word if IN_HIRAGANA.match(word) else [word])]
     return Form(frozenset(words), tuple(sorted(letters)))
 
@@ -143,13 +143,14 @@ def typos(a: str, b: str) -> bool:
     return OSA.distance(a, b, score_cutoff=1) <= 1
 
 
-def _paired(only_a: list[str], only_b: list[str]) -> bool:
+def _paired(only_a: list[Word], only_b: list[Word]) -> bool:
     """Whether every word of ``only_a`` can be paired with a word of ``only_b`` it is a typo of."""
     if not only_a:
         return True
-    first, rest = only_a[0], only_a[1:]
+    (first, _), rest = only_a[0], only_a[1:]
     return any(
-        typos(first, word) and _paired(rest, only_b[:at] + only_b[at + 1 :]) for at, word in enumerate(only_b)
+        typos(first, word) and _paired(rest, only_b[:at] + only_b[at + 1 :])
+        for at, (word, _) in enumerate(only_b)
     )
 
 
@@ -216,7 +217,7 @@ class RepeatIndex:
         self._labels.append(label)
         self._by_letters.setdefault(form.letters, entry)
         count = len(form.words)
-        for key in {key for word in form.words for key in keys(word)}:
+        for key in {key for word, _ in form.words for key in keys(word)}:
             self._postings[count, key].append(entry)
 
     def check(self, text: str, label: str) -> tuple[str, str] | None:
@@ -230,7 +231,8 @@ class RepeatIndex:
         """Every prompt that could be near ``form``, in the order added: each has, for every word
         of ``form``, a word sharing a key with it. The rarest words' postings are intersected."""
         count = len(form.words)
-        postings = [[self._postings.get((count, key), ()) for key in keys(word)] for word in form.words]
+        distinct = {word for word, _ in form.words}
+        postings = [[self._postings.get((count, key), ()) for key in keys(word)] for word in distinct]
         postings.sort(key=lambda lists: sum(map(len, lists)))
         found: set[int] = set()
         for number, lists in enumerate(postings[:RAREST_WORDS]):
