@@ -68,6 +68,12 @@ def test_the_corpus_meets_the_goals_in_every_language_and_kind():
             )
 
 
+def test_a_text_without_letters_repeats_nothing():
+    index = RepeatIndex()
+    index.add("🌸🌸🌸", "emoji")
+    assert index.find("!!!!!!!!!!!!") is None and index.find("🌸🌸🌸") is None
+
+
 def test_a_copy_of_a_dropped_near_repeat_is_dropped_too():
     """Row 3 is two typos in one word from row 1 (not near it) but one from row 2, itself dropped as
     a near repeat of row 1: row 3 is reported as a near repeat of row 2."""
@@ -119,6 +125,29 @@ def test_the_index_finds_what_comparing_every_pair_finds(texts):
         expected = ("repeat", same[0]) if same else ("near repeat", close[0]) if close else None
         assert index.check(text, str(number)) == expected, (text, seen)
         seen.append((str(number), text))
+
+
+LONG_WORDS = st.text(alphabet=string.ascii_lowercase + "éüабвгдαβγ", min_size=4, max_size=10)
+
+
+@settings(max_examples=200, deadline=None, derandomize=True)
+@given(st.lists(LONG_WORDS, min_size=3, max_size=12), st.data())
+def test_one_typo_in_a_word_of_four_letters_or_more_is_always_caught(words, data):
+    """In any word but the first and last (where a polite frame may stand), in any spaced script."""
+    at = data.draw(st.integers(1, len(words) - 2))
+    word, place = words[at], data.draw(st.integers(0, len(words[at]) - 1))
+    letter = data.draw(st.sampled_from("abcdéжшλ"))
+    edit = data.draw(st.sampled_from(["insert", "delete", "change", "swap"]))
+    if edit == "delete" and len(word) == 4:
+        edit = "insert"
+    changed = {
+        "insert": word[:place] + letter + word[place:],
+        "delete": word[:place] + word[place + 1 :],
+        "change": word[:place] + letter + word[place + 1 :],
+        "swap": word[:place] + word[place + 1 : place + 2] + word[place] + word[place + 2 :],
+    }[edit]
+    typed = [*words[:at], changed, *words[at + 1 :]]
+    assert near(" ".join(words), " ".join(typed))
 
 
 @settings(max_examples=100, deadline=None, derandomize=True)

@@ -12,6 +12,7 @@ A prompt is read as the multiset of its words, so that what two prompts share (t
   places carry their particles along, so two prompts with the same letters are the same ask too;
 - the words that differ must pair up as typos: one edit (a letter added, dropped, changed, or two
   swapped) within words of at least MIN_TYPO_LETTERS letters, in at most one word in three;
+- a text with no letters or digits repeats nothing (its problem is another gate's);
 - common typos that leave the letters alone are undone (Thai เเ for แ; Chinese 的/地/得, 在/再
   and 做/作, which an input method swaps); since Thai letters are compared without their order,
   two typed in the wrong order are the same.
@@ -32,13 +33,14 @@ from rapidfuzz.distance import OSA
 from kto.checks import normalise
 
 FRAMES_FILE = Path(__file__).with_name("polite_frames.yaml")
-# A word shorter than this is too often another word one letter away (cat / bat, moon / moor).
+# A word shorter than this is too often another word one letter away (cat / bat, sea / tea).
 MIN_TYPO_LETTERS = 4
 # Abjads (Arabic, Hebrew) leave short vowels unwritten: their words are shorter and denser, so a
 # changed letter lands on another word more often (جبل / جمل, mountain / camel). Counted without
 # the article ال and what is written onto it (والجبل, and the mountain; للأطفال, for the children).
 MIN_ABJAD_TYPO_LETTERS = 5
 ARABIC_ARTICLE = re.compile("^(?:[\u0648\u0641\u0628\u0643\u0644]?\u0627\u0644|\u0644\u0644)")
+# A few typos: at most one word in this many differs (one in any prompt).
 WORDS_PER_TYPO = 3
 # The index intersects the postings of this many of a prompt's rarest words: more cost more sets
 # to build than they save in comparisons.
@@ -58,11 +60,6 @@ NOT_SPACED = HAN + HIRAGANA + KATAKANA + UNSPACED
 WORD = re.compile(f"[{HAN}]|[{HIRAGANA}]+|[{KATAKANA}]+|[{UNSPACED}]|[^ {NOT_SPACED}]+")
 ONE_LETTER_WORDS = re.compile(f"[{HAN}{UNSPACED}]")
 IN_HIRAGANA = re.compile(f"[{HIRAGANA}]")
-
-
-def tokens(text: str) -> list[str]:
-    """The words of a normalised text, in order."""
-    return WORD.findall(text)
 
 
 @cache
@@ -114,7 +111,7 @@ class Form:
 @lru_cache(maxsize=1 << 16)  # kto prompts generate runs every answer through the index
 def form_of(text: str) -> Form:
     normalised = normalise(text).translate(SAME_LETTERS).replace(*THAI_SARA_AE)
-    found = tokens(strip_frame(normalised))
+    found = WORD.findall(strip_frame(normalised))
     seen: Counter[str] = Counter()
     words = set()
     for word in found:
@@ -194,6 +191,8 @@ class RepeatIndex:
     def find(self, text: str) -> tuple[str, str] | None:
         """("repeat" or "near repeat", the label of the first prompt it repeats), or None."""
         normalised = normalise(text)
+        if not normalised:
+            return None
         if normalised in self._exact:
             return "repeat", self._exact[normalised]
         form = form_of(text)
@@ -208,7 +207,7 @@ class RepeatIndex:
     def add(self, text: str, label: str) -> None:
         """Remember ``text`` under ``label``, which names no other prompt."""
         normalised = normalise(text)
-        if normalised in self._exact:
+        if not normalised or normalised in self._exact:
             return
         self._exact[normalised] = label
         form = form_of(text)
