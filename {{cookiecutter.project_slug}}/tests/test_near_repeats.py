@@ -112,14 +112,39 @@ LETTERS = string.ascii_letters + "éüабвгαβあいう海山川雨กขค
 prompts = st.one_of(joined, st.text(alphabet=LETTERS, min_size=1, max_size=40))
 
 
+def swapped(text: str, rng: random.Random) -> str:
+    at = rng.randrange(max(1, len(text) - 1))
+    return text[:at] + text[at + 1 : at + 2] + text[at : at + 1] + text[at + 2 :]
+
+
+def changed(text: str, rng: random.Random) -> str:
+    at = rng.randrange(len(text))
+    return text[:at] + rng.choice(LETTERS) + text[at + 1 :]
+
+
+# What people do to a prompt they send again: near repeats, or not (a letter changed in a short word).
+EDITS = [
+    lambda text, rng: " ".join(rng.sample(text.split(), len(text.split()))) or text,
+    lambda text, rng: f"Please {text}, thanks!",
+    lambda text, rng: text.upper() + "?",
+    swapped,
+    changed,
+]
+
+
 @settings(max_examples=200, deadline=None, derandomize=True)
-@given(st.lists(prompts, min_size=2, max_size=30))
-def test_the_index_finds_what_comparing_every_pair_finds(texts):
+@given(st.data())
+def test_the_index_finds_what_comparing_every_pair_finds(data):
     """For each prompt in turn, the index gives what comparing it with every earlier one under the
     same rule gives: a repeat of the first with the same normalised text, else a near repeat of
-    the first it is near, else nothing."""
+    the first it is near, else nothing. Half the prompts are an earlier one edited."""
     index, seen = RepeatIndex(), []
-    for number, text in enumerate(texts):
+    for number in range(data.draw(st.integers(2, 30))):
+        if seen and data.draw(st.booleans()):
+            edit, (_, earlier) = data.draw(st.sampled_from(EDITS)), data.draw(st.sampled_from(seen))
+            text = edit(earlier, data.draw(st.randoms(use_true_random=False)))
+        else:
+            text = data.draw(prompts)
         same = [label for label, earlier in seen if normalise(earlier) == normalise(text)]
         close = [label for label, earlier in seen if near(text, earlier)]
         expected = ("repeat", same[0]) if same else ("near repeat", close[0]) if close else None
