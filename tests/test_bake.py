@@ -46,7 +46,7 @@ PROJECT_FILES = {
     "pyproject.toml",
     "ruff.toml",
     "src/kto/polite_frames.yaml",
-    "tests/data/near_repeats.yaml",
+    "tests/near_repeats.yaml",
 }
 # The file set of each combination, when it differs from PROJECT_FILES.
 EXPECTED_FILES = {"es-local-no-training": PROJECT_FILES - {"TRAINING.md"}}

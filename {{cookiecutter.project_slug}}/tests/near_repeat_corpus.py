@@ -1,4 +1,4 @@
-"""The labelled near-repeat corpus built from tests/data/near_repeats.yaml, and its figures: in
+"""The labelled near-repeat corpus built from tests/near_repeats.yaml, and its figures: in
 every language, distinct prompts that share frames, and a variant of each of them of every kind
 (a typo or two, punctuation and case, the same words in another order, a polite frame added).
 
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import yaml
 
-DATA = Path(__file__).with_name("data") / "near_repeats.yaml"
+DATA = Path(__file__).with_name("near_repeats.yaml")
 KINDS = ("typo", "punctuation and case", "reordered words", "polite frame")
 SCRIPTS = {
     "nl": "Latin",

@@ -1,5 +1,5 @@
 """Near repeats: the rule on the cases that matter, on the labelled corpus of eight languages
-(tests/data/near_repeats.yaml), and the index against comparing every pair under the same rule."""
+(tests/near_repeats.yaml), and the index against comparing every pair under the same rule."""
 
 import random
 import string
