@@ -6,8 +6,9 @@ flagged at all: goals at least 95 % and at most 1 %. Then the seconds the index 
 --prompts prompts of three topics each in all eight languages, one in ten a variant of another,
 as kto prompts check runs them (each looked up, then added), and what it flagged: the later of a
 prompt and its variant, and any other.
-Target: 20,000 prompts in at most twice the time of the MinHash index it replaced (25 s measured
-back to back with this one, 27 s, on the 2 shared cores of the development machine).
+Target: 20,000 prompts in at most twice the time of the MinHash index it replaced (measured back
+to back on the same prompts, 2 shared cores, load average 7-11: 24.6-31.2 s for it, 14.9-19.2 s
+for this index).
 
     .venv/bin/python benchmarks/near_repeats.py [--prompts 20000]
 """
