@@ -45,6 +45,8 @@ PROJECT_FILES = {
     "prompts/starter.jsonl",
     "pyproject.toml",
     "ruff.toml",
+    "src/kto/polite_frames.yaml",
+    "tests/near_repeats.yaml",
 }
 # The file set of each combination, when it differs from PROJECT_FILES.
 EXPECTED_FILES = {"es-local-no-training": PROJECT_FILES - {"TRAINING.md"}}

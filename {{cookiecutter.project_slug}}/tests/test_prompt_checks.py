@@ -1,17 +1,12 @@
-"""The gates on prompts: kto prompts check as a linter, kto generate's warning and refusal, and
-the near-repeat search, property-tested on any script."""
+"""The gates on prompts: kto prompts check as a linter, kto generate's warning and refusal (near
+repeats have their own tests, test_near_repeats.py)."""
 
 import json
-import string
 
 from conftest import edit_config, openai_slot, run_kto, use_models
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from kto.config import load_config
-from kto.gates import normalise
 from kto.prompt_checks import check
-from kto.prompt_gates import CHARS_PER_EDIT, PromptGates, RepeatIndex, find_problems, near
 
 DUTCH = [
     "Schrijf een haiku over een reiger die bij de sloot op een kikker wacht.",
@@ -78,87 +73,3 @@ def test_generate_warns_in_one_line_and_refuses_a_prompt_no_context_holds(projec
     [line] = refused.stderr.strip().splitlines()
     assert line.startswith("error: prompts: prompt 2 has 50,002 characters, more than gemma-3-270m-local-t")
     assert "context can hold (about 7,168)" in line
-
-
-def test_prompts_on_one_frame_are_not_near_repeats_but_one_letter_variants_are():
-    index = RepeatIndex()
-    frames = [
-        f"Schrijf een haiku over {topic}." for topic in ("de zee", "de wind", "de maan", "het bos", "de hei")
-    ]
-    for number, text in enumerate(frames):
-        assert index.find(text) is None, text
-        index.add(text, str(number))
-    assert index.find("Schrijf een haiku over de zeeën.") == ("near repeat", "0")
-    assert index.find("SCHRIJF een haiku over de wind!") == ("repeat", "1")
-    short = RepeatIndex()
-    short.add("海の俳句", "sea")
-    assert short.find("山の俳句") is None  # one character is the whole topic: only exact repeats count
-
-
-def test_an_unspaced_japanese_near_repeat_is_found():
-    gates = PromptGates(1, 300, "ja")
-    texts = [
-        "古い池に蛙が飛び込む音について俳句を書いてください。",
-        "古い池に蛙が飛び込む音について俳句を書いてくださいね。",
-    ]
-    [finding] = find_problems(texts, gates)
-    assert (finding.row, finding.reason) == (2, "near repeat")
-
-
-# Letters of several scripts, and spaces: prompts in any language the template ships.
-LETTERS = (
-    string.ascii_letters
-    + "éüçñ"
-    + "абвгдежз"
-    + "αβγδε"
-    + "あいうえおかきく"
-    + "海山川森雨雪風花"
-    + "กขคง"
-    + " "
-)
-prompts = st.text(alphabet=LETTERS, min_size=CHARS_PER_EDIT, max_size=120).filter(
-    lambda text: len(normalise(text)) >= CHARS_PER_EDIT
-)
-
-
-@settings(max_examples=300, deadline=None, derandomize=True)
-@given(prompts, st.data())
-def test_a_one_character_variant_is_always_caught(text, data):
-    at = data.draw(st.integers(0, len(text)))
-    letter = data.draw(st.sampled_from(LETTERS.strip()))
-    edit = data.draw(st.sampled_from(["insert", "delete", "replace"]))
-    if edit == "insert":
-        changed = text[:at] + letter + text[at:]
-    else:
-        at = min(at, len(text) - 1)
-        changed = text[:at] + (letter if edit == "replace" else "") + text[at + 1 :]
-    index = RepeatIndex()
-    index.add(text, "original")
-    assert index.find(changed) is not None
-
-
-@settings(max_examples=60, deadline=None, derandomize=True)
-@given(st.lists(st.text(alphabet=LETTERS, min_size=1, max_size=80), min_size=2, max_size=40))
-def test_the_index_finds_what_comparing_every_pair_finds(texts):
-    """The LSH search misses no near repeat and invents none, on any texts (hypothesis favours
-    repetitive ones, where near repeats abound)."""
-    index, seen = RepeatIndex(), []
-    for number, text in enumerate(texts):
-        mine = normalise(text)
-        expected = "repeat" if mine in seen else "near repeat" if any(near(mine, s) for s in seen) else None
-        found = index.find(text)
-        assert (found and found[0]) == expected, (text, seen)
-        if found is None:
-            index.add(text, str(number))
-            seen.append(mine)
-
-
-@settings(max_examples=20, deadline=None, derandomize=True)
-@given(st.randoms(use_true_random=False))
-def test_distinct_random_prompts_pass(rng):
-    index = RepeatIndex()
-    for number in range(100):
-        text = "".join(rng.choice(LETTERS) for _ in range(rng.randint(1, 80)))
-        if number and len(normalise(text)) > 3:
-            assert index.find(text) is None, text
-        index.add(text, str(number))

@@ -60,8 +60,9 @@ SOURCE = [
 
 
 def variant(text: str) -> str:
-    """``text`` with one letter changed, near its middle."""
-    at = next(i for i in range(len(text) // 2, len(text)) if text[i].isalpha())
+    """``text`` with one letter changed in a word of five letters or more near its middle (a shorter
+    word one letter away may be another word: kto.near_repeats)."""
+    at = next(i for i in range(len(text) // 2, len(text)) if text[i - 2 : i + 3].isalpha())
     return text[:at] + ("x" if text[at] != "x" else "y") + text[at + 1 :]
 
 
@@ -159,9 +160,10 @@ JAPANESE_SOURCE = [
 ]
 
 
-def kanji_variant(text: str) -> str:
-    """``text`` with one character changed: Japanese has no spaces to find words by."""
-    return text[:3] + ("夜" if text[3] != "夜" else "朝") + text[4:]
+def polite_variant(text: str) -> str:
+    """``text`` asked again politely: the same ask in other characters (one kanji changed would be
+    another word, so another ask)."""
+    return f"すみません、{text}よろしくお願いします。"
 
 
 def test_near_repeats_of_unspaced_japanese_are_removed(project, fake_provider):
@@ -171,7 +173,7 @@ def test_near_repeats_of_unspaced_japanese_are_removed(project, fake_provider):
         i = requests[request]
         lines = JAPANESE[2 * i : 2 * i + 2]
         if i:
-            lines += [kanji_variant(JAPANESE[2 * i - 1]), kanji_variant(JAPANESE_SOURCE[i % 2])]
+            lines += [polite_variant(JAPANESE[2 * i - 1]), polite_variant(JAPANESE_SOURCE[i % 2])]
         return "\n".join(lines)
 
     _fake, url = fake_provider([WRITER], replies={WRITER: reply})

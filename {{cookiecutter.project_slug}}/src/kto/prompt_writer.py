@@ -149,11 +149,10 @@ class Selection:
             for text in (line for response in row.values() for line in parse(response.text)):
                 if len(self.kept) == self.wanted:
                     return
-                problem = self.gates.problem(text) or self.index.find(text)
+                problem = self.gates.problem(text) or self.index.check(text, text)
                 if problem:
                     self.dropped[problem[0]] += 1
                     continue
-                self.index.add(text, text)
                 self.kept.append(text)
                 self.last_useful = self.taken
             self.taken += 1
