@@ -4,7 +4,7 @@ the near-repeat search, property-tested on any script."""
 import json
 import string
 
-from conftest import edit_config, openai_slot, run_kto, use_models
+from helpers import edit_config, openai_slot, run_kto, use_models
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
