@@ -138,7 +138,7 @@ def test_files_and_functions_are_short(name):
 
 @pytest.mark.parametrize("path", sorted(TESTS.glob("test_*.py")), ids=lambda path: path.name)
 def test_no_test_module_imports_another(path):
-    """Shared helpers live in conftest.py or helpers.py."""
+    """Shared helpers live in helpers.py."""
     test_modules = {other.stem for other in TESTS.glob("test_*.py")}
     found = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
@@ -146,4 +146,21 @@ def test_no_test_module_imports_another(path):
             found |= {alias.name.split(".")[0] for alias in node.names}
         elif isinstance(node, ast.ImportFrom) and node.module:
             found.add(node.module.split(".")[0])
-    assert found & test_modules == set()
+    assert found & (test_modules | {"conftest"}) == set()
+
+
+def test_conftest_holds_fixtures_only():
+    tree = ast.parse((TESTS / "conftest.py").read_text(encoding="utf-8"))
+    # Functions, classes and names it defines (setting the environment, as it does first, defines none).
+    defined = [
+        node
+        for node in tree.body
+        if isinstance(node, ast.FunctionDef | ast.ClassDef)
+        or (isinstance(node, ast.Assign) and any(isinstance(target, ast.Name) for target in node.targets))
+    ]
+    assert [ast.unparse(node).splitlines()[0] for node in defined if not is_fixture(node)] == []
+
+
+def is_fixture(node: ast.stmt) -> bool:
+    decorators = getattr(node, "decorator_list", [])
+    return any("pytest.fixture" in ast.unparse(decorator) for decorator in decorators)

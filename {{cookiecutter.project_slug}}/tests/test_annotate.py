@@ -4,7 +4,10 @@ import json
 from collections import Counter
 
 import pytest
-from conftest import (
+from helpers import (
+    ALPHA,
+    DUTCH_SYSTEM,
+    EXPECTED,
     annotator_session,
     dataset_of,
     edit_config,
@@ -13,9 +16,9 @@ from conftest import (
     records_of,
     run_kto,
     submit,
+    write_dutch_generations,
     write_generations,
 )
-from helpers import ALPHA, DUTCH_SYSTEM, EXPECTED, write_dutch_generations
 
 import kto.status
 from kto import ratings
@@ -385,8 +388,8 @@ def test_the_lead_guides_order_keeps_the_dry_run_off_the_dataset(annotation_proj
     """docs/lead-guide.md in order: the dry run (kto generate --local --limit 4), then kto generate
     against a provider, then kto annotate: no record of the embedded model reaches the dataset."""
     import pyarrow.parquet as pq
-    from conftest import openai_slot
     from fake_provider import FakeProvider
+    from helpers import openai_slot
 
     from kto.local_model import is_local
 

@@ -3,7 +3,7 @@
 import json
 
 import pytest
-from conftest import PROJECT
+from helpers import PROJECT
 
 from kto import annotation, argilla_client, argilla_dataset, argilla_settings, record_ids
 from kto.config import load_config

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import psutil
 import pytest
-from conftest import PROJECT, edit_config, run_kto, write_generations
+from helpers import PROJECT, edit_config, run_kto, write_generations
 
 MARKER = "KTO_ARGILLA_HOME"  # what kto puts in the environment of each process of the server
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from conftest import edit_config
+from helpers import edit_config
 
 from kto import backup_history, ratings, restore
 from kto.config import load_config

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from conftest import PROJECT, dataset_of, needs_extra, run_kto, table_rows, write_generations
+from helpers import PROJECT, dataset_of, needs_extra, run_kto, table_rows, write_generations
 
 from kto.config import load_config
 

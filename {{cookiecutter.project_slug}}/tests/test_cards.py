@@ -2,8 +2,7 @@
 server, no export folder), and from the context kto builds out of the config and an export."""
 
 import pytest
-from conftest import edit_config
-from helpers import CASE
+from helpers import CASE, edit_config
 from huggingface_hub import DatasetCard, DatasetCardData
 
 from kto import dataset_card

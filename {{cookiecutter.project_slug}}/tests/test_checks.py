@@ -1,13 +1,13 @@
 """The quality gates (kto.gates) on real text, and kto check on a generations file."""
 
 import pytest
-from conftest import edit_config
 from helpers import (
     DUTCH_HAIKU,
     DUTCH_PROMPT,
     DUTCH_PROSE,
     DUTCH_SYSTEM,
     ENGLISH_HAIKU,
+    edit_config,
     write_dutch_generations,
 )
 

@@ -3,8 +3,7 @@
 import os
 
 import pytest
-from conftest import edit_config, kto_env, openai_slot, run_kto, use_models
-from helpers import assert_one_error_line
+from helpers import assert_one_error_line, edit_config, kto_env, openai_slot, run_kto, use_models
 
 
 @pytest.mark.parametrize(

@@ -1,5 +1,5 @@
 import pytest
-from conftest import PROJECT, edit_config, openai_slot, use_models
+from helpers import PROJECT, edit_config, openai_slot, use_models
 
 from kto.config import find_config, load_config
 from kto.errors import KtoError

@@ -3,7 +3,7 @@
 import re
 
 import pytest
-from conftest import edit_config, free_port, openai_slot, run_kto, served, use_models
+from helpers import edit_config, free_port, openai_slot, run_kto, served, use_models
 from hub_double import HubDouble
 
 from kto import argilla_dataset, doctor, serving

@@ -9,9 +9,8 @@ import re
 
 import pyarrow.parquet as pq
 import pytest
-from conftest import edit_config, openai_slot, run_kto
 from fake_provider import FakeProvider
-from helpers import rated_backup
+from helpers import edit_config, openai_slot, rated_backup, run_kto
 
 from kto import evaluation
 from kto.config import load_config

@@ -4,8 +4,17 @@ import json
 
 import pyarrow.parquet as pq
 import pytest
-from conftest import edit_config, run_kto
-from helpers import ALPHA, CASE, DUTCH_HAIKU, DUTCH_SYSTEM, ENGLISH_HAIKU, EXPECTED, record
+from helpers import (
+    ALPHA,
+    CASE,
+    DUTCH_HAIKU,
+    DUTCH_SYSTEM,
+    ENGLISH_HAIKU,
+    EXPECTED,
+    edit_config,
+    record,
+    run_kto,
+)
 from huggingface_hub import DatasetCard
 
 from kto import export_files, ratings
@@ -149,7 +158,7 @@ def test_no_ratings_and_a_file_of_another_shape(project):
     assert result.stderr.strip().startswith("error: ratings: no submitted ratings yet")
     (project / "data").mkdir()
     wrong = project / "data" / "generations.parquet"
-    from conftest import write_generations
+    from helpers import write_generations
 
     write_generations(project, prompts=1)
     result = run_kto(project, "export", "--from", str(wrong))

@@ -9,7 +9,7 @@ import time
 
 import pyarrow.parquet as pq
 import pytest
-from conftest import edit_config, kto_env, run_kto, write_prompts
+from helpers import edit_config, kto_env, run_kto, write_prompts
 
 from kto.config import load_config
 

@@ -4,7 +4,7 @@ import json
 from itertools import pairwise
 
 import pytest
-from conftest import PROJECT
+from helpers import PROJECT
 
 from kto import gold
 from kto.config import load_config

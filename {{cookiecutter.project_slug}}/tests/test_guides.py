@@ -5,7 +5,7 @@ import shlex
 
 import pytest
 import typer.main
-from conftest import PROJECT
+from helpers import PROJECT
 
 from kto.cli import app
 from kto.config import load_config

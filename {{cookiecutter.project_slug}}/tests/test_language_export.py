@@ -4,8 +4,7 @@ import json
 
 import pytest
 import yaml
-from conftest import edit_config, run_kto
-from helpers import assert_one_error_line
+from helpers import assert_one_error_line, edit_config, run_kto
 
 from kto.config import load_config
 from kto.errors import KtoError

@@ -5,7 +5,7 @@ import asyncio
 import os
 
 import pytest
-from conftest import needs_extra
+from helpers import needs_extra
 
 from kto import local_model
 from kto.config import ModelSlot, load_config

@@ -2,7 +2,7 @@
 
 import pyarrow.parquet as pq
 import pytest
-from conftest import edit_config, free_port, run_kto, served, use_models, write_prompts
+from helpers import edit_config, free_port, run_kto, served, use_models, write_prompts
 
 
 @pytest.mark.slow

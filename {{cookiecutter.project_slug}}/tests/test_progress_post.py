@@ -13,7 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import SimpleNamespace
 
 import pytest
-from conftest import PROJECT, dataset_of, edit_config, run_kto, submit, write_generations
+from helpers import PROJECT, dataset_of, edit_config, run_kto, submit, write_generations
 
 from kto import progress_post
 from kto.config import load_config

@@ -3,7 +3,7 @@ repeats have their own tests, test_near_repeats.py)."""
 
 import json
 
-from conftest import edit_config, openai_slot, run_kto, use_models
+from helpers import edit_config, openai_slot, run_kto, use_models
 
 from kto.config import load_config
 from kto.prompt_checks import check

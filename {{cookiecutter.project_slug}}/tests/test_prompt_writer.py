@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 
-from conftest import edit_config, kto_env, openai_slot, run_kto, use_models
+from helpers import edit_config, kto_env, openai_slot, run_kto, use_models
 
 WRITER = "team/writer"
 # Thirty Dutch prompts on thirty topics: what a good writer brings.

@@ -3,7 +3,7 @@ import json
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from conftest import PROJECT
+from helpers import PROJECT
 
 from kto.errors import KtoError
 from kto.prompts import load_prompts

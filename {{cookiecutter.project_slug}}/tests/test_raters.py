@@ -5,8 +5,7 @@ import json
 import re
 
 import pytest
-from conftest import dataset_of, run_kto, write_generations
-from helpers import export_rows
+from helpers import dataset_of, export_rows, run_kto, write_generations
 
 from kto import gold, ratings
 from kto.config import load_config

@@ -8,7 +8,7 @@ from typing import get_args
 
 import pyarrow.parquet as pq
 import pytest
-from conftest import PROJECT, edit_config, needs_extra, run_kto, served, use_models, write_prompts
+from helpers import PROJECT, edit_config, needs_extra, run_kto, served, use_models, write_prompts
 
 from kto import engine
 from kto.backends import BACKENDS, build_llm, for_slot

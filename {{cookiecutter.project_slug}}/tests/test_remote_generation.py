@@ -14,7 +14,7 @@ import time
 
 import pyarrow.parquet as pq
 import pytest
-from conftest import edit_config, free_port, kto_env, openai_slot, run_kto, use_models
+from helpers import edit_config, free_port, kto_env, openai_slot, run_kto, use_models
 
 MODELS = ["team/model-a", "team/model-b", "team/model-c"]
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pyarrow.parquet as pq
 import pytest
-from conftest import (
+from helpers import (
     PROJECT,
     dataset_of,
     edit_config,

@@ -1,8 +1,7 @@
 """kto space create: --dry-run, and a real create against a double of the Hub's HTTP API."""
 
 import yaml
-from conftest import edit_config, free_port, run_kto, use_models, write_generations
-from helpers import CASE
+from helpers import CASE, edit_config, free_port, run_kto, use_models, write_generations
 
 OWNER_KEY = "owner.kept-out-of-every-file-1234"
 
@@ -157,7 +156,7 @@ def test_generate_push_uploads_a_private_dataset(project, hub):
 
 
 def test_the_docker_compose_file_pins_its_images_and_holds_no_secret():
-    from conftest import PROJECT
+    from helpers import PROJECT
 
     text = (PROJECT / "docker-compose.yaml").read_text(encoding="utf-8")
     compose = yaml.safe_load(text)

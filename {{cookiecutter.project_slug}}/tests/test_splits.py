@@ -4,8 +4,7 @@ import json
 
 import pyarrow.parquet as pq
 import pytest
-from conftest import edit_config, run_kto
-from helpers import rated_backup
+from helpers import edit_config, rated_backup, run_kto
 from huggingface_hub import DatasetCard
 from hypothesis import given
 from hypothesis import strategies as st

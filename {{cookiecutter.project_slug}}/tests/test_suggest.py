@@ -4,9 +4,11 @@ import json
 import unicodedata
 
 import pytest
-from conftest import (
+from fake_provider import FakeProvider
+from helpers import (
     dataset_of,
     edit_config,
+    export_rows,
     free_port,
     openai_slot,
     records_of,
@@ -14,8 +16,6 @@ from conftest import (
     submit,
     write_generations,
 )
-from fake_provider import FakeProvider
-from helpers import export_rows
 
 from kto import engine, jobs, judging, suggest
 from kto.config import ModelSlot, load_config

@@ -5,7 +5,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import run_kto
+from helpers import run_kto
 
 from kto.template_version import latest_tag_check, template_version
 

@@ -4,7 +4,7 @@ import math
 import re
 
 import pytest
-from conftest import PROJECT, edit_config, needs_extra, run_kto
+from helpers import PROJECT, edit_config, needs_extra, run_kto
 
 from kto import export_files, ratings
 from kto.config import load_config
