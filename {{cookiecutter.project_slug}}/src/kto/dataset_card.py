@@ -6,11 +6,16 @@ from pathlib import Path
 
 from huggingface_hub import DatasetCard, DatasetCardData
 
-from kto import licences
+from kto import licences, splits
 from kto.campaign_settings import Training
 from kto.config import ProjectConfig
+from kto.labels import DOWN, UP
 
-TAGS = ["kto", "dpo", "preference", "synthetic", "argilla", "distilabel"]
+# Every export of every project made from this template carries this tag: `kto community` finds
+# the campaigns by it on the Hub, and reads their CAMPAIGN_KEY metadata.
+TEMPLATE_TAG = "kto-template"
+TAGS = ["kto", "dpo", "preference", "synthetic", "argilla", "distilabel", TEMPLATE_TAG]
+CAMPAIGN_KEY = "kto_template"
 TEMPLATE = Path(__file__).parent / "templates" / "dataset_card.md.j2"
 
 
@@ -32,8 +37,10 @@ def split_files(name: str, splits: dict | None) -> list[dict]:
     return [{"split": side, "path": f"{name}/{side}.parquet"} for side in sides]
 
 
-def card_data(config: ProjectConfig, rows: int, splits: dict | None = None) -> DatasetCardData:
-    """The card's metadata: what the Hub indexes the dataset by."""
+def card_data(
+    config: ProjectConfig, rows: int, splits: dict | None = None, campaign: dict | None = None
+) -> DatasetCardData:
+    """The card's metadata: what the Hub indexes the dataset by, and the campaign's own fields."""
     return DatasetCardData(
         language=[config.language.hub_code] if config.language.hub_code else None,
         license=config.hub.license,
@@ -45,7 +52,41 @@ def card_data(config: ProjectConfig, rows: int, splits: dict | None = None) -> D
             {"config_name": "kto", "data_files": split_files("kto", splits), "default": True},
             {"config_name": "dpo", "data_files": split_files("dpo", splits)},
         ],
+        **({CAMPAIGN_KEY: campaign} if campaign else {}),
     )
+
+
+def per_split(rows: list[dict], share: float) -> dict:
+    """Rows and distinct prompts on each side of the held-out split (as kto export splits them)."""
+    sides = zip(("train", "test"), splits.split(rows, share), strict=True)
+    return {
+        side: {"rows": len(kept), "prompts": len({splits.prompt_text(row["prompt"]) for row in kept})}
+        for side, kept in sides
+    }
+
+
+def campaign(config: ProjectConfig, export, policy) -> dict:
+    """The machine-readable fields `kto community` lists and merges by (metadata key CAMPAIGN_KEY)."""
+    from kto.template_version import template_version
+
+    stats = export.statistics
+    raters = stats.get("annotators", {}).values()
+    models = sorted(stats["models"]) or [slot.id for slot in config.generation.models]
+    share = config.export.test_share
+    licence_ids = {slot.id: slot.license for slot in config.generation.models}
+    return {
+        "language": config.language.variant or config.language.code,  # BCP 47, with the variant
+        "task": config.task.name,
+        "template_version": template_version(config.root).commit or "unknown",
+        "splits": {"kto": per_split(export.kto, share), "dpo": per_split(export.dpo, share)},
+        "annotators": len(stats.get("annotators", {})),
+        "ratings": sum(rater.get(UP, 0) + rater.get(DOWN, 0) for rater in raters),
+        "agreement": stats.get("krippendorff_alpha"),  # Krippendorff's alpha; None when undefined
+        "policy": str(policy),
+        "license": config.hub.license,
+        # The licence id of each model whose answers the data holds (None: not in project.yaml).
+        "models": [{"id": model, "license": licence_ids.get(model)} for model in models],
+    }
 
 
 def generators(config: ProjectConfig, model_ids: list[str]) -> list[dict]:
@@ -88,6 +129,8 @@ def context(config: ProjectConfig, export, policy) -> dict:
         "repo": config.hub.export_repo,
         "batch_size": training.batch_size if training else defaults["batch_size"].default,
         "learning_rate": training.learning_rate if training else defaults["learning_rate"].default,
+        "template_tag": TEMPLATE_TAG,
+        "campaign_key": CAMPAIGN_KEY,
     }
 
 
@@ -96,5 +139,7 @@ def render(data: DatasetCardData, values: dict) -> DatasetCard:
 
 
 def build(config: ProjectConfig, export, policy) -> DatasetCard:
-    data = card_data(config, len(export.kto), export.statistics.get("splits"))
+    data = card_data(
+        config, len(export.kto), export.statistics.get("splits"), campaign(config, export, policy)
+    )
     return render(data, context(config, export, policy))
