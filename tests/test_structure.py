@@ -22,6 +22,8 @@ STEPS = {
         "annotation",
         "backups",
         "checks",
+        "community",
+        "community_board",
         "evaluation",
         "prompt_checks",
         "prompt_writer",

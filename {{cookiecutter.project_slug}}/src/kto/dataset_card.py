@@ -3,6 +3,7 @@ and a Markdown template (``templates/dataset_card.md.j2``) filled from a context
 config and the export's statistics, with a section in the project's own language."""
 
 from pathlib import Path
+from typing import Any
 
 from huggingface_hub import DatasetCard, DatasetCardData
 
@@ -41,6 +42,7 @@ def card_data(
     config: ProjectConfig, rows: int, splits: dict | None = None, campaign: dict | None = None
 ) -> DatasetCardData:
     """The card's metadata: what the Hub indexes the dataset by, and the campaign's own fields."""
+    extra: dict[str, Any] = {CAMPAIGN_KEY: campaign} if campaign else {}
     return DatasetCardData(
         language=[config.language.hub_code] if config.language.hub_code else None,
         license=config.hub.license,
@@ -52,7 +54,7 @@ def card_data(
             {"config_name": "kto", "data_files": split_files("kto", splits), "default": True},
             {"config_name": "dpo", "data_files": split_files("dpo", splits)},
         ],
-        **({CAMPAIGN_KEY: campaign} if campaign else {}),
+        **extra,
     )
 
 

@@ -1,0 +1,103 @@
+"""``kto community``: every campaign of this template on the Hub (the board), and ``kto community
+merge``: one multilingual dataset from them. Both run without a project (``--hub-only``)."""
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from kto.cli._common import console, out, progress_bar, project
+
+app = typer.Typer(
+    invoke_without_command=True,
+    help="Every language's campaign on the Hub (the kto-template tag), and merging them into one dataset.",
+)
+HubOnlyOption = Annotated[
+    bool, typer.Option("--hub-only", help="Read only the Hub: no project.yaml needed (or read)")
+]
+
+
+def board_from_hub(ctx: typer.Context, hub_only: bool):
+    """The board, read with a progress bar; in a project, with its .env's token (HF_TOKEN)."""
+    from kto.community import find
+
+    config = None if hub_only else project(ctx)
+    with progress_bar() as bar:
+        task = bar.add_task("Reading the campaigns", total=None)
+
+        def advance(listed: int) -> None:
+            if listed:
+                bar.update(task, total=listed)
+            else:
+                bar.advance(task)
+
+        board = find(advance=advance)
+    return board, config
+
+
+@app.callback()
+def community_command(
+    ctx: typer.Context,
+    hub_only: HubOnlyOption = False,
+    markdown: Annotated[
+        Path | None,
+        typer.Option(help="Write the board as Markdown that fits one Discord message ('-': print)"),
+    ] = None,
+    plot: Annotated[Path | None, typer.Option(help="Write a chart of rows per language (PNG)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the table as JSON")] = False,
+) -> None:
+    """List every public dataset on the Hub tagged kto-template: language, task, rows, annotators,
+    agreement, last update, licence, link; sorted by language. Unreadable ones are listed as skipped."""
+    if ctx.invoked_subcommand:
+        return
+    from kto import community_board
+
+    board, config = board_from_hub(ctx, hub_only)
+    if as_json:
+        skipped = [{"dataset": item.repo, "reason": item.reason} for item in board.skipped]
+        rows = [campaign.row() for campaign in board.campaigns]
+        print(json.dumps({"campaigns": rows, "skipped": skipped}, indent=2, ensure_ascii=False))
+    else:
+        show(board)
+    if markdown:
+        text = community_board.markdown(board)
+        if str(markdown) == "-":
+            print(text)
+        else:
+            markdown.write_text(text + "\n", encoding="utf-8")
+            console.print(f"Board written to {markdown} ({len(text)} characters)")
+    if plot:
+        community_board.plot(board, plot)
+        console.print(f"Chart written to {plot}")
+    if config is not None:
+        mine = config.hub.export_repo
+        on_board = any(campaign.repo == mine for campaign in board.campaigns)
+        console.print(
+            f"Your dataset {mine} is on the board."
+            if on_board
+            else f"Your dataset {mine} is not on the board yet: `kto export --push` (public) puts it there."
+        )
+
+
+def show(board) -> None:
+    table = Table("language", "task", "dataset", "rows", "annotators", "alpha", "updated", "licence", "link")
+    for campaign in board.campaigns:
+        row = campaign.row()
+        alpha = "-" if row["agreement"] is None else f"{row['agreement']:.2f}"
+        table.add_row(
+            row["language"],
+            row["task"],
+            row["dataset"],
+            f"{row['rows']:,}",
+            str(row["annotators"]),
+            alpha,
+            row["last_update"],
+            row["license"] or "-",
+            row["link"],
+        )
+    out.print(table)
+    out.print(f"{len(board.campaigns)} campaigns; {len(board.skipped)} skipped.")
+    for item in board.skipped:
+        out.print(f"skipped {item.repo}: {item.reason}", markup=False, highlight=False)

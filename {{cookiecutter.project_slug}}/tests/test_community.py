@@ -1,0 +1,162 @@
+"""kto community against the Hub double: the board lists exactly the public campaigns tagged
+kto-template, names the skipped with their reason, fits one Discord message, and waits out 429s;
+kto community merge refuses licences that cannot be combined and writes what datasets reads back."""
+
+import json
+import time
+
+import pytest
+from community_campaigns import campaign
+from conftest import edit_config, run_kto
+from helpers import CASE
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from kto import community, community_board
+from kto.community import Board, Campaign, CampaignFields, Skipped
+
+# Six tagged campaigns in five scripts, plus untagged datasets. pt-BR repeats a Dutch train prompt
+# (the same rows: an exact repeat) and has Dutch's held-out prompt in its train split.
+TAGGED = {
+    "team-nl/haiku-kto-nl": ("nl", ["Schrijf over de zee", "Een haiku over regen"], ["Over de maan"], {}),
+    "team-ja/haiku-kto-ja": ("ja", ["海についての俳句", "雨の日の俳句"], ["月の夜の俳句"], {}),
+    "team-ar/haiku-kto-ar": ("ar", ["هايكو عن البحر"], ["هايكو عن القمر"], {"license": "cc-by-nc-4.0"}),
+    "team-pt/haiku-kto-pt-BR": ("pt-BR", ["Sobre o mar", "Schrijf over de zee", "Over de maan"], [], {}),
+    "team-hi/haiku-kto-hi": ("hi", ["समुद्र पर हाइकु"], [], {"fields": {"annotators": "three"}}),
+    "team-ru/haiku-kto-ru": ("ru", ["Хайку о море"], [], {}),  # private  # noqa: RUF001 (Cyrillic)
+    "team-el/haiku-kto-el": ("el", ["Χαϊκού για τη θάλασσα"], [], {"data": False}),  # no files  # noqa: RUF001
+}
+LISTED = ["team-ar/haiku-kto-ar", "team-ja/haiku-kto-ja", "team-nl/haiku-kto-nl", "team-pt/haiku-kto-pt-BR"]
+SKIPPED = {
+    "team-hi/haiku-kto-hi": "broken card: kto_template.annotators",
+    "team-ru/haiku-kto-ru": "private",
+    "team-el/haiku-kto-el": "no splits",
+}
+
+
+@pytest.fixture
+def campaigns(hub):
+    double, env = hub
+    for repo, (language, train, test, options) in TAGGED.items():
+        double.add_dataset(
+            repo, campaign(language, train, test, **options), private=repo.startswith("team-ru")
+        )
+    untagged = campaign("nl", ["Een ander gedicht"], [])
+    untagged["README.md"] = untagged["README.md"].replace(b"- kto-template\n", b"")
+    double.add_dataset("other/plain-nl", untagged)
+    double.add_dataset("other/no-card", {"data/train.parquet": untagged["kto/train.parquet"]})
+    return double, env
+
+
+def listed(folder, env, *args):
+    return run_kto(folder, "community", "--hub-only", *args, env=env)
+
+
+def test_the_board_lists_exactly_the_public_tagged_campaigns(campaigns, tmp_path):
+    double, env = campaigns
+    result = listed(tmp_path, env, "--json", "--markdown", "board.md", "--plot", "rows.png")  # no project
+    assert result.returncode == 0, result.stderr
+    table = json.loads(result.stdout)
+    assert [row["dataset"] for row in table["campaigns"]] == LISTED  # sorted by language
+    assert [row["language"] for row in table["campaigns"]] == ["ar", "ja", "nl", "pt-BR"]
+    nl = table["campaigns"][2]
+    assert (
+        nl["rows"] == 6 and nl["annotators"] == 2 and nl["agreement"] == 0.5 and nl["license"] == "cc-by-4.0"
+    )
+    assert nl["revision"] == double.history["dataset/team-nl/haiku-kto-nl"][-1]["id"]
+    assert nl["link"].endswith("/datasets/team-nl/haiku-kto-nl") and len(nl["last_update"]) == 10
+    reasons = {item["dataset"]: item["reason"] for item in table["skipped"]}
+    assert reasons.keys() == SKIPPED.keys()
+    assert all(reasons[repo].startswith(start) for repo, start in SKIPPED.items()), reasons
+    board = (tmp_path / "board.md").read_text(encoding="utf-8")
+    assert (
+        len(board.rstrip("\n")) <= 2000 and "**ja** (1, 6 rows)" in board and "team-el/haiku-kto-el" in board
+    )
+    assert (tmp_path / "rows.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_the_table_names_the_skipped_with_their_reason(campaigns, tmp_path):
+    result = listed(tmp_path, campaigns[1])
+    assert result.returncode == 0, result.stderr
+    assert "4 campaigns; 3 skipped." in result.stdout
+    assert "skipped team-ru/haiku-kto-ru: private: the board lists public datasets only" in result.stdout
+
+
+def test_without_a_token_only_public_datasets_are_seen(campaigns, tmp_path):
+    env = {key: value for key, value in campaigns[1].items() if key != "HF_TOKEN"}
+    result = listed(tmp_path, env | {"HF_TOKEN": ""}, "--json")
+    assert result.returncode == 0, result.stderr
+    table = json.loads(result.stdout)
+    assert [row["dataset"] for row in table["campaigns"]] == LISTED
+    assert "team-ru/haiku-kto-ru" not in {item["dataset"] for item in table["skipped"]}
+
+
+def test_a_429_is_waited_out(campaigns, monkeypatch):
+    double, env = campaigns
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr("huggingface_hub.constants.ENDPOINT", env["HF_ENDPOINT"])
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_OFFLINE", False)
+    double.rate_limited, double.rate_limited_path = 2, "/api/datasets/team-ja/"
+    started = time.monotonic()
+    board = community.find()
+    assert time.monotonic() - started >= 2  # Retry-After: 1, twice
+    assert double.rate_limited == 0 and [c.repo for c in board.campaigns] == LISTED
+    answered = [line for line in double.requests if line.startswith("GET /api/datasets/team-ja/")]
+    assert len(answered) == 3  # two answered 429, then the one that was served
+
+
+def test_an_export_pushed_in_public_joins_the_board(project, hub):
+    from kto.ratings import save
+
+    _, env = hub
+    edit_config(project, lambda config: config["hub"].update(private=False))
+    save(CASE, project / "ratings.parquet")
+    assert run_kto(project, "export", "--from", "ratings.parquet", "--push", env=env).returncode == 0
+    result = run_kto(project, "community", "--json", env=env)
+    assert result.returncode == 0, result.stderr
+    [row] = json.loads(result.stdout)["campaigns"]
+    assert "is on the board" in result.stderr and row["dataset"] in result.stderr
+    assert row["rows"] == 2 and row["annotators"] == 3
+
+
+def fake_campaign(repo: str, language: str, rows: int) -> Campaign:
+    counts = {"train": {"rows": rows, "prompts": rows}}
+    fields = CampaignFields(
+        language=language, task="haiku", splits={"kto": counts}, annotators=3, ratings=9, agreement=0.5
+    )
+    return Campaign(repo, "0" * 40, "2026-12-07", fields, {"kto": {"train": ["kto/train.parquet"]}})
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.text("abcdefghij-", min_size=1, max_size=30),
+            st.sampled_from(["ar", "ja", "nl", "pt-BR", "hi", "zh-Hans", "sw", "el", "ru", "fi"]),
+            st.integers(0, 10**6),
+        ),
+        max_size=300,
+    ),
+    st.lists(st.text(min_size=1, max_size=200), max_size=50),
+)
+def test_the_board_always_fits_one_discord_message(items, reasons):
+    board = Board(
+        [fake_campaign(f"org/{name}", language, rows) for name, language, rows in items],
+        [Skipped(f"org/skipped-{n}", reason) for n, reason in enumerate(reasons)],
+    )
+    text = community_board.markdown(board)
+    assert len(text) <= community_board.DISCORD_LIMIT
+    if "more languages" not in text:  # languages are cut last: every one has its line
+        assert all(f"**{language}** (" in text for _, language, _ in items)
+
+
+def test_the_longest_list_is_cut_first_with_and_n_more():
+    board = Board(
+        [fake_campaign(f"org/nl-{n:03d}", "nl", 10) for n in range(60)] + [fake_campaign("org/ja", "ja", 5)],
+        [],
+    )
+    text = community_board.markdown(board)
+    assert len(text) <= 2000 and "org/ja" in text  # the short list is whole
+    shown = text.count("](<https://huggingface.co/datasets/org/nl-")
+    assert 0 < shown < 60 and f"and {60 - shown} more" in text
