@@ -24,6 +24,8 @@ STEPS = {
         "checks",
         "community",
         "community_board",
+        "community_licences",
+        "community_merge",
         "evaluation",
         "prompt_checks",
         "prompt_writer",

@@ -6,6 +6,7 @@ import json
 import time
 
 import pytest
+import yaml
 from community_campaigns import campaign
 from conftest import edit_config, run_kto
 from helpers import CASE
@@ -15,13 +16,13 @@ from hypothesis import strategies as st
 from kto import community, community_board
 from kto.community import Board, Campaign, CampaignFields, Skipped
 
-# Six tagged campaigns in five scripts, plus untagged datasets. pt-BR repeats a Dutch train prompt
-# (the same rows: an exact repeat) and has Dutch's held-out prompt in its train split.
+# Seven tagged campaigns in six scripts, plus untagged datasets. pt-BR repeats a Dutch train prompt
+# (the same rows: an exact repeat) and has Dutch's held-out prompt, spaced differently, in its train split.
 TAGGED = {
     "team-nl/haiku-kto-nl": ("nl", ["Schrijf over de zee", "Een haiku over regen"], ["Over de maan"], {}),
     "team-ja/haiku-kto-ja": ("ja", ["海についての俳句", "雨の日の俳句"], ["月の夜の俳句"], {}),
     "team-ar/haiku-kto-ar": ("ar", ["هايكو عن البحر"], ["هايكو عن القمر"], {"license": "cc-by-nc-4.0"}),
-    "team-pt/haiku-kto-pt-BR": ("pt-BR", ["Sobre o mar", "Schrijf over de zee", "Over de maan"], [], {}),
+    "team-pt/haiku-kto-pt-BR": ("pt-BR", ["Sobre o mar", "Schrijf over de zee", "Over  de maan"], [], {}),
     "team-hi/haiku-kto-hi": ("hi", ["समुद्र पर हाइकु"], [], {"fields": {"annotators": "three"}}),
     "team-ru/haiku-kto-ru": ("ru", ["Хайку о море"], [], {}),  # private  # noqa: RUF001 (Cyrillic)
     "team-el/haiku-kto-el": ("el", ["Χαϊκού για τη θάλασσα"], [], {"data": False}),  # no files  # noqa: RUF001
@@ -160,3 +161,104 @@ def test_the_longest_list_is_cut_first_with_and_n_more():
     assert len(text) <= 2000 and "org/ja" in text  # the short list is whole
     shown = text.count("](<https://huggingface.co/datasets/org/nl-")
     assert 0 < shown < 60 and f"and {60 - shown} more" in text
+
+
+def test_merge_refuses_the_non_commercial_source_in_one_line_and_writes_nothing(campaigns, tmp_path):
+    result = run_kto(tmp_path, "community", "merge", "--hub-only", "--output", "merged", env=campaigns[1])
+    assert result.returncode == 1
+    refused = [line for line in result.stderr.splitlines() if line.startswith("refused: ")]
+    assert refused == [
+        "refused: team-ar/haiku-kto-ar: its licence cc-by-nc-4.0 is non-commercial, but other sources allow "
+        "commercial use: drop it (--drop team-ar/haiku-kto-ar) or set a non-commercial merged licence "
+        "(--license cc-by-nc-4.0)"
+    ]
+    assert not (tmp_path / "merged").exists()
+
+
+def test_merge_without_the_conflict_writes_configurations_datasets_reads(campaigns, tmp_path):
+    import datasets
+
+    double, env = campaigns
+    args = ["community", "merge", "--hub-only", "--drop", "team-ar/haiku-kto-ar", "--output", "merged"]
+    result = run_kto(tmp_path, *args, env=env)
+    assert result.returncode == 0, result.stderr
+    assert "3 train rows moved to test" in result.stderr and "3 exact repeats left out" in result.stderr
+    folder = str(tmp_path / "merged")  # a path, not ".": datasets needs the folder's name
+    revisions = {repo: double.history[f"dataset/{repo}"][-1]["id"] for repo in TAGGED}
+    loaded = {
+        name: datasets.load_dataset(folder, name)
+        for name in ["kto-ja", "kto-nl", "kto-pt-BR", "kto-all", "dpo-ja", "dpo-nl", "dpo-pt-BR", "dpo-all"]
+    }
+    for name, dataset in loaded.items():
+        train = {" ".join(prompt.split()) for prompt in dataset["train"]["prompt"]}
+        test = (
+            {" ".join(prompt.split()) for prompt in dataset["test"]["prompt"]} if "test" in dataset else set()
+        )
+        assert not train & test, name
+        for split in dataset.values():
+            assert all(revisions[row["source"]] == row["revision"] for row in split), name
+    everything = loaded["kto-all"]
+    assert set(everything["train"]["language"]) == {"ja", "nl", "pt-BR"}
+    held_out = {"Over de maan", "Over  de maan", "月の夜の俳句"}
+    assert set(everything["test"]["prompt"]) == held_out  # pt-BR's copy of nl's held-out prompt moved
+    assert (
+        everything["train"]["prompt"].count("Schrijf over de zee") == 2
+    )  # nl's two rows; pt-BR's repeat out
+    assert len(everything["train"]) == len(loaded["kto-ja"]["train"]) + 4 + len(loaded["kto-pt-BR"]["train"])
+    assert set(loaded["kto-pt-BR"]["test"]["prompt"]) == {"Over  de maan"}  # its source had no test split
+    card = (tmp_path / "merged" / "README.md").read_text(encoding="utf-8")
+    for repo in ["team-ja/haiku-kto-ja", "team-nl/haiku-kto-nl", "team-pt/haiku-kto-pt-BR"]:
+        assert f"| [{repo}](https://huggingface.co/datasets/{repo}) | `{revisions[repo][:12]}` |" in card
+    assert "team-ar" not in card and "| team/a | `apache-2.0` |" in card
+
+
+def test_merge_with_a_non_commercial_licence_keeps_every_source(campaigns, tmp_path):
+    args = [
+        "community",
+        "merge",
+        "--hub-only",
+        "--license",
+        "cc-by-nc-4.0",
+        "--languages",
+        "ar,nl",
+        "--output",
+        "m",
+    ]
+    result = run_kto(tmp_path, *args, env=campaigns[1])
+    assert result.returncode == 0, result.stderr
+    meta = yaml.safe_load((tmp_path / "m" / "README.md").read_text(encoding="utf-8").split("---")[1])
+    assert meta["license"] == "cc-by-nc-4.0"
+    assert [source["dataset"] for source in meta["kto_template_merge"]["sources"]] == [
+        "team-ar/haiku-kto-ar",
+        "team-nl/haiku-kto-nl",
+    ]
+
+
+def licensed(repo: str, licence: str | None, model_licence: str = "apache-2.0") -> Campaign:
+    base = fake_campaign(repo, "nl", 10)
+    fields = base.fields.model_copy(
+        update={"license": licence, "models": [{"id": "m", "license": model_licence}]}
+    )
+    return Campaign(repo, base.revision, base.last_update, fields, base.files)
+
+
+@pytest.mark.parametrize(
+    ("sources", "chosen", "refused"),
+    [
+        ([("a", "cc-by-4.0"), ("b", "apache-2.0")], None, []),  # permissive ones combine
+        ([("a", "cc-by-nc-4.0"), ("b", "cc-by-nc-sa-4.0")], None, []),  # all non-commercial
+        ([("a", "cc-by-4.0"), ("b", "cc-by-nc-4.0")], None, ["org/b"]),
+        ([("a", "cc-by-4.0"), ("b", "cc-by-nc-4.0")], "cc-by-nc-4.0", []),  # the lead's choice
+        ([("a", "cc-by-4.0"), ("b", "cc-by-nc-4.0")], "apache-2.0", ["org/b"]),  # a choice that drops terms
+        ([("a", "cc-by-4.0"), ("b", "cc-by-nd-4.0")], "cc-by-nc-4.0", ["org/b"]),  # no derivatives
+        ([("a", "cc-by-4.0"), ("b", None)], None, ["org/b"]),  # unknown: the lead decides
+        ([("a", "cc-by-4.0"), ("b", "cc-by-4.0", "cc-by-nc-4.0")], None, ["org/b"]),  # its model forbids
+    ],
+)
+def test_licences_that_cannot_be_combined_are_refused_one_line_each(sources, chosen, refused):
+    from kto import community_licences
+
+    campaigns = [licensed(f"org/{name}", licence, *model) for name, licence, *model in sources]
+    lines = community_licences.conflicts(campaigns, chosen)
+    assert [line.split(":")[0] for line in lines] == refused
+    assert all("\n" not in line and "--drop" in line for line in lines)

@@ -101,3 +101,58 @@ def show(board) -> None:
     out.print(f"{len(board.campaigns)} campaigns; {len(board.skipped)} skipped.")
     for item in board.skipped:
         out.print(f"skipped {item.repo}: {item.reason}", markup=False, highlight=False)
+
+
+@app.command("merge")
+def merge_command(
+    ctx: typer.Context,
+    hub_only: HubOnlyOption = False,
+    languages: Annotated[
+        str | None,
+        typer.Option(help="Only these languages, comma-separated as the board shows them (nl,pt-BR)"),
+    ] = None,
+    task: Annotated[str | None, typer.Option(help="Only campaigns of this task (haiku, ...)")] = None,
+    drop: Annotated[list[str] | None, typer.Option(help="Leave this campaign out (repeatable)")] = None,
+    license: Annotated[
+        str | None, typer.Option("--license", help="The merged dataset's licence, chosen by you")
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option(help="Where to write (default: data/community, or ./kto-community)")
+    ] = None,
+    push: Annotated[
+        str | None, typer.Option("--push", help="Also push the result to this Hub dataset")
+    ] = None,
+    public: Annotated[bool, typer.Option("--public", help="Push it public (default: private)")] = False,
+) -> None:
+    """Merge chosen campaigns (all by default) into one multilingual KTO and DPO dataset: one
+    configuration per language plus `all`, splits kept, repeats removed, each row traced to its
+    source revision. Licences that cannot be combined are refused before anything is written."""
+    from kto import community_merge
+    from kto.errors import KtoError
+
+    board, config = board_from_hub(ctx, hub_only)
+    chosen = [code.strip() for code in (languages or "").split(",") if code.strip()]
+    plan = community_merge.plan(board, languages=chosen, task=task, drop=drop or [], licence=license)
+    for line in plan.conflicts:
+        console.print(f"refused: {line}", markup=False, highlight=False)
+    if plan.conflicts:
+        raise KtoError("license", f"{len(plan.conflicts)} licence conflicts above; nothing was written")
+    folder = output or (config.path("data/community") if config else Path("kto-community"))
+    with progress_bar() as bar:
+        task_id = bar.add_task("Reading the sources' files", total=None)
+        tables = community_merge.download(
+            plan.sources, lambda total: bar.update(task_id, total=total) if total else bar.advance(task_id)
+        )
+    merged = community_merge.combine(tables)
+    community_merge.write(plan, merged, folder.absolute(), push)
+    console.print(
+        f"Merged {len(plan.sources)} campaigns into {folder} (licence {plan.license}): "
+        f"kto {merged.count('kto', 'train')} train, {merged.count('kto', 'test')} test rows; "
+        f"dpo {merged.count('dpo', 'train')} train, {merged.count('dpo', 'test')} test pairs; "
+        f"{merged.moved_to_test} train rows moved to test (held out by another source); "
+        f"{merged.repeats} exact repeats left out."
+    )
+    if push:
+        from kto.hub import push_folder
+
+        console.print(f"Pushed to {push_folder(folder, push, private=not public)}")
