@@ -39,6 +39,7 @@ class HubDouble:
     rate_limited_path: str = "/"
     retry_after: int = 1
     latency: float = 0.0  # seconds each request waits before its answer (a network's round trip)
+    cards: dict[bytes, dict | None] = field(default_factory=dict)  # README -> its parsed metadata
 
     def start(self) -> str:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -99,14 +100,10 @@ class HubDouble:
 
     def card(self, repo: str) -> dict | None:
         """The README's metadata, as the Hub parses it: None without a README or with broken YAML."""
-        readme = self.files.get(repo, {}).get("README.md", b"").decode()
-        if not readme.startswith("---"):
-            return None
-        try:
-            meta = yaml.safe_load(readme.split("---")[1])
-        except yaml.YAMLError:
-            return None
-        return meta if isinstance(meta, dict) else None
+        readme = self.files.get(repo, {}).get("README.md", b"")
+        if readme not in self.cards:  # parsed once per content: listings read every card
+            self.cards[readme] = parsed_card(readme.decode())
+        return self.cards[readme]
 
     def tags(self, repo: str) -> list[str]:
         """The card's tags, plus language:xx and license:xx, as the Hub indexes a dataset."""
@@ -156,6 +153,16 @@ class HubDouble:
         page = [self.dataset_item(repo) for repo in found[start : start + limit]]
         more = start + limit < len(found) and "limit" not in query  # a limit asks for that many only
         return page, start + limit if more else None
+
+
+def parsed_card(readme: str) -> dict | None:
+    if not readme.startswith("---"):
+        return None
+    try:
+        meta = yaml.load(readme.split("---")[1], Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except yaml.YAMLError:
+        return None
+    return meta if isinstance(meta, dict) else None
 
 
 class Handler(BaseHTTPRequestHandler):
