@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from kto.cli._common import console, out, progress_bar, project
+from kto.errors import KtoError
 
 app = typer.Typer(
     invoke_without_command=True,
@@ -23,7 +24,10 @@ def board_from_hub(ctx: typer.Context, hub_only: bool):
     """The board, read with a progress bar; in a project, with its .env's token (HF_TOKEN)."""
     from kto.community import find
 
-    config = None if hub_only else project(ctx)
+    try:
+        config = None if hub_only else project(ctx)
+    except KtoError as error:
+        raise KtoError(error.field, f"{str(error).split(': ', 1)[1]}, or add --hub-only") from error
     with progress_bar() as bar:
         task = bar.add_task("Reading the campaigns", total=None)
 
@@ -48,8 +52,9 @@ def community_command(
     plot: Annotated[Path | None, typer.Option(help="Write a chart of rows per language (PNG)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the table as JSON")] = False,
 ) -> None:
-    """List every public dataset on the Hub tagged kto-template: language, task, rows, annotators,
-    agreement, last update, licence, link; sorted by language. Unreadable ones are listed as skipped."""
+    """List every public dataset on the Hub tagged kto-template, sorted by language.
+
+    Language, task, rows, annotators, agreement, last update, licence, link; the unreadable are skipped."""
     if ctx.invoked_subcommand:
         return
     from kto import community_board
@@ -124,11 +129,12 @@ def merge_command(
     ] = None,
     public: Annotated[bool, typer.Option("--public", help="Push it public (default: private)")] = False,
 ) -> None:
-    """Merge chosen campaigns (all by default) into one multilingual KTO and DPO dataset: one
-    configuration per language plus `all`, splits kept, repeats removed, each row traced to its
-    source revision. Licences that cannot be combined are refused before anything is written."""
+    """Merge chosen campaigns (all by default) into one multilingual KTO and DPO dataset.
+
+    Configurations per language and `all`; splits kept, repeats removed, each row traced to its source.
+
+    Licences that cannot be combined are refused, one line each, before anything is written."""
     from kto import community_merge
-    from kto.errors import KtoError
 
     board, config = board_from_hub(ctx, hub_only)
     chosen = [code.strip() for code in (languages or "").split(",") if code.strip()]
