@@ -213,17 +213,8 @@ def test_merge_without_the_conflict_writes_configurations_datasets_reads(campaig
 
 
 def test_merge_with_a_non_commercial_licence_keeps_every_source(campaigns, tmp_path):
-    args = [
-        "community",
-        "merge",
-        "--hub-only",
-        "--license",
-        "cc-by-nc-4.0",
-        "--languages",
-        "ar,nl",
-        "--output",
-        "m",
-    ]
+    languages = ["--languages", "ar,nl,pt", "--task", "haiku"]  # "pt" chooses pt-BR
+    args = ["community", "merge", "--hub-only", "--license", "cc-by-nc-4.0", *languages, "--output", "m"]
     result = run_kto(tmp_path, *args, env=campaigns[1])
     assert result.returncode == 0, result.stderr
     meta = yaml.safe_load((tmp_path / "m" / "README.md").read_text(encoding="utf-8").split("---")[1])
@@ -231,6 +222,7 @@ def test_merge_with_a_non_commercial_licence_keeps_every_source(campaigns, tmp_p
     assert [source["dataset"] for source in meta["kto_template_merge"]["sources"]] == [
         "team-ar/haiku-kto-ar",
         "team-nl/haiku-kto-nl",
+        "team-pt/haiku-kto-pt-BR",
     ]
 
 

@@ -56,14 +56,15 @@ class Merged:
 def plan(
     board: Board, *, languages: list[str], task: str | None, drop: list[str], licence: str | None
 ) -> Plan:
-    """The sources the options choose (all, by default), and whether their licences combine."""
+    """The sources the options choose (all, by default; "pt" also chooses "pt-BR"), and whether
+    their licences combine."""
     known = {campaign.repo for campaign in board.campaigns}
     if unknown := [repo for repo in drop if repo not in known]:
         raise KtoError("drop", f"{unknown[0]} is not a campaign on the board (kto community lists them)")
     sources = [
         campaign
         for campaign in board.campaigns
-        if (not languages or campaign.language in languages)
+        if (not languages or {campaign.language, campaign.language.split("-")[0]} & set(languages))
         and (not task or campaign.fields.task == task)
         and campaign.repo not in drop
     ]
