@@ -128,7 +128,7 @@ class HubDouble:
             "createdAt": self.history.get(repo, [last])[0].get("date"),
             "private": bool(self.repos[repo].get("private")),
             "gated": self.repos[repo].get("gated", False),
-            "disabled": False,
+            "disabled": bool(self.repos[repo].get("disabled")),
             "downloads": 0,
             "likes": 0,
             "tags": self.tags(repo),
@@ -243,6 +243,10 @@ class Handler(BaseHTTPRequestHandler):
         repo = f"dataset/{parts[0]}/{parts[1]}"
         if repo not in self.double.repos or not self.double.visible(repo, self.token):
             return self.not_found(repo)
+        if self.double.repos[repo].get("disabled"):  # listed, but taken down: no one may read it
+            return self.reply(
+                403, {"error": f"Access to {repo} has been disabled"}, {"X-Error-Code": "Disabled"}
+            )
         self.reply(200, self.double.dataset_info(repo))
 
     def repo_action(self, repo: str, action: str, body: bytes) -> None:

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from kto import community, community_board
 from kto.community import Board, Campaign, CampaignFields, Skipped
 
-# Seven tagged campaigns in six scripts, plus untagged datasets. pt-BR repeats a Dutch train prompt
+# Eight tagged campaigns in six scripts, plus untagged datasets. pt-BR repeats a Dutch train prompt
 # (the same rows: an exact repeat) and has Dutch's held-out prompt, spaced differently, in its train split.
 TAGGED = {
     "team-nl/haiku-kto-nl": ("nl", ["Schrijf over de zee", "Een haiku over regen"], ["Over de maan"], {}),
@@ -25,6 +25,7 @@ TAGGED = {
     "team-pt/haiku-kto-pt-BR": ("pt-BR", ["Sobre o mar", "Schrijf over de zee", "Over  de maan"], [], {}),
     "team-hi/haiku-kto-hi": ("hi", ["समुद्र पर हाइकु"], [], {"fields": {"annotators": "three"}}),
     "team-ru/haiku-kto-ru": ("ru", ["Хайку о море"], [], {}),  # private  # noqa: RUF001 (Cyrillic)
+    "team-uk/haiku-kto-uk": ("uk", ["Хайку про море"], [], {}),  # disabled
     "team-el/haiku-kto-el": ("el", ["Χαϊκού για τη θάλασσα"], [], {"data": False}),  # no files  # noqa: RUF001
 }
 LISTED = ["team-ar/haiku-kto-ar", "team-ja/haiku-kto-ja", "team-nl/haiku-kto-nl", "team-pt/haiku-kto-pt-BR"]
@@ -32,6 +33,7 @@ SKIPPED = {
     "team-hi/haiku-kto-hi": "broken card: kto_template.annotators",
     "team-ru/haiku-kto-ru": "private",
     "team-el/haiku-kto-el": "no splits",
+    "team-uk/haiku-kto-uk": "no access: ",
 }
 
 
@@ -39,8 +41,9 @@ SKIPPED = {
 def campaigns(hub):
     double, env = hub
     for repo, (language, train, test, options) in TAGGED.items():
+        files = campaign(language, train, test, **options)
         double.add_dataset(
-            repo, campaign(language, train, test, **options), private=repo.startswith("team-ru")
+            repo, files, private=repo.startswith("team-ru"), disabled=repo.startswith("team-uk")
         )
     untagged = campaign("nl", ["Een ander gedicht"], [])
     untagged["README.md"] = untagged["README.md"].replace(b"- kto-template\n", b"")
@@ -79,7 +82,7 @@ def test_the_board_lists_exactly_the_public_tagged_campaigns(campaigns, tmp_path
 def test_the_table_names_the_skipped_with_their_reason(campaigns, tmp_path):
     result = listed(tmp_path, campaigns[1])
     assert result.returncode == 0, result.stderr
-    assert "4 campaigns; 3 skipped." in result.stdout
+    assert "4 campaigns; 4 skipped." in result.stdout
     assert "skipped team-ru/haiku-kto-ru: private: the board lists public datasets only" in result.stdout
 
 
