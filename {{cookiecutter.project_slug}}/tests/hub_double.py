@@ -98,9 +98,10 @@ class HubDouble:
         """Public repositories to anyone; private ones with the token (the double has one user)."""
         return not self.repos[repo].get("private") or token == self.token
 
-    def card(self, repo: str) -> dict | None:
-        """The README's metadata, as the Hub parses it: None without a README or with broken YAML."""
-        readme = self.files.get(repo, {}).get("README.md", b"")
+    def card(self, repo: str, files: dict[str, bytes] | None = None) -> dict | None:
+        """The README's metadata (in ``files``, else the last commit's), as the Hub parses it: None
+        without a README or with broken YAML."""
+        readme = (self.files.get(repo, {}) if files is None else files).get("README.md", b"")
         if readme not in self.cards:  # parsed once per content: listings read every card
             self.cards[readme] = parsed_card(readme.decode())
         return self.cards[readme]
@@ -134,11 +135,17 @@ class HubDouble:
             "tags": self.tags(repo),
         }
 
-    def dataset_info(self, repo: str) -> dict:
-        """A dataset as GET /api/datasets/<id> shows it: with its card's metadata and its files."""
-        siblings = [{"rfilename": path} for path in sorted(self.files.get(repo, {}))]
-        card = self.card(repo)
-        return self.dataset_item(repo) | {"siblings": siblings} | ({"cardData": card} if card else {})
+    def dataset_info(self, repo: str, revision: str = "main") -> dict | None:
+        """A dataset at a revision (a commit id, or main) as GET /api/datasets/<id>[/revision/<rev>]
+        shows it, with its card's metadata and its files; None: no such revision."""
+        commits = self.history.get(repo, [])
+        found = [commit for commit in commits if revision in (commit["id"], "main")][-1:]
+        if not found:
+            return None
+        files, card = found[0]["files"], self.card(repo, found[0]["files"])
+        at = {"sha": found[0]["id"], "lastModified": found[0]["date"]}
+        siblings = {"siblings": [{"rfilename": path} for path in sorted(files)]}
+        return self.dataset_item(repo) | at | siblings | ({"cardData": card} if card else {})
 
     def listing(self, query: dict[str, list[str]], token: str | None) -> tuple[list[dict], int | None]:
         """One page of GET /api/datasets (every ``filter`` tag required), and the next page's offset."""
@@ -247,7 +254,12 @@ class Handler(BaseHTTPRequestHandler):
             return self.reply(
                 403, {"error": f"Access to {repo} has been disabled"}, {"X-Error-Code": "Disabled"}
             )
-        self.reply(200, self.double.dataset_info(repo))
+        info = self.double.dataset_info(repo, parts[3] if len(parts) == 4 else "main")
+        if info is None:
+            return self.reply(
+                404, {"error": f"Revision not found: {parts[3]}"}, {"X-Error-Code": "RevisionNotFound"}
+            )
+        self.reply(200, info)
 
     def repo_action(self, repo: str, action: str, body: bytes) -> None:
         double = self.double

@@ -95,12 +95,22 @@ def test_without_a_token_only_public_datasets_are_seen(campaigns, tmp_path):
     assert "team-ru/haiku-kto-ru" not in {item["dataset"] for item in table["skipped"]}
 
 
-def test_a_429_is_waited_out(campaigns, monkeypatch):
+@pytest.fixture
+def in_process(campaigns, monkeypatch):
+    """The campaigns' double, for kto's functions called here (huggingface_hub read its settings
+    when first imported)."""
     double, env = campaigns
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     monkeypatch.setattr("huggingface_hub.constants.ENDPOINT", env["HF_ENDPOINT"])
+    template = env["HF_ENDPOINT"] + "/{repo_id}/resolve/{revision}/{filename}"
+    monkeypatch.setattr("huggingface_hub.constants.HUGGINGFACE_CO_URL_TEMPLATE", template)
     monkeypatch.setattr("huggingface_hub.constants.HF_HUB_OFFLINE", False)
+    return double
+
+
+def test_a_429_is_waited_out(in_process):
+    double = in_process
     double.rate_limited, double.rate_limited_path = 2, "/api/datasets/team-ja/"
     started = time.monotonic()
     board = community.find()
@@ -257,3 +267,20 @@ def test_licences_that_cannot_be_combined_are_refused_one_line_each(sources, cho
     lines = community_licences.conflicts(campaigns, chosen)
     assert [line.split(":")[0] for line in lines] == refused
     assert all("\n" not in line and "--drop" in line for line in lines)
+
+
+def test_the_merge_reads_each_source_at_the_revision_the_board_listed(in_process):
+    from kto import community_merge
+
+    double = in_process
+    board = community.find()
+    [nl] = [source for source in board.campaigns if source.language == "nl"]
+    repo = "dataset/team-nl/haiku-kto-nl"
+    double.files[repo] = campaign("nl", ["Een nieuw gedicht"], [])  # a later push
+    double.record_commit(repo, "Upload with kto", "")
+    tables = community_merge.download([nl])
+    prompts = {row["prompt"] for _, _, _, rows in tables for row in rows}
+    assert prompts == {"Schrijf over de zee", "Een haiku over regen", "Over de maan"}
+    merged = community_merge.combine(tables)
+    revisions = {row["revision"] for rows in merged.rows.values() for row in rows}
+    assert revisions == {nl.revision} != {double.history[repo][-1]["id"]}
