@@ -33,7 +33,7 @@ SKIPPED = {
     "team-hi/haiku-kto-hi": "broken card: kto_template.annotators",
     "team-ru/haiku-kto-ru": "private",
     "team-el/haiku-kto-el": "no splits",
-    "team-uk/haiku-kto-uk": "no access: ",
+    "team-uk/haiku-kto-uk": "no access (HTTP 403)",
 }
 
 

@@ -154,8 +154,11 @@ def read(api, item) -> Campaign | Skipped:
         return Skipped(item.id, "private: the board lists public datasets only")
     try:
         info = patiently(lambda: api.dataset_info(item.id, revision=item.sha))
-    except Exception as error:
-        return Skipped(item.id, f"no access: {short(cause(error), 160)}")
+    except Exception as error:  # taken down, gated, deleted since the listing, or unreachable
+        status = status_of(error)
+        return Skipped(
+            item.id, f"no access (HTTP {status})" if status else f"no access: {short(cause(error), 160)}"
+        )
     card = info.card_data.to_dict() if info.card_data else None
     paths = {sibling.rfilename for sibling in info.siblings or []}
     if card is None:

@@ -27,7 +27,9 @@ def board_from_hub(ctx: typer.Context, hub_only: bool):
     try:
         config = None if hub_only else project(ctx)
     except KtoError as error:
-        raise KtoError(error.field, f"{str(error).split(': ', 1)[1]}, or add --hub-only") from error
+        raise KtoError(
+            error.field, f"{str(error).removeprefix(error.field + ': ')}, or add --hub-only"
+        ) from error
     with progress_bar() as bar:
         task = bar.add_task("Reading the campaigns", total=None)
 
