@@ -53,3 +53,12 @@ def test_the_prompts_benchmark_prints_its_rates_and_ratio():
     assert re.search(r"30 kept in +[\d.]+ s = +[\d.]+ prompts/s", out), out
     assert re.search(r"\d+ requests / 30 kept = \d+\.\d{3}", out), out
     assert re.search(r"ratio plain/kto +: \d+\.\d\d", out), out
+
+
+def test_the_community_benchmark_prints_both_times_and_their_ratio():
+    out = run_benchmark("community_list.py", "--datasets", "40", "--latency", "0.01")
+    assert out.startswith("40 campaigns, 10 ms per request") or "\n40 campaigns, 10 ms per request" in out, (
+        out
+    )
+    assert len(re.findall(r": +[\d.]+ s = +\d+ datasets/s", out)) == 2, out
+    assert re.search(r"ratio one-by-one/concurrent: \d+\.\dx", out), out

@@ -65,3 +65,24 @@ def test_the_workflows_pass_zizmor_with_every_action_pinned():
     assert zizmor_findings(workflows) == []
     uses = uses_lines(workflows)
     assert uses and all(PINNED_USES.match(line) for line in uses), uses
+
+
+COMMUNITY = yaml.safe_load((TEMPLATE / ".github" / "workflows" / "community.yml").read_text(encoding="utf-8"))
+
+
+def test_the_community_board_is_posted_on_a_schedule_with_least_privilege():
+    """kto community's board, daily: read-only, no kept credentials, secrets only through env."""
+    assert COMMUNITY[True]["schedule"] and "workflow_dispatch" in COMMUNITY[True]  # yaml reads `on` as True
+    assert COMMUNITY["permissions"] == {}
+    [job] = COMMUNITY["jobs"].values()
+    assert job["permissions"] == {"contents": "read"}
+    assert all(step["with"]["persist-credentials"] is False for step in checkouts(COMMUNITY))
+    runs = [step for step in job["steps"] if "run" in step]
+    assert any("kto community --hub-only --markdown board.md" in step["run"] for step in runs)
+    assert all("${{" not in step["run"] for step in runs)  # secrets reach commands through env only
+    posts = {
+        name: step for step in runs for name in ("DISCORD_WEBHOOK", "HF_TOKEN") if name in step.get("env", {})
+    }
+    assert posts.keys() == {"DISCORD_WEBHOOK", "HF_TOKEN"}
+    assert all(f"env.{name} != ''" in step["if"] for name, step in posts.items())  # skipped when unset
+    assert "board.md README.md --repo-type dataset" in posts["HF_TOKEN"]["run"]

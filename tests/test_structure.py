@@ -26,6 +26,8 @@ STEPS = {
         "annotation",
         "backups",
         "checks",
+        "community_board",
+        "community_merge",
         "doctor",
         "evaluation",
         "prompt_checks",

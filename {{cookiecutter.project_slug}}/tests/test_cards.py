@@ -2,7 +2,7 @@
 server, no export folder), and from the context kto builds out of the config and an export."""
 
 import pytest
-from helpers import CASE, edit_config
+from helpers import ALPHA, CASE, edit_config
 from huggingface_hub import DatasetCard, DatasetCardData
 
 from kto import dataset_card
@@ -61,6 +61,8 @@ def context() -> dict:
         "repo": "my-org/haiku-kto-nl",
         "batch_size": 8,
         "learning_rate": 1e-05,
+        "template_tag": dataset_card.TEMPLATE_TAG,
+        "campaign_key": dataset_card.CAMPAIGN_KEY,
     }
 
 
@@ -166,3 +168,29 @@ def test_without_a_training_section_the_snippet_has_kto_trains_defaults(project)
     export = aggregate(CASE, policy)
     values = dataset_card.context(config, export, policy, export.statistics)
     assert (values["batch_size"], values["learning_rate"]) == (4, 5e-6)
+
+
+def test_the_card_carries_the_community_tag_and_the_campaigns_figures(project, tmp_path):
+    """What `kto community` reads: the tag, and the campaign's figures as machine-readable metadata."""
+    from kto import splits
+
+    config = load_config(project / "project.yaml")
+    policy = Policy.parse("majority", 2)
+    export = aggregate(CASE, policy)
+    dataset_card.build(config, export, policy, export.statistics).save(tmp_path / "README.md")
+    meta = DatasetCard.load(tmp_path / "README.md").data.to_dict()
+    assert dataset_card.TEMPLATE_TAG in meta["tags"]
+    fields = meta[dataset_card.CAMPAIGN_KEY]
+    assert fields["language"] == (config.language.variant or config.language.code)
+    assert fields["task"] == config.task.name and fields["policy"] == "majority (2+ votes)"
+    assert fields["license"] == config.hub.license and fields["template_version"]
+    submitted = [r for row in CASE for r in row["responses"] if r["status"] == "submitted"]
+    assert fields["ratings"] == len(submitted) and fields["annotators"] == len({r["user"] for r in submitted})
+    assert fields["agreement"] == pytest.approx(ALPHA)
+    assert [model["id"] for model in fields["models"]] == ["m1", "m2"]  # the labelled answers' models
+    kto_rows, dpo_rows = export.datasets["kto"], export.datasets["dpo"]
+    held_out = [row for row in kto_rows if splits.is_held_out(row["prompt"], config.export.test_share)]
+    kto = fields["splits"]["kto"]
+    assert kto["test"]["rows"] == len(held_out) and kto["train"]["rows"] + len(held_out) == len(kto_rows)
+    assert kto["train"]["prompts"] + kto["test"]["prompts"] == len({row["prompt"] for row in kto_rows})
+    assert fields["splits"]["dpo"]["train"]["rows"] + fields["splits"]["dpo"]["test"]["rows"] == len(dpo_rows)

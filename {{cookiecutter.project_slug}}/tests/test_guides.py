@@ -37,7 +37,7 @@ def problem(words: list[str]) -> str | None:
         if rest[0] not in command.commands:
             return f"no command {rest[0]!r}"
         command, rest = command.commands[rest[0]], rest[1:]
-    if hasattr(command, "commands"):
+    if hasattr(command, "commands") and not command.invoke_without_command:  # kto community runs alone
         return "a group of commands, not a command"
     options = {name: param for param in command.params for name in param.opts + param.secondary_opts}
     while rest:

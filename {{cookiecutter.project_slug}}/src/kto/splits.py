@@ -17,9 +17,14 @@ def prompt_text(prompt: str | list[dict]) -> str:
     return "\n".join(message["content"] for message in prompt if message["role"] == "user")
 
 
+def normalised(prompt: str | list[dict]) -> str:
+    """The prompt's text as the split sees it: NFC, runs of white space as one space."""
+    return " ".join(unicodedata.normalize("NFC", prompt_text(prompt)).split())
+
+
 def is_held_out(prompt: str | list[dict], share: float) -> bool:
     """Whether ``prompt`` belongs to the test side; about ``share`` of all prompts do."""
-    text = " ".join(unicodedata.normalize("NFC", prompt_text(prompt)).split())
+    text = normalised(prompt)
     digest = hashlib.sha256(text.encode("utf-8")).digest()
     return int.from_bytes(digest[:8], "big") / 2**64 < share
 

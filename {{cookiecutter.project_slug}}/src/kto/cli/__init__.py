@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from kto.cli import campaign, generation, project_tools, prompts, results, servers
+from kto.cli import campaign, community, generation, project_tools, prompts, results, servers
 from kto.cli._common import console, typer_factory
 from kto.errors import KtoError, one_line, short
 
@@ -60,6 +60,7 @@ app.add_typer(prompts.app, name="prompts")
 app.add_typer(servers.space_app, name="space")
 app.add_typer(servers.argilla_app, name="argilla")
 app.add_typer(project_tools.language_app, name="language")
+app.add_typer(community.app, name="community")
 
 
 def main() -> None:
