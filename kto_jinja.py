@@ -9,6 +9,7 @@ version it renders. (Versions up to 2026-11 named it ``local_extensions`` and st
 hence the new name.)
 """
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -19,9 +20,15 @@ from jinja2 import pass_context
 from jinja2.ext import Extension
 
 LANGUAGES_DIR = Path(__file__).parent / "languages"
+# The project's own code (plain Python, copied unrendered), of which this module uses one
+# dependency-free module rather than keeping a second copy of it.
+PROJECT_SOURCE = Path(__file__).parent / "{{cookiecutter.project_slug}}" / "src" / "kto"
 # The file of English texts for a language that has no file yet; "{language}" in it stands for
 # the name the team typed.
 OTHER = "other"
+# What an 'other' project's English placeholders are marked with; kto language export refuses a
+# project that still has one (kto.language_export.PLACEHOLDER_MARK).
+TRANSLATE_MARK = "TO TRANSLATE"
 
 
 def load_language(code: str, name: str = "", direction: str = "ltr") -> dict:
@@ -49,6 +56,27 @@ def _named(value, name: str):
     if isinstance(value, dict):
         return {key: _named(item, name) for key, item in value.items()}
     return value
+
+
+def _project_module(name: str):
+    spec = importlib.util.spec_from_file_location(f"kto_template_{name}", PROJECT_SOURCE / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def starter_topic_lines(code: str, name: str = "") -> str:
+    """project.yaml's ``starter_topics`` items, each with its English gloss ending its line as in
+    the language file. ``other``'s topics are English placeholders: each line's comment keeps the
+    English words as the gloss and marks the topic for translation into ``name``."""
+    topic_glosses = _project_module("topic_glosses")
+    text = (LANGUAGES_DIR / f"{code}.yaml").read_text(encoding="utf-8")
+    topics = yaml.safe_load(text)["starter_topics"]
+    if code == OTHER:
+        found = [f"{topic}  {TRANSLATE_MARK} into {name}" for topic in topics]
+    else:
+        found = topic_glosses.glosses(text) or [None] * len(topics)
+    return topic_glosses.topic_lines(topics, found, indent=4)
 
 
 def supported_language_codes() -> list[str]:
@@ -123,6 +151,7 @@ class LanguageExtension(Extension):
         super().__init__(environment)
         environment.globals["language"] = answered_language
         environment.globals["supported_language_codes"] = supported_language_codes
+        environment.globals["starter_topic_lines"] = starter_topic_lines
         environment.globals["picked_models"] = picked_models
         environment.globals["space_url"] = space_url
         environment.filters["quoted"] = quoted

@@ -17,6 +17,7 @@ from kto.config import load_config
 from kto.export import Policy, aggregate
 from kto.prompt_checks import PromptGates, find_problems
 from kto.prompts import load_prompts
+from kto.topic_glosses import glosses
 
 from kto_jinja import load_language
 
@@ -39,6 +40,14 @@ MODEL_ID = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
 
 def load(code: str) -> dict:
     return yaml.safe_load((LANGUAGES / f"{code}.yaml").read_text(encoding="utf-8"))
+
+
+def english_topics(code: str) -> list[str]:
+    """A file's starter topics in English: the gloss ending each topic's line, else the topic
+    itself (en's and other's topics are English)."""
+    topics = load(code)["starter_topics"]
+    found = glosses((LANGUAGES / f"{code}.yaml").read_text(encoding="utf-8"))
+    return [gloss or topic for topic, gloss in zip(topics, found or [None] * len(topics), strict=True)]
 
 
 def texts(value, path: str = ""):
@@ -117,7 +126,7 @@ def test_a_language_writes_its_own_texts(code):
         assert dig(lang, path) != dig(ENGLISH, path), f"{path} is the English text"
     if lang["reviewed"]:
         for path, text in texts(lang):
-            if not path.startswith(("models", "small_model", "source", "starter_topics")):
+            if not path.startswith(("models", "small_model", "source")):
                 words = set(re.findall(r"[a-z]+", NOT_PROSE.sub("", text).lower()))
                 assert not words & ENGLISH_WORDS, f"English left in {path}: {words & ENGLISH_WORDS}"
 
@@ -222,8 +231,26 @@ def test_topics_that_match_ens_are_recognised():
 
 
 @pytest.mark.parametrize("code", [code for code in CODES if code not in {"en", OTHER}])
+def test_the_topics_are_written_in_the_language_with_an_english_gloss(code):
+    """The writer model reads a topic inside a request in the language; reviewers read its gloss."""
+    text = (LANGUAGES / f"{code}.yaml").read_text(encoding="utf-8")
+    topics, found = load(code)["starter_topics"], glosses(text)
+    assert len(found) == len(topics) == 20 and len(set(topics)) == 20
+    assert all(found), f"a topic without its English gloss (- topic  # gloss): line {found.index(None) + 1}"
+    left = [topic for topic, gloss in zip(topics, found, strict=True) if topic.lower() == gloss.lower()]
+    assert not left, f"topics left in English: {left}"
+
+
+def test_a_gloss_is_read_from_the_end_of_its_line():
+    items = '  - 田んぼ  # rice field\n  # a note\n  - "a # b"  # c  # d\n  - e\n'
+    text = f"other: x\nstarter_topics:\n{items}next: 1\n"
+    assert glosses(text) == ["rice field", "c  # d", None]
+    assert glosses("starter_topics: []\n") == [] and glosses("code: en\n") == []
+
+
+@pytest.mark.parametrize("code", [code for code in CODES if code not in {"en", OTHER}])
 def test_the_starter_prompts_do_not_follow_ens_outline(code):
-    topics = load(code)["starter_topics"]
+    topics = english_topics(code)
     english = ENGLISH["starter_topics"]
     assert len(topics) == len(load(code)["starter_prompts"]) == 20
     assert len({topic_words(topic) for topic in topics}) == 20, "two topics are the same"
@@ -277,6 +304,12 @@ def test_every_language_renders_a_project_in_its_language(tmp_path, code):
     for key in ("guidelines", "question", "label_up", "label_down", "prompt_title", "response_title"):
         assert getattr(config.argilla, key) == lang["annotation"][key]
     assert load_prompts(config.prompts.source, config.prompts.column, config.root) == lang["starter_prompts"]
+    # The topics in the language, each with its English gloss (other's: a mark to translate it).
+    assert config.language.starter_topics == lang["starter_topics"]
+    rendered = glosses((project / "project.yaml").read_text(encoding="utf-8"))
+    in_file = glosses((LANGUAGES / f"{code}.yaml").read_text(encoding="utf-8")) or [None] * 20
+    marked = [f"{topic}  TO TRANSLATE into Basque" for topic in lang["starter_topics"]]
+    assert rendered == (marked if code == OTHER else in_file)
 
     rtl = config.language.direction == "rtl"
     assert config.language.markdown_block(config.argilla.guidelines).startswith('<div dir="rtl">') == rtl

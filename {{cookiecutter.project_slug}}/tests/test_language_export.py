@@ -10,6 +10,7 @@ from helpers import assert_one_error_line
 from kto.config import load_config
 from kto.errors import KtoError
 from kto.language_export import export_language
+from kto.topic_glosses import glosses
 
 # The keys of the template's languages/<code>.yaml, in its order.
 SCHEMA = ["code", "name", "native_name", "direction", "variant", "reviewed", "source", "system_prompts"]
@@ -77,6 +78,21 @@ def test_export_by_default_writes_into_languages_and_names_its_source(project):
     assert (report.path, report.code, report.prompts) == (project / "languages" / f"{code}.yaml", code, 2)
     exported = yaml.safe_load(report.path.read_text(encoding="utf-8"))
     assert "kto language export" in exported["source"] and config["hub"]["dataset"] in exported["source"]
+
+
+def test_export_keeps_each_topics_english_gloss(project):
+    """The gloss ending a topic's line in project.yaml ends it in the language file too."""
+    edit_config(project, ready)
+    write_starter(project, STARTER)
+    path = project / "project.yaml"
+    text = path.read_text(encoding="utf-8")
+    for number, row in enumerate(STARTER):
+        text = text.replace(f"- {row['topic']}\n", f"- {row['topic']}  # gloss {number} # kept whole\n")
+    path.write_text(text, encoding="utf-8")
+    report = export_language(load_config(path))
+    written = report.path.read_text(encoding="utf-8")
+    assert glosses(written) == ["gloss 0 # kept whole", "gloss 1 # kept whole"]
+    assert yaml.safe_load(written)["starter_topics"] == [row["topic"] for row in STARTER]
 
 
 @pytest.mark.parametrize("reviewed", [True, False])

@@ -17,6 +17,7 @@ from kto.config import CONFIG_FILE, ProjectConfig
 from kto.errors import KtoError
 from kto.prompts import load_prompts
 from kto.template_version import template_version
+from kto.topic_glosses import TOPICS_KEY, glosses, topic_lines
 
 # The mark project.yaml carries on each English placeholder of an 'other' project.
 PLACEHOLDER_MARK = "TO TRANSLATE"
@@ -154,6 +155,16 @@ def default_source(config: ProjectConfig) -> str:
     )
 
 
+def _topics_block(config: ProjectConfig, topics: list[str]) -> str:
+    """The ``starter_topics`` list, each topic with the English gloss its line has in project.yaml."""
+    if not topics:
+        return f"{TOPICS_KEY}: []\n"
+    found = glosses((config.root / CONFIG_FILE).read_text(encoding="utf-8"))
+    if len(found) != len(topics):  # a flow list ([...]) has no comments to keep
+        found = [None] * len(topics)
+    return f"{TOPICS_KEY}:\n{topic_lines(topics, found, indent=2)}\n"
+
+
 def export_language(
     config: ProjectConfig, output_dir: Path | None = None, source: str | None = None
 ) -> LanguageExportReport:
@@ -164,6 +175,8 @@ def export_language(
     folder = output_dir or config.path("languages")
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{config.language.code}.yaml"
+    # The topics come last, as in the template's files, written by hand to keep their glosses.
+    topics = data.pop(TOPICS_KEY)
     text = yaml.dump(data, Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=10_000)
-    path.write_text(HEADER + text, encoding="utf-8")
+    path.write_text(HEADER + text + _topics_block(config, topics), encoding="utf-8")
     return LanguageExportReport(path, config.language.code, len(data["starter_prompts"]))
