@@ -1,6 +1,7 @@
 """The language files: complete, consistent with English, and rendered into working projects."""
 
 import importlib.util
+import json
 import os
 import re
 import string
@@ -293,12 +294,16 @@ def rated(prompt: str, completions: list[str]) -> list[dict]:
     ]
 
 
+# An 'other' language as a team answers for it: its English name, its ISO 639 code, its own name.
+BASQUE = {"language_name": "Basque", "language_iso_code": "eu", "language_native_name": "Euskara"}
+
+
 @pytest.mark.parametrize("code", CODES)
 def test_every_language_renders_a_project_in_its_language(tmp_path, code):
-    answers = {"language_code": code} | ({"language_name": "Basque"} if code == OTHER else {})
+    answers = {"language_code": code} | (BASQUE if code == OTHER else {})
     project = bake(tmp_path, **answers)
     config = load_config(project / "project.yaml")
-    lang = load_language(code, "Basque")
+    lang = load_language(code, "Basque", "ltr", "eu", "Euskara")
     assert config.task.system_prompt == lang["system_prompts"]["haiku"]
     assert config.language.card_paragraph == lang["card_paragraph"]
     for key in ("guidelines", "question", "label_up", "label_down", "prompt_title", "response_title"):
@@ -315,7 +320,7 @@ def test_every_language_renders_a_project_in_its_language(tmp_path, code):
     assert config.language.markdown_block(config.argilla.guidelines).startswith('<div dir="rtl">') == rtl
     export = aggregate(rated(lang["starter_prompts"][0], ["a", "b"]), Policy.parse("majority", 2))
     card = dataset_card.build(config, export, Policy.parse("majority", 2))
-    assert card.data.language == (None if code == OTHER else [code])
+    assert card.data.language == ["eu" if code == OTHER else code]
     text = str(card)
     assert lang["card_paragraph"] in text
     assert text.count('<div dir="rtl">') == (3 if rtl else 0)  # card paragraph, system prompt, guidelines
@@ -334,13 +339,29 @@ def test_every_language_renders_a_project_in_its_language(tmp_path, code):
         assert "## Translate first" in readme and "Basque" in readme
         text_of_config = (project / "project.yaml").read_text(encoding="utf-8")
         assert "TO TRANSLATE into Basque" in text_of_config
-        # No English name stands in for the BCP 47 tag: it starts empty, and says so.
-        assert config.language.variant == "" and "Empty until you set it" in text_of_config
+        # The team's code and native name, and the code as the variant until the team narrows it.
+        assert (config.language.code, config.language.native_name, config.language.variant) == (
+            "eu",
+            "Euskara",
+            "eu",
+        )
         assert "in Basque" in config.task.system_prompt and "{language}" not in text
 
 
+def test_an_other_project_is_named_by_its_code_never_other(tmp_path):
+    """The folder, the title, the Hub dataset and the Space carry the team's code."""
+    project = bake(tmp_path, language_code=OTHER, **BASQUE)
+    config = load_config(project / "project.yaml")
+    names = [project.name, config.hub.export_repo, config.argilla.dataset, config.space_url]
+    names.append((project / "project.yaml").read_text(encoding="utf-8").splitlines()[0])
+    assert names[0] == "haiku-kto-eu" and all("eu" in name and "other" not in name for name in names), names
+    answers = json.loads((project / ".cookiecutter.json").read_text(encoding="utf-8"))
+    assert answers["project_name"] == "Haiku KTO (eu)"
+
+
 def test_other_written_right_to_left_marks_the_card_and_guidelines(tmp_path):
-    project = bake(tmp_path, language_code=OTHER, language_name="Urdu", language_direction="rtl")
+    urdu = {"language_name": "Urdu", "language_iso_code": "ur", "language_native_name": "اردو"}
+    project = bake(tmp_path, language_code=OTHER, language_direction="rtl", **urdu)
     config = load_config(project / "project.yaml")
     assert config.language.direction == "rtl"
     assert config.language.markdown_block(config.argilla.guidelines).startswith('<div dir="rtl">')

@@ -119,7 +119,28 @@ def mark_a_text(project) -> None:
         handle.write("# TO TRANSLATE into Basque (English placeholder)\n")
 
 
+def mark_a_prompt(project) -> None:
+    write_starter(project, STARTER)
+    path = project / "prompts" / "starter.jsonl"
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    rows[1]["to_do"] = "TO TRANSLATE into Basque, then delete to_do"
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+
+
+def english_placeholders(project) -> None:
+    """The English texts the project started from, as an 'other' project keeps them."""
+    config = load_config(project / "project.yaml")
+    english = {
+        "annotation": {"guidelines": config.argilla.guidelines},
+        "starter_prompts": [STARTER[1]["prompt"]],
+    }
+    (project / ".kto").mkdir(exist_ok=True)
+    (project / ".kto" / "english-placeholders.json").write_text(json.dumps(english), encoding="utf-8")
+
+
 REFUSALS = [
+    pytest.param(mark_a_prompt, "prompts/starter.jsonl", id="prompt-left-to-translate"),
+    pytest.param(english_placeholders, "language", id="english-left"),
     pytest.param(mark_a_text, "project.yaml", id="placeholder-left"),
     pytest.param(
         lambda p: edit_config(p, lambda c: c["language"].update(code="other")), "language.code", id="other"
@@ -157,3 +178,15 @@ def test_a_refusal_is_one_line(project):
     write_starter(project, STARTER)
     mark_a_text(project)
     assert_one_error_line(run_kto(project, "language", "export"), "project.yaml")
+
+
+def test_texts_left_in_english_are_counted_and_placed(project):
+    edit_config(project, ready)
+    write_starter(project, STARTER)
+    english_placeholders(project)
+    result = run_kto(project, "language", "export")
+    assert_one_error_line(result, "language")
+    assert (
+        "2 texts are still the English placeholders (argilla.guidelines, prompts/starter.jsonl line 2)"
+        in (result.stderr)
+    )

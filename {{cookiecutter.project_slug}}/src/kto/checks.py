@@ -328,3 +328,22 @@ def statistics(config: ProjectConfig) -> dict:
     return report.gates.applied() | {
         "models": {model: counts.as_dict() for model, counts in report.per_model.items()}
     }
+
+
+def detector_finding(config: ProjectConfig):
+    """kto doctor's line about the language gate: a warning when lingua does not know the language,
+    since the gate and eval's wrong-language rule are then off without a word; None otherwise."""
+    from kto.serving import Finding
+
+    settings = config.checks
+    code = settings.expected_language or config.language.code
+    if settings.language == "off" or lingua_language(code) is not None:
+        return None
+    return Finding(
+        "language gate",
+        "warn",
+        f"lingua does not know {code!r} ({config.language.name}): the language gate (checks.language) "
+        "and eval's wrong-language rule are off",
+        "annotators' Bad and the judge's language question still catch answers in another language; "
+        "set checks.language: off to silence this",
+    )

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
+from kto import checks
 from kto.config import ModelSlot, ProjectConfig
 from kto.errors import KtoError, one_line, short
 from kto.serving import Finding, Status, listings, model_listed
@@ -39,6 +40,7 @@ def run_checks(load: Callable[[], ProjectConfig]) -> list[Finding]:
     findings += check_hub(config, token_reported=any(slot.api_key_env == "HF_TOKEN" for slot in slots))
     findings.append(check_redis())
     findings.append(check_template(config.root))
+    findings += [found for found in [checks.detector_finding(config)] if found]  # a language lingua lacks
     return findings
 
 
