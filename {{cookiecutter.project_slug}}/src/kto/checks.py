@@ -342,8 +342,8 @@ def detector_finding(config: ProjectConfig):
     return Finding(
         "language gate",
         "warn",
-        f"lingua does not know {code!r} ({config.language.name}): the language gate (checks.language) "
-        "and eval's wrong-language rule are off",
+        f"lingua does not know {code!r} ({config.language.name}): the language gate (checks.language, "
+        "also on prompts) and eval's wrong-language rule are off",
         "annotators' Bad and the judge's language question still catch answers in another language; "
         "set checks.language: off to silence this",
     )
