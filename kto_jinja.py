@@ -9,6 +9,7 @@ version it renders. (Versions up to 2026-11 named it ``local_extensions`` and st
 hence the new name.)
 """
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -19,26 +20,51 @@ from jinja2 import pass_context
 from jinja2.ext import Extension
 
 LANGUAGES_DIR = Path(__file__).parent / "languages"
+# The project's own code (plain Python, copied unrendered), of which this module uses one
+# dependency-free module rather than keeping a second copy of it.
+PROJECT_SOURCE = Path(__file__).parent / "{{cookiecutter.project_slug}}" / "src" / "kto"
 # The file of English texts for a language that has no file yet; "{language}" in it stands for
 # the name the team typed.
 OTHER = "other"
+# What an 'other' project's English placeholders are marked with; kto language export refuses a
+# project that still has one (kto.language_export.PLACEHOLDER_MARK).
+TRANSLATE_MARK = "TO TRANSLATE"
 
 
-def load_language(code: str, name: str = "", direction: str = "ltr") -> dict:
+def load_language(
+    code: str, name: str = "", direction: str = "ltr", iso_code: str = "", native_name: str = ""
+) -> dict:
     """The language file for ``code``; unknown codes are reported by the pre-gen hook. For
-    ``other``, ``name`` and ``direction`` are the team's answers."""
+    ``other``, the rest are the team's answers: its English texts name the language, and its code
+    (also the variant until the team narrows it, e.g. to fy-NL) and native name are the typed ones."""
     path = LANGUAGES_DIR / f"{code}.yaml"
     if not path.is_file():
         return {}
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    return {**_named(data, name), "direction": direction} if code == OTHER else data
+    if code != OTHER:
+        return data
+    named = _named(data, name)
+    return {
+        **named,
+        "direction": direction,
+        "code": iso_code or named["code"],
+        "native_name": native_name or named["native_name"],
+        "variant": iso_code,
+    }
 
 
 @pass_context
 def answered_language(context, code: str, name: str = "") -> dict:
-    """``language(code, name)`` in templates: the writing direction comes from the answers, so
-    every text that reads ``lang.direction`` follows ``language_direction``."""
-    return load_language(code, name, context["cookiecutter"].get("language_direction", "ltr"))
+    """``language(code, name)`` in templates: the writing direction, and an 'other' language's
+    code and native name, come from the answers, so every text that reads them follows them."""
+    answers = context["cookiecutter"]
+    return load_language(
+        code,
+        name,
+        answers.get("language_direction", "ltr"),
+        answers.get("language_iso_code", ""),
+        answers.get("language_native_name", ""),
+    )
 
 
 def _named(value, name: str):
@@ -49,6 +75,36 @@ def _named(value, name: str):
     if isinstance(value, dict):
         return {key: _named(item, name) for key, item in value.items()}
     return value
+
+
+def _project_module(name: str):
+    spec = importlib.util.spec_from_file_location(f"kto_template_{name}", PROJECT_SOURCE / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def starter_topic_lines(code: str, name: str = "") -> str:
+    """project.yaml's ``starter_topics`` items, each with its English gloss ending its line as in
+    the language file. ``other``'s topics are English placeholders: each line's comment keeps the
+    English words as the gloss and marks the topic for translation into ``name``."""
+    topic_glosses = _project_module("topic_glosses")
+    text = (LANGUAGES_DIR / f"{code}.yaml").read_text(encoding="utf-8")
+    topics = yaml.safe_load(text)["starter_topics"]
+    if code == OTHER:
+        found = [f"{topic}  {TRANSLATE_MARK} into {name}" for topic in topics]
+    else:
+        found = topic_glosses.glosses(text) or [None] * len(topics)
+    return topic_glosses.topic_lines(topics, found, indent=4)
+
+
+def english_placeholders(name: str) -> str:
+    """An 'other' project's English texts, as JSON in the keys of a language file: kto language
+    export refuses a text still equal to one of them (kto.language_export.ENGLISH_PLACEHOLDERS)."""
+    lang = load_language(OTHER, name)
+    keys = ("system_prompts", "annotation", "judge", "prompt_writer", "card_paragraph", "community")
+    keys += ("starter_prompts", "starter_topics")
+    return json.dumps({key: lang[key] for key in keys}, ensure_ascii=False, indent=2)
 
 
 def supported_language_codes() -> list[str]:
@@ -63,13 +119,15 @@ def quoted(value) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def yaml_text(value, indent: int = 4) -> str:
-    """Multi-line text as a YAML block scalar (easy to edit); anything else quoted."""
+def yaml_text(value, indent: int = 4, mark: str = "") -> str:
+    """Multi-line text as a YAML block scalar (easy to edit); anything else quoted. ``mark``, when
+    given, ends the key's own line as a comment (an 'other' project's TO TRANSLATE)."""
     text = str(value)
+    comment = f"  # {mark}" if mark else ""
     if "\n" not in text or text != text.strip() or "\t" in text or "\r" in text:
-        return quoted(text)
+        return quoted(text) + comment
     pad = " " * indent
-    return "|-\n" + "\n".join(pad + line if line else "" for line in text.splitlines())
+    return f"|-{comment}\n" + "\n".join(pad + line if line else "" for line in text.splitlines())
 
 
 def picked_models(answer: str, lang: dict) -> list[str]:
@@ -123,6 +181,8 @@ class LanguageExtension(Extension):
         super().__init__(environment)
         environment.globals["language"] = answered_language
         environment.globals["supported_language_codes"] = supported_language_codes
+        environment.globals["starter_topic_lines"] = starter_topic_lines
+        environment.globals["english_placeholders"] = english_placeholders
         environment.globals["picked_models"] = picked_models
         environment.globals["space_url"] = space_url
         environment.filters["quoted"] = quoted

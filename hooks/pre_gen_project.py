@@ -14,6 +14,8 @@ import sys
 ANSWERS_JSON = r"""{
     "language_code": {{ cookiecutter.language_code | tojson }},
     "language_name": {{ cookiecutter.language_name | tojson }},
+    "language_iso_code": {{ cookiecutter.language_iso_code | tojson }},
+    "language_native_name": {{ cookiecutter.language_native_name | tojson }},
     "language_direction": {{ cookiecutter.language_direction | tojson }},
     "task": {{ cookiecutter.task | tojson }},
     "task_description": {{ cookiecutter.task_description | tojson }},
@@ -37,16 +39,27 @@ HUB_NAME_RULE = (
 )
 MAX_MIN_SUBMITTED = 50
 OTHER_LANGUAGE = "other"
+ISO_639 = re.compile(r"[a-z]{2,3}")
+# English names that stand for several languages, each with its own code: the team picks one.
+AMBIGUOUS_NAMES = {
+    "frisian": {"fy": "West Frisian", "frr": "North Frisian", "stq": "Saterland Frisian"},
+    "sami": {"se": "Northern Sami", "sma": "Southern Sami", "smj": "Lule Sami", "smn": "Inari Sami"},
+    "sorbian": {"hsb": "Upper Sorbian", "dsb": "Lower Sorbian"},
+    "kurdish": {"kmr": "Kurmanji", "ckb": "Central Kurdish (Sorani)", "sdh": "Southern Kurdish"},
+    "norwegian": {"nb": "Bokmål", "nn": "Nynorsk"},
+}
 DIRECTIONS = ("ltr", "rtl")
 # Answers that depend on others: defaults derived from them (cookiecutter.json), or judged against
 # them. When a source answer is bad, reporting the dependent one too would only add noise, or name
 # a field the user never typed.
 DEPENDS_ON = {
     "language_name": ("language_code",),
+    "language_iso_code": ("language_code",),
+    "language_native_name": ("language_code",),
     "language_direction": ("language_code",),
-    "project_name": ("task", "language_code"),
+    "project_name": ("task", "language_code", "language_iso_code"),
     "project_slug": ("project_name",),
-    "dataset_name": ("task", "language_code"),
+    "dataset_name": ("task", "language_code", "language_iso_code"),
 }
 
 
@@ -99,6 +112,42 @@ def language_name(name: str, code: str) -> str | None:
     return None
 
 
+def candidates(name: str) -> dict[str, str]:
+    """The languages an ambiguous English name stands for, by code (none for a clear name)."""
+    return AMBIGUOUS_NAMES.get(name.strip().lower().replace("á", "a"), {})
+
+
+def language_iso_code(iso_code: str, code: str, name: str, supported: list[str]) -> str | None:
+    """The ISO 639 code of an 'other' language: it names the project, the dataset and the Space."""
+    if code != OTHER_LANGUAGE:
+        return (
+            f"only used with language_code {OTHER_LANGUAGE!r}; leave it empty for {code!r}"
+            if iso_code
+            else None
+        )
+    choices = candidates(name)
+    listed = ", ".join(f"{choice} ({language})" for choice, language in choices.items())
+    if choices and iso_code not in choices:
+        return f"{name.strip()!r} names several languages: type the code of yours: {listed}"
+    if not ISO_639.fullmatch(iso_code):
+        return (
+            f"{iso_code!r} is not an ISO 639 code: type your language's ISO 639-1 code (two lowercase "
+            "letters), or its ISO 639-3 code (three) if it has none, e.g. eu for Basque"
+        )
+    if iso_code in supported:
+        return f"{iso_code!r} has its own language file: answer language_code={iso_code}, not other"
+    return None
+
+
+def native_name(value: str, code: str) -> str | None:
+    if code == OTHER_LANGUAGE:
+        problem = one_line_text(value, 60)
+        return problem and f"{problem}: type your language's name in the language itself (Frysk, Euskara...)"
+    if value.strip():
+        return f"only used with language_code {OTHER_LANGUAGE!r}; {code!r} has its own: leave it empty"
+    return None
+
+
 def language_direction(direction: str, code: str) -> str | None:
     if direction not in DIRECTIONS:
         return f"{direction!r} must be one of: {', '.join(DIRECTIONS)}"
@@ -116,6 +165,10 @@ def problems(answers: dict, supported: list[str]) -> dict[str, str]:
     checks = {
         "language_code": language_code(answers["language_code"], supported),
         "language_name": language_name(answers["language_name"], answers["language_code"]),
+        "language_iso_code": language_iso_code(
+            answers["language_iso_code"], answers["language_code"], answers["language_name"], supported
+        ),
+        "language_native_name": native_name(answers["language_native_name"], answers["language_code"]),
         "language_direction": language_direction(answers["language_direction"], answers["language_code"]),
         "task": one_line_text(answers["task"], 60),
         "task_description": one_line_text(answers["task_description"], 500),

@@ -29,7 +29,7 @@ def languages_table() -> str:
         variant = f"`{lang['variant']}`" if "variant" in lang else ""
         name = f"{lang['name']} ({lang['native_name']})"
         rows.append(f"| `{code}` | {name} | {variant} | {review} | {models} |")
-    rows.append(f"| `{OTHER}` | any other: you type its name | | English, marked to translate | |")
+    rows.append(f"| `{OTHER}` | any other: you type its names and code | | English, marked to translate | |")
     return "\n".join(rows)
 
 

@@ -22,6 +22,8 @@ from conftest import (
 from kto.config import load_config
 from kto.prompts import load_prompts
 
+from kto_jinja import load_language
+
 # What the post-gen hook removes from a project without training.
 TRAINING_FILES = set(QUESTIONS["_training_files"])
 TEXT_SUFFIXES = {".md", ".yaml", ".yml", ".toml", ".json", ".jsonl", ".txt", ""}
@@ -50,6 +52,11 @@ PROJECT_FILES = {
 }
 # The file set of each combination, when it differs from PROJECT_FILES.
 EXPECTED_FILES = {"es-local-no-training": PROJECT_FILES - {"TRAINING.md"}}
+# An 'other' project keeps the English texts it started from, for kto language export to compare.
+EXPECTED_FILES |= {
+    name: PROJECT_FILES | {".kto/english-placeholders.json"}
+    for name in ("other-fy", "other-ps-rtl-self-hosted")
+}
 # Jinja's markers, with GitHub Actions' own ${{ ... }} expressions taken out first.
 JINJA_MARKERS = ("{{", "}}", "{%", "%}")
 ACTIONS_EXPRESSION = re.compile(r"\$\{\{.*?\}\}")
@@ -57,8 +64,13 @@ ACTIONS_EXPRESSION = re.compile(r"\$\{\{.*?\}\}")
 COPIED_AS_THEY_ARE = (".py", ".md.j2")
 
 
-def language(code: str) -> dict:
-    return yaml.safe_load((TEMPLATE / "languages" / f"{code}.yaml").read_text(encoding="utf-8"))
+def language(answers: dict) -> dict:
+    """The language a combination renders; an 'other' one with the team's name, code and direction."""
+    keys = ("language_name", "language_direction", "language_iso_code", "language_native_name")
+    defaults = {"language_direction": "ltr"}
+    return load_language(
+        answers.get("language_code", "en"), *(answers.get(key, defaults.get(key, "")) for key in keys)
+    )
 
 
 def files(root) -> set[str]:
@@ -105,7 +117,7 @@ def test_python_files_and_card_templates_are_copied_as_they_are(baked):
 def test_the_config_carries_the_answers_and_the_language(baked):
     answers, project = baked.answers, baked.path
     config = load_config(project / "project.yaml")
-    lang = language(answers.get("language_code", "en"))
+    lang = language(answers)
     assert config.language.code == lang["code"]
     assert config.language.native_name == lang["native_name"]
     assert config.argilla.min_submitted == int(answers.get("min_submitted", 2))
@@ -130,7 +142,7 @@ def test_the_models_follow_the_preset(baked):
     slots = load_config(project / "project.yaml").generation.models
     preset = answers.get("model_preset", "inference-providers")
     custom = [part.strip() for part in answers.get("models", "").split(",") if part.strip()]
-    lang = language(answers.get("language_code", "en"))
+    lang = language(answers)
     picks = custom or [model["id"] for model in lang["models"][:3]]
     if preset == "local":
         assert {slot.backend for slot in slots} == {"local"} and len(slots) == 2

@@ -11,6 +11,8 @@ SUPPORTED = ["en", "ja", "nl", "other"]
 VALID = {
     "language_code": "en",
     "language_name": "",
+    "language_iso_code": "",
+    "language_native_name": "",
     "language_direction": "ltr",
     "task": "haiku",
     "task_description": "Write a haiku in response to the prompt.",
@@ -23,14 +25,24 @@ VALID = {
     "min_submitted": "2",
 }
 
+# An 'other' language as a team answers for it: its English name, its code and its own name.
+FRISIAN = {"language_code": "other", "language_name": "West Frisian", "language_iso_code": "fy"}
+FRISIAN |= {"language_native_name": "Frysk"}
+
 BAD_ANSWERS = [
     pytest.param({"language_code": "xx"}, "language_code", id="unknown-language"),
     pytest.param({"language_code": ""}, "language_code", id="empty-language"),
-    pytest.param({"language_code": "other"}, "language_name", id="other-language-without-a-name"),
-    pytest.param({"language_code": "other", "language_name": "Ur\ndu"}, "language_name", id="name-two-lines"),
+    pytest.param({**FRISIAN, "language_name": ""}, "language_name", id="other-language-without-a-name"),
+    pytest.param({**FRISIAN, "language_name": "Ur\ndu"}, "language_name", id="name-two-lines"),
+    pytest.param({**FRISIAN, "language_iso_code": ""}, "language_iso_code", id="other-without-a-code"),
+    pytest.param({**FRISIAN, "language_iso_code": "Fry"}, "language_iso_code", id="code-not-iso"),
+    pytest.param({**FRISIAN, "language_iso_code": "nl"}, "language_iso_code", id="code-with-its-own-file"),
+    pytest.param({"language_iso_code": "fy"}, "language_iso_code", id="code-for-listed"),
+    pytest.param({**FRISIAN, "language_native_name": ""}, "language_native_name", id="other-no-native-name"),
+    pytest.param({"language_native_name": "Nederlands"}, "language_native_name", id="native-for-listed"),
     pytest.param({"language_code": "nl", "language_name": "Flemish"}, "language_name", id="name-for-listed"),
     pytest.param(
-        {"language_code": "other", "language_name": "Urdu", "language_direction": "up"},
+        {**FRISIAN, "language_direction": "up"},
         "language_direction",
         id="unknown-direction",
     ),
@@ -71,8 +83,11 @@ ODD_BUT_VALID = [
     pytest.param({"project_name": 'Haiku "KTO" — 俳句 \'27'}, id="quotes-and-cjk"),
     pytest.param({"task_description": '"""; import os; os.system("touch pwned"); """'}, id="python-quotes"),
     pytest.param(
-        {"language_code": "other", "language_name": "Urdu", "language_direction": "rtl"}, id="rtl-other"
+        {**FRISIAN, "language_name": "Urdu", "language_iso_code": "ur", "language_direction": "rtl"},
+        id="rtl-other",
     ),
+    pytest.param({**FRISIAN, "language_iso_code": "frr", "language_name": "Frisian"}, id="an-ambiguous-name"),
+    pytest.param({**FRISIAN, "language_iso_code": "gsw", "language_name": "Alsatian"}, id="iso-639-3"),
     pytest.param({"models": " Qwen/Qwen2.5-7B-Instruct , google/gemma-3-4b-it "}, id="models-with-spaces"),
     pytest.param({"min_submitted": 3}, id="annotators-as-number"),
 ]
@@ -81,6 +96,19 @@ ODD_BUT_VALID = [
 @pytest.mark.parametrize("changes", [pytest.param({}, id="defaults"), *ODD_BUT_VALID])
 def test_good_answers_pass(changes):
     assert PRE.problems({**VALID, **changes}, SUPPORTED) == {}
+
+
+@pytest.mark.parametrize(
+    ("name", "codes"),
+    [("Frisian", ["fy", "frr", "stq"]), ("Sorbian", ["hsb", "dsb"]), ("Sámi", ["se", "smj"])],
+)
+@pytest.mark.parametrize("typed", ["", "fr"])
+def test_an_ambiguous_name_gets_its_candidates(name, codes, typed):
+    """'Frisian' is three languages: the error lists each code with the language it stands for."""
+    found = PRE.problems({**VALID, **FRISIAN, "language_name": name, "language_iso_code": typed}, SUPPORTED)
+    assert list(found) == ["language_iso_code"]
+    assert "several languages" in found["language_iso_code"]
+    assert all(f"{code} (" in found["language_iso_code"] for code in codes)
 
 
 def test_an_answer_derived_from_a_bad_one_is_not_reported_again():
@@ -108,3 +136,16 @@ def test_the_post_gen_hook_removes_what_it_is_given(tmp_path):
         (tmp_path / relative).write_text("x")
     POST.remove(tmp_path, ["TRAINING.md", "src/kto/train.py", "tests/test_train.py"])
     assert sorted(str(path.relative_to(tmp_path)) for path in tmp_path.rglob("*.*")) == ["src/kto/cli.py"]
+
+
+@pytest.mark.parametrize(("training", "extras"), [(True, ".[local,dev,train]"), (False, ".[local,dev]")])
+def test_the_install_line_has_the_extras_of_the_options_chosen(training, extras):
+    assert POST.install_line({"include_training": training}) == f"pip install -e '{extras}'"
+
+
+def test_an_other_project_is_told_the_steps_the_guides_give():
+    steps = POST.translate_steps({**FRISIAN, "include_training": True})
+    for step in ("TO TRANSLATE", "prompts/gold.jsonl", "language.code (fy)", "(Frysk)", "language.variant"):
+        assert step in steps, step
+    assert "language.reviewed: true" in steps and "kto language export" in steps
+    assert POST.translate_steps({**VALID, "include_training": True}) == ""

@@ -1,5 +1,5 @@
 """A community's texts flow back: render ``other``, translate, ``kto language export``, and the file
-is one the template's own language checks accept."""
+is one the template's own language checks accept; a file still in English is refused."""
 
 import json
 import os
@@ -11,25 +11,43 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import PROJECT_TEMPLATE, TEMPLATE, bake, published_template
+from kto.topic_glosses import glosses, topic_lines
 
-# The template's reference language, written by hand into an 'other' project as a team would
-# translate it: the export must give back the very same file.
-REFERENCE = "en"
-# Keys of the language files that project.yaml does not hold yet: the volunteers' texts arrive with
-# the community section (campaign branch); kto language export must then write them too. (Until the
-# language branches land, the other files also lack this session's new keys.)
+# A language of the template, written by hand into an 'other' project as a team would translate
+# it: the export must give back the very same file, glosses included. Not English: the export
+# refuses texts still equal to the English placeholders the project started from.
+REFERENCE = "nl"
+# An 'other' language as a team renders it.
+FRISIAN = {"language_code": "other", "language_name": "West Frisian", "language_iso_code": "fy"}
+FRISIAN |= {"language_native_name": "Frysk"}
 
 
 def language(code: str) -> dict:
     return yaml.safe_load((TEMPLATE / "languages" / f"{code}.yaml").read_text(encoding="utf-8"))
 
 
-def translate(project: Path, lang: dict) -> None:
-    """Every text of the 'other' project replaced by ``lang``'s (rewriting drops the TO TRANSLATE marks)."""
+def without_marks(project: Path) -> None:
+    """project.yaml, the starter prompts and the gold records with their TO TRANSLATE marks deleted
+    and nothing translated: rewriting project.yaml drops its comments, marks included."""
+    path = project / "project.yaml"
+    path.write_text(yaml.safe_dump(yaml.safe_load(path.read_text(encoding="utf-8")), allow_unicode=True))
+    for name in ("starter.jsonl", "gold.jsonl"):
+        rows = [
+            json.loads(line) for line in (project / "prompts" / name).read_text(encoding="utf-8").splitlines()
+        ]
+        lines = [
+            json.dumps({k: v for k, v in row.items() if k != "to_do"}, ensure_ascii=False) for row in rows
+        ]
+        (project / "prompts" / name).write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def translate(project: Path, code: str) -> None:
+    """Every text of the 'other' project replaced by language ``code``'s, its topics' glosses included."""
+    without_marks(project)
+    lang = language(code)
     path = project / "project.yaml"
     config = yaml.safe_load(path.read_text(encoding="utf-8"))
     keys = ("code", "name", "native_name", "direction", "variant", "card_paragraph", "models", "small_model")
-    keys += ("starter_topics",)
     config["language"].update(
         {key: lang[key] for key in keys}, generic_prompt=lang["system_prompts"]["generic"]
     )
@@ -39,7 +57,14 @@ def translate(project: Path, lang: dict) -> None:
     config["prompts"]["writer_prompt"] = lang["prompt_writer"]
     if "community" in config:
         config["community"].update(lang["community"])
-    path.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    # The topics' glosses are comments, which YAML does not write: the list goes in by hand.
+    config["language"]["starter_topics"] = "TOPICS"
+    text = yaml.safe_dump(config, allow_unicode=True, sort_keys=False)
+    found = glosses((TEMPLATE / "languages" / f"{code}.yaml").read_text(encoding="utf-8"))
+    topics = topic_lines(lang["starter_topics"], found, indent=4)
+    path.write_text(
+        text.replace("  starter_topics: TOPICS\n", f"  starter_topics:\n{topics}\n"), encoding="utf-8"
+    )
     lines = [json.dumps({"prompt": prompt}, ensure_ascii=False) for prompt in lang["starter_prompts"]]
     (project / "prompts" / "starter.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
@@ -52,8 +77,8 @@ def run_kto(project: Path, *args: str) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory) -> Path:
-    project = bake(tmp_path_factory.mktemp("other"), language_code="other", language_name="English")
-    translate(project, language(REFERENCE))
+    project = bake(tmp_path_factory.mktemp("other"), **FRISIAN)
+    translate(project, REFERENCE)
     result = run_kto(project, "language", "export", "--output", "out")
     assert result.returncode == 0, result.stderr
     return project / "out" / f"{REFERENCE}.yaml"
@@ -65,10 +90,25 @@ def test_the_export_gives_back_the_language_file(exported):
     assert back["reviewed"] is False and "kto language export" in back["source"]
     for key in set(back) - {"reviewed", "source"}:
         assert back[key] == original[key], key
+    reference = (TEMPLATE / "languages" / f"{REFERENCE}.yaml").read_text(encoding="utf-8")
+    assert glosses(exported.read_text(encoding="utf-8")) == glosses(reference) != []
+
+
+def test_a_project_still_in_english_is_refused_and_told_where(tmp_path):
+    """The marks deleted, the texts not translated: the export names how many and where."""
+    project = bake(tmp_path, **FRISIAN)
+    without_marks(project)
+    result = run_kto(project, "language", "export")
+    assert result.returncode == 1 and len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert "texts are still the English placeholders (" in result.stderr, result.stderr
+    for place in ("task.system_prompt", "language.generic_prompt", "argilla.guidelines"):
+        assert place in result.stderr, place
+    assert "write them in West Frisian" in result.stderr
+    assert not (project / "languages").exists()
 
 
 def test_a_project_with_a_text_left_to_translate_is_refused(tmp_path):
-    project = bake(tmp_path, language_code="other", language_name="Basque")
+    project = bake(tmp_path, **FRISIAN)
     result = run_kto(project, "language", "export")
     assert result.returncode == 1
     assert result.stderr.strip().startswith("error: project.yaml: line "), result.stderr

@@ -1,6 +1,7 @@
 """The language files: complete, consistent with English, and rendered into working projects."""
 
 import importlib.util
+import json
 import os
 import re
 import string
@@ -17,6 +18,7 @@ from kto.config import load_config
 from kto.export import Policy, aggregate
 from kto.prompt_checks import PromptGates, find_problems
 from kto.prompts import load_prompts
+from kto.topic_glosses import glosses
 
 from kto_jinja import load_language
 
@@ -39,6 +41,14 @@ MODEL_ID = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
 
 def load(code: str) -> dict:
     return yaml.safe_load((LANGUAGES / f"{code}.yaml").read_text(encoding="utf-8"))
+
+
+def english_topics(code: str) -> list[str]:
+    """A file's starter topics in English: the gloss ending each topic's line, else the topic
+    itself (en's and other's topics are English)."""
+    topics = load(code)["starter_topics"]
+    found = glosses((LANGUAGES / f"{code}.yaml").read_text(encoding="utf-8"))
+    return [gloss or topic for topic, gloss in zip(topics, found or [None] * len(topics), strict=True)]
 
 
 def texts(value, path: str = ""):
@@ -117,7 +127,7 @@ def test_a_language_writes_its_own_texts(code):
         assert dig(lang, path) != dig(ENGLISH, path), f"{path} is the English text"
     if lang["reviewed"]:
         for path, text in texts(lang):
-            if not path.startswith(("models", "small_model", "source", "starter_topics")):
+            if not path.startswith(("models", "small_model", "source")):
                 words = set(re.findall(r"[a-z]+", NOT_PROSE.sub("", text).lower()))
                 assert not words & ENGLISH_WORDS, f"English left in {path}: {words & ENGLISH_WORDS}"
 
@@ -222,8 +232,26 @@ def test_topics_that_match_ens_are_recognised():
 
 
 @pytest.mark.parametrize("code", [code for code in CODES if code not in {"en", OTHER}])
+def test_the_topics_are_written_in_the_language_with_an_english_gloss(code):
+    """The writer model reads a topic inside a request in the language; reviewers read its gloss."""
+    text = (LANGUAGES / f"{code}.yaml").read_text(encoding="utf-8")
+    topics, found = load(code)["starter_topics"], glosses(text)
+    assert len(found) == len(topics) == 20 and len(set(topics)) == 20
+    assert all(found), f"a topic without its English gloss (- topic  # gloss): line {found.index(None) + 1}"
+    left = [topic for topic, gloss in zip(topics, found, strict=True) if topic.lower() == gloss.lower()]
+    assert not left, f"topics left in English: {left}"
+
+
+def test_a_gloss_is_read_from_the_end_of_its_line():
+    items = '  - 田んぼ  # rice field\n  # a note\n  - "a # b"  # c  # d\n  - e\n'
+    text = f"other: x\nstarter_topics:\n{items}next: 1\n"
+    assert glosses(text) == ["rice field", "c  # d", None]
+    assert glosses("starter_topics: []\n") == [] and glosses("code: en\n") == []
+
+
+@pytest.mark.parametrize("code", [code for code in CODES if code not in {"en", OTHER}])
 def test_the_starter_prompts_do_not_follow_ens_outline(code):
-    topics = load(code)["starter_topics"]
+    topics = english_topics(code)
     english = ENGLISH["starter_topics"]
     assert len(topics) == len(load(code)["starter_prompts"]) == 20
     assert len({topic_words(topic) for topic in topics}) == 20, "two topics are the same"
@@ -266,23 +294,33 @@ def rated(prompt: str, completions: list[str]) -> list[dict]:
     ]
 
 
+# An 'other' language as a team answers for it: its English name, its ISO 639 code, its own name.
+BASQUE = {"language_name": "Basque", "language_iso_code": "eu", "language_native_name": "Euskara"}
+
+
 @pytest.mark.parametrize("code", CODES)
 def test_every_language_renders_a_project_in_its_language(tmp_path, code):
-    answers = {"language_code": code} | ({"language_name": "Basque"} if code == OTHER else {})
+    answers = {"language_code": code} | (BASQUE if code == OTHER else {})
     project = bake(tmp_path, **answers)
     config = load_config(project / "project.yaml")
-    lang = load_language(code, "Basque")
+    lang = load_language(code, "Basque", "ltr", "eu", "Euskara")
     assert config.task.system_prompt == lang["system_prompts"]["haiku"]
     assert config.language.card_paragraph == lang["card_paragraph"]
     for key in ("guidelines", "question", "label_up", "label_down", "prompt_title", "response_title"):
         assert getattr(config.argilla, key) == lang["annotation"][key]
     assert load_prompts(config.prompts.source, config.prompts.column, config.root) == lang["starter_prompts"]
+    # The topics in the language, each with its English gloss (other's: a mark to translate it).
+    assert config.language.starter_topics == lang["starter_topics"]
+    rendered = glosses((project / "project.yaml").read_text(encoding="utf-8"))
+    in_file = glosses((LANGUAGES / f"{code}.yaml").read_text(encoding="utf-8")) or [None] * 20
+    marked = [f"{topic}  TO TRANSLATE into Basque" for topic in lang["starter_topics"]]
+    assert rendered == (marked if code == OTHER else in_file)
 
     rtl = config.language.direction == "rtl"
     assert config.language.markdown_block(config.argilla.guidelines).startswith('<div dir="rtl">') == rtl
     export = aggregate(rated(lang["starter_prompts"][0], ["a", "b"]), Policy.parse("majority", 2))
     card = dataset_card.build(config, export, Policy.parse("majority", 2))
-    assert card.data.language == (None if code == OTHER else [code])
+    assert card.data.language == ["eu" if code == OTHER else code]
     text = str(card)
     assert lang["card_paragraph"] in text
     assert text.count('<div dir="rtl">') == (3 if rtl else 0)  # card paragraph, system prompt, guidelines
@@ -301,13 +339,29 @@ def test_every_language_renders_a_project_in_its_language(tmp_path, code):
         assert "## Translate first" in readme and "Basque" in readme
         text_of_config = (project / "project.yaml").read_text(encoding="utf-8")
         assert "TO TRANSLATE into Basque" in text_of_config
-        # No English name stands in for the BCP 47 tag: it starts empty, and says so.
-        assert config.language.variant == "" and "Empty until you set it" in text_of_config
+        # The team's code and native name, and the code as the variant until the team narrows it.
+        assert (config.language.code, config.language.native_name, config.language.variant) == (
+            "eu",
+            "Euskara",
+            "eu",
+        )
         assert "in Basque" in config.task.system_prompt and "{language}" not in text
 
 
+def test_an_other_project_is_named_by_its_code_never_other(tmp_path):
+    """The folder, the title, the Hub dataset and the Space carry the team's code."""
+    project = bake(tmp_path, language_code=OTHER, **BASQUE)
+    config = load_config(project / "project.yaml")
+    names = [project.name, config.hub.export_repo, config.argilla.dataset, config.space_url]
+    names.append((project / "project.yaml").read_text(encoding="utf-8").splitlines()[0])
+    assert names[0] == "haiku-kto-eu" and all("eu" in name and "other" not in name for name in names), names
+    answers = json.loads((project / ".cookiecutter.json").read_text(encoding="utf-8"))
+    assert answers["project_name"] == "Haiku KTO (eu)"
+
+
 def test_other_written_right_to_left_marks_the_card_and_guidelines(tmp_path):
-    project = bake(tmp_path, language_code=OTHER, language_name="Urdu", language_direction="rtl")
+    urdu = {"language_name": "Urdu", "language_iso_code": "ur", "language_native_name": "اردو"}
+    project = bake(tmp_path, language_code=OTHER, language_direction="rtl", **urdu)
     config = load_config(project / "project.yaml")
     assert config.language.direction == "rtl"
     assert config.language.markdown_block(config.argilla.guidelines).startswith('<div dir="rtl">')

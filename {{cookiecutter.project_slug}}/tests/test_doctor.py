@@ -215,3 +215,26 @@ def test_write_access_follows_the_token_and_the_role(double, namespace, status, 
     finding = doctor.write_access(double.whoami(), namespace)
     assert finding.status == status
     assert says in finding.message
+
+
+def speaks(project, code: str, gate: str = "drop") -> None:
+    edit_config(project, lambda config: config["checks"].update(expected_language=None, language=gate))
+    edit_config(project, lambda config: config["language"].update(code=code, name="West Frisian"))
+
+
+@pytest.mark.slow  # kto doctor runs every check: about 45 s here
+def test_a_language_lingua_does_not_know_is_said_in_one_line(project):
+    """Frisian: the language gate and eval's wrong-language rule are off, and doctor says so once."""
+    offline_models(project)
+    speaks(project, "fy")
+    result = run_kto(project, "doctor", env=NOWHERE)
+    (found,) = lines(result, "warn language gate:")
+    assert "lingua does not know 'fy' (West Frisian)" in found and "wrong-language rule are off" in found
+
+
+@pytest.mark.parametrize(
+    ("code", "gate", "said"), [("fy", "drop", True), ("nl", "drop", False), ("fy", "off", False)]
+)
+def test_only_a_gate_that_cannot_run_is_reported(project, code, gate, said):
+    speaks(project, code, gate)
+    assert (doctor.detector_finding(load_config(project / "project.yaml")) is not None) is said

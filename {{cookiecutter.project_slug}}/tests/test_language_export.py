@@ -9,6 +9,7 @@ from helpers import assert_one_error_line, edit_config, run_kto
 from kto.config import load_config
 from kto.errors import KtoError
 from kto.language_export import export_language
+from kto.topic_glosses import glosses
 
 # The keys of the template's languages/<code>.yaml, in its order.
 SCHEMA = ["code", "name", "native_name", "direction", "variant", "reviewed", "source", "system_prompts"]
@@ -27,6 +28,16 @@ STARTER = [
     {"prompt": "Write a haiku about the harbour at low tide.", "topic": "harbour at low tide"},
     {"prompt": "Write a haiku about a bicycle bell\nin the rain.", "topic": "bicycle bell in the rain"},
 ]
+
+
+@pytest.fixture(autouse=True)
+def gold_translated(project) -> None:
+    """An 'other' project's gold records as a team leaves them once translated: without their
+    TO TRANSLATE marks (the tests here mark what they need themselves)."""
+    path = project / "prompts" / "gold.jsonl"
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    kept = [{key: value for key, value in row.items() if key != "to_do"} for row in rows]
+    path.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in kept), encoding="utf-8")
 
 
 def ready(config: dict) -> None:
@@ -78,6 +89,21 @@ def test_export_by_default_writes_into_languages_and_names_its_source(project):
     assert "kto language export" in exported["source"] and config["hub"]["dataset"] in exported["source"]
 
 
+def test_export_keeps_each_topics_english_gloss(project):
+    """The gloss ending a topic's line in project.yaml ends it in the language file too."""
+    edit_config(project, ready)
+    write_starter(project, STARTER)
+    path = project / "project.yaml"
+    text = path.read_text(encoding="utf-8")
+    for number, row in enumerate(STARTER):
+        text = text.replace(f"- {row['topic']}\n", f"- {row['topic']}  # gloss {number} # kept whole\n")
+    path.write_text(text, encoding="utf-8")
+    report = export_language(load_config(path))
+    written = report.path.read_text(encoding="utf-8")
+    assert glosses(written) == ["gloss 0 # kept whole", "gloss 1 # kept whole"]
+    assert yaml.safe_load(written)["starter_topics"] == [row["topic"] for row in STARTER]
+
+
 @pytest.mark.parametrize("reviewed", [True, False])
 def test_export_keeps_the_review_and_the_source_of_the_texts(project, reviewed):
     """A reviewed file stays reviewed, and who wrote the texts is still said after the round trip."""
@@ -102,7 +128,28 @@ def mark_a_text(project) -> None:
         handle.write("# TO TRANSLATE into Basque (English placeholder)\n")
 
 
+def mark_a_prompt(project) -> None:
+    write_starter(project, STARTER)
+    path = project / "prompts" / "starter.jsonl"
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    rows[1]["to_do"] = "TO TRANSLATE into Basque, then delete to_do"
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+
+
+def english_placeholders(project) -> None:
+    """The English texts the project started from, as an 'other' project keeps them."""
+    config = load_config(project / "project.yaml")
+    english = {
+        "annotation": {"guidelines": config.argilla.guidelines},
+        "starter_prompts": [STARTER[1]["prompt"]],
+    }
+    (project / ".kto").mkdir(exist_ok=True)
+    (project / ".kto" / "english-placeholders.json").write_text(json.dumps(english), encoding="utf-8")
+
+
 REFUSALS = [
+    pytest.param(mark_a_prompt, "prompts/starter.jsonl", id="prompt-left-to-translate"),
+    pytest.param(english_placeholders, "language", id="english-left"),
     pytest.param(mark_a_text, "project.yaml", id="placeholder-left"),
     pytest.param(
         lambda p: edit_config(p, lambda c: c["language"].update(code="other")), "language.code", id="other"
@@ -140,3 +187,15 @@ def test_a_refusal_is_one_line(project):
     write_starter(project, STARTER)
     mark_a_text(project)
     assert_one_error_line(run_kto(project, "language", "export"), "project.yaml")
+
+
+def test_texts_left_in_english_are_counted_and_placed(project):
+    edit_config(project, ready)
+    write_starter(project, STARTER)
+    english_placeholders(project)
+    result = run_kto(project, "language", "export")
+    assert_one_error_line(result, "language")
+    assert (
+        "2 texts are still the English placeholders (argilla.guidelines, prompts/starter.jsonl line 2)"
+        in (result.stderr)
+    )

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from kto.config import ModelSlot, ProjectConfig
 from kto.errors import KtoError, one_line, short
+from kto.gates import lingua_language
 from kto.serving import Finding, Status, listings, model_listed
 
 # Models that think before answering by default: a <think> block eats max_new_tokens, so a haiku is
@@ -39,6 +40,7 @@ def run_checks(load: Callable[[], ProjectConfig]) -> list[Finding]:
     findings += check_hub(config, token_reported=any(slot.api_key_env == "HF_TOKEN" for slot in slots))
     findings.append(check_redis())
     findings.append(check_template(config.root))
+    findings += [found for found in [detector_finding(config)] if found]  # a language lingua lacks
     return findings
 
 
@@ -269,4 +271,21 @@ def check_redis() -> Finding:
         status,
         "redis-server is not installed: kto argilla up needs it",
         "apt-get install redis-server",
+    )
+
+
+def detector_finding(config: ProjectConfig) -> Finding | None:
+    """The line about the language gate: a warning when lingua does not know the language, since
+    the gate and eval's wrong-language rule are then off without a word; None otherwise."""
+    settings = config.checks
+    code = settings.expected_language or config.language.code
+    if settings.language == "off" or lingua_language(code) is not None:
+        return None
+    return Finding(
+        "language gate",
+        "warn",
+        f"lingua does not know {code!r} ({config.language.name}): the language gate (checks.language, "
+        "also on prompts) and eval's wrong-language rule are off",
+        "annotators' Bad and the judge's language question still catch answers in another language; "
+        "set checks.language: off to silence this",
     )
