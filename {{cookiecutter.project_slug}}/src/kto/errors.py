@@ -6,6 +6,14 @@ class KtoError(Exception):
         self.field = field
 
 
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM during a step, after it saved its work; ``kept`` says what it kept."""
+
+    def __init__(self, kept: str):
+        super().__init__(kept)
+        self.kept = kept
+
+
 def one_line(text: object) -> str:
     """Fold a (possibly multi-line) message from a library into one line."""
     return " ".join(str(text).split())

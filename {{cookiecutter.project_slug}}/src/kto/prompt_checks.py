@@ -1,5 +1,6 @@
-"""The gates a prompt passes before anyone answers it: not empty, not too long, in the language,
-and not a repeat or a near repeat of another prompt.
+"""The gates a prompt passes before anyone answers it: not empty, words and not only emoji or
+digits, valid text, not a list of prompts on one line, not too long, in the language, and not a
+repeat or a near repeat of another prompt.
 
 ``kto prompts generate`` runs every candidate through them, ``kto prompts check`` lists a team's
 own prompts that fail them, and ``kto generate`` warns in one line when its prompts would.
@@ -12,6 +13,7 @@ same frame ("a haiku about the sea" / "... the wind") are not taken for each oth
 
 import hashlib
 import json
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
@@ -20,8 +22,19 @@ from pathlib import Path
 from kto import checks
 from kto.config import ModelSlot, ProjectConfig
 from kto.errors import KtoError
+from kto.files import write_lines
 
-REASONS = ("empty", "too short", "too long", "wrong language", "repeat", "near repeat")
+REASONS = (
+    *("empty", "bad bytes", "no words", "list", "too short", "too long"),
+    *("wrong language", "repeat", "near repeat"),
+)
+# What writers put before a line of a list: bullets, numbers ("3.", "3)", "(3)", "3、"), headings.
+LIST_MARK = re.compile(r"^\s*(?:[-*\u2022\u00b7\u2013\u2014]+|\(?\d+\s*[.)\u3001\uff0e:\uff1a]|#+)\s*")
+FIRST_MARK = re.compile(r"^\s*\(?[1\uff11]\s*[.)\u3001\uff0e]\s*")
+# A number that goes on a list inside a line: after a space or a sentence's end, not a decimal.
+INLINE_MARK = re.compile(r"(?:(?<=\s)|(?<=[.!?\u3002\uff01\uff1f]))\(?(\d{1,2})\s*[.)\u3001\uff0e](?!\d)\s*")
+BULLETS = "-*\u2022\u30fb"
+UNDECODABLE = "\ufffd"  # what a byte that is not UTF-8 is read as
 SHINGLE = 3
 NUM_PERM = 128
 SCHEME = "affine32"  # datasketch 2's default hashing scheme, named as it asks when reusing permutations
@@ -57,6 +70,10 @@ class PromptGates:
         """(reason, detail) when ``text`` fails a gate of its own, without the others."""
         if not text.strip():
             return "empty", "no text"
+        if UNDECODABLE in text:
+            return "bad bytes", f"bytes that are not UTF-8 (read as {UNDECODABLE})"
+        if not any(character.isalpha() for character in text):
+            return "no words", "no letters: only emoji, punctuation or digits"
         if len(text) < self.min_chars:
             return "too short", f"{len(text)} characters, at least {self.min_chars}"
         if len(text) > self.max_chars:
@@ -71,6 +88,7 @@ def other_language(text: str, expected: str) -> str | None:
     """The language ``text`` is in when lingua is fairly sure it is not ``expected``. A prompt is
     one short sentence: lingua takes some of the language's own for a neighbour (an Italian
     starter prompt for Spanish) while still giving the language a fair chance, which keeps it."""
+    text = checks.without_names(text)
     found = checks.detect_language(text, expected)
     if not found or found in {expected, *checks.SAME_LANGUAGE.get(expected, ())}:
         return None
@@ -156,12 +174,38 @@ def _minhash(normalised: str):
     return signature
 
 
+def split_list(line: str) -> list[str]:
+    """The prompts of a list written on one line ("1. ... 2. ... 3. ...", "- ... - ..."), without
+    their marks; ``[line]`` when it is not one. Numbers count only in order from 2 (from 1 at the
+    line's start) and at least two of them, or one after a leading 1., so "the top 2. ..." stays."""
+    first = FIRST_MARK.match(line)
+    expected, cuts = 2, []
+    for mark in INLINE_MARK.finditer(line, first.end() if first else 0):
+        if int(mark.group(1)) == expected:
+            cuts.append(mark)
+            expected += 1
+    if len(cuts) >= (1 if first else 2):
+        bounds = [first.end() if first else 0, *(at for cut in cuts for at in cut.span()), len(line)]
+        return [line[bounds[i] : bounds[i + 1]].strip() for i in range(0, len(bounds), 2)]
+    bullet = line.lstrip()[:1]
+    if bullet and bullet in BULLETS and line.lstrip()[1:2].isspace():
+        pieces = re.split(rf"\s{re.escape(bullet)}\s", line.lstrip()[2:])
+        if len(pieces) > 1:
+            return [piece.strip() for piece in pieces]
+    return [line]
+
+
 @dataclass(frozen=True)
 class PromptFinding:
     row: int  # 1-based, as an editor numbers a file's lines
     text: str
     reason: str
     detail: str
+    part: int | None = None  # which prompt of a list on one line
+
+    @property
+    def where(self) -> str:
+        return f"{self.row}" if self.part is None else f"{self.row}, part {self.part}"
 
 
 @dataclass
@@ -170,7 +214,10 @@ class PromptCheckReport:
     rows: int
     findings: list[PromptFinding]
     fixed: Path | None = None  # the cleaned copy --fix wrote
+    kept: int = 0  # the prompts in it
     counts: dict[str, int] = field(default_factory=dict)  # reason -> rows
+    read_as: str | None = None  # the encoding, when the file is not UTF-8 and it was guessed
+    bad_lines: tuple[int, ...] = ()  # the file's lines with bytes that are not UTF-8
 
     def summary(self) -> str:
         return ", ".join(f"{count} {reason}" for reason, count in self.counts.items() if count)
@@ -184,39 +231,58 @@ def reference_index(reference: Iterable[str]) -> RepeatIndex:
     return index
 
 
+def units(texts: list[str]) -> list[tuple[int, int | None, str]]:
+    """(row, part, prompt) for every prompt of ``texts``: a list on one line gives its parts."""
+    found: list[tuple[int, int | None, str]] = []
+    for row, text in enumerate(texts, start=1):
+        pieces = split_list(text)
+        parts = [None] if len(pieces) == 1 else range(1, len(pieces) + 1)
+        found += [(row, part, piece) for part, piece in zip(parts, pieces, strict=True)]
+    return found
+
+
 def find_problems(texts: list[str], gates: PromptGates, reference: Iterable[str] = ()) -> list[PromptFinding]:
     """Every row of ``texts`` that fails a gate, in order; a repeat names the first row it repeats
-    (or that it repeats a ``reference`` prompt)."""
+    (or that it repeats a ``reference`` prompt). A list on one line is a finding, and each of its
+    prompts goes through the gates as a row of its own."""
     index = reference_index(reference)
     found = []
-    for row, text in enumerate(texts, start=1):
+    for row, part, text in units(texts):
+        if part == 1:
+            pieces = len(split_list(texts[row - 1]))
+            found.append(PromptFinding(row, texts[row - 1], "list", f"{pieces} prompts on one line"))
+        label = f"row {row}" if part is None else f"row {row}, part {part}"
         problem = gates.problem(text)
         if problem is None and (repeat := index.find(text)):
             problem = repeat[0], f"{repeat[0]} of {repeat[1]}"
         if problem is None:
-            index.add(text, f"row {row}")
+            index.add(text, label)
         else:
-            found.append(PromptFinding(row, text, *problem))
+            found.append(PromptFinding(row, text, *problem, part=part))
     return found
 
 
 def check(config: ProjectConfig, source: str | None = None, *, fix: bool = False) -> PromptCheckReport:
     """``kto prompts check``: the problems of a prompts file (default ``prompts.source``);
-    ``fix`` writes the rows without them next to it, as ``<name>.clean.jsonl``."""
-    from kto.prompts import read_texts, source_file
+    ``fix`` writes its prompts without them next to it, as ``<name>.clean.jsonl``, a list on one
+    line split into its prompts."""
+    from kto.prompts import decode_file, read_texts, source_file
 
     source = source or config.prompts.source
+    language = config.language.code
     # As kto generate reads them: without the spaces around.
-    texts = [
-        text.strip() for text in read_texts(source, config.prompts.column, config.root, config.language.code)
-    ]
+    texts = [text.strip() for text in read_texts(source, config.prompts.column, config.root, language)]
     findings = find_problems(texts, PromptGates.from_config(config, min_chars=1))
     report = PromptCheckReport(source, len(texts), findings, counts=_counts(findings))
+    path = source_file(source, config.root)
+    if path is not None and path.suffix.lower() != ".parquet":
+        decoded = decode_file(path, language)
+        report.read_as, report.bad_lines = decoded.guessed, decoded.bad_lines
     if fix:
-        path = source_file(source, config.root) or config.path("prompts") / Path(source).name
-        bad = {finding.row for finding in findings}
-        clean = [text for row, text in enumerate(texts, start=1) if row not in bad]
-        report.fixed = path.with_name(f"{path.stem}.clean.jsonl")
+        path = path or config.path("prompts") / Path(source).name
+        bad = {(finding.row, finding.part) for finding in findings if finding.reason != "list"}
+        clean = [text for row, part, text in units(texts) if (row, part) not in bad]
+        report.fixed, report.kept = path.with_name(f"{path.stem}.clean.jsonl"), len(clean)
         write_prompts(clean, report.fixed, config.prompts.column)
     return report
 
@@ -268,11 +334,7 @@ def context_chars(config: ProjectConfig, slot: ModelSlot) -> int:
 
 def write_prompts(prompts: list[str], path: Path, column: str = "prompt") -> None:
     """One JSON object per line with the prompt in ``column``, written whole or not at all."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.partial")
-    lines = "".join(json.dumps({column: text}, ensure_ascii=False) + "\n" for text in prompts)
-    partial.write_text(lines, encoding="utf-8")
-    partial.replace(path)
+    write_lines(path, (json.dumps({column: text}, ensure_ascii=False) for text in prompts))
 
 
 def _counts(findings: list[PromptFinding]) -> dict[str, int]:
