@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from kto import responses
 from kto.config import ModelSlot, ProjectConfig
@@ -53,6 +53,9 @@ class FillReport:
     ended: int = 0  # requests that ended in this run, answered or failed
 
 
+# How many times its concurrency a stream's request may start past the oldest one in flight: room
+# for slow answers, and a bound on what is asked past the one the stream waits for.
+STREAM_AHEAD = 4
 # A streaming run's stop condition: every answer so far -> whether the run has enough.
 Until = Callable[[Table], bool]
 Landed = Callable[[str, str, Response | None], bool]  # (prompt, slot id, answer) -> stop now
@@ -110,7 +113,7 @@ def fill_gaps(
                     messages=messages,
                     stall_timeout=config.generation.stall_timeout,
                     answered=progress.answered,
-                    **({} if ray else {"landed": landed}),
+                    **({} if ray else {"landed": landed, "ahead": until and STREAM_AHEAD}),
                 )
         except KeyboardInterrupt as interrupt:  # Ctrl-C or SIGTERM: saved below, then said
             answers = sum(r.raw is not None for row in book.read().values() for r in row.values())
@@ -163,6 +166,7 @@ def run(
     stall_timeout: float,
     answered: Answered,
     landed: Landed,
+    ahead: int | None = None,
 ) -> dict[str, str]:
     """Ask every job's model for every one of its prompts; the answers go to ``journal``. Returns
     the first error of each slot that had failures, in one line. Models are loaded here, in this
@@ -180,6 +184,7 @@ def run(
                 stall_timeout=stall_timeout,
                 answered=answered,
                 landed=landed,
+                ahead=ahead,
                 errors=errors,
             )
         )
@@ -199,10 +204,12 @@ async def _ask_all(
     stall_timeout: float,
     answered: Answered,
     landed: Landed,
+    ahead: int | None,
     errors: dict[str, str],
 ) -> None:
     """Each slot's ``concurrency`` workers take its prompts in order, one request each at a time,
-    until they run out or ``landed`` says stop."""
+    until they run out or ``landed`` says stop; ``ahead``: how many times ``concurrency`` a
+    request may start past the oldest one in flight (a stream waits for that one)."""
     watch, stop = _Watch(), asyncio.Event()
 
     async def ask(slot: ModelSlot, prompt: str) -> None:
@@ -224,20 +231,26 @@ async def _ask_all(
         if landed(prompt, slot.id, response):
             stop.set()
 
-    async def worker(slot: ModelSlot, queue: Iterator[str]) -> None:
-        for prompt in queue:
+    async def worker(slot: ModelSlot, queue: Iterator[tuple[int, str]], window: _Window) -> None:
+        for position, prompt in queue:
             if stop.is_set():
                 return
-            await ask(slot, prompt)
+            await window.enter(position)
+            try:
+                await ask(slot, prompt)
+            finally:
+                await window.leave(position)
 
-    queues = [(job.slot, iter(job.prompts), min(job.slot.concurrency, len(job.prompts))) for job in jobs]
-    workers = [
-        asyncio.ensure_future(worker(slot, queue)) for slot, queue, size in queues for _ in range(size)
-    ]
+    workers = []
+    for job in jobs:
+        queue, window = enumerate(job.prompts), _Window(ahead and ahead * job.slot.concurrency)
+        size = min(job.slot.concurrency, len(job.prompts))
+        workers += [asyncio.ensure_future(worker(job.slot, queue, window)) for _ in range(size)]
     work, stopped = asyncio.gather(*workers), asyncio.ensure_future(stop.wait())
+    either: list[asyncio.Future[Any]] = [work, stopped]
     try:
         while not work.done() and not stop.is_set():
-            await asyncio.wait([work, stopped], timeout=0.5, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(either, timeout=0.5, return_when=asyncio.FIRST_COMPLETED)
             journal.sync()
             if watch.idle() > stall_timeout:
                 raise KtoError(
@@ -255,6 +268,30 @@ async def _ask_all(
             await work
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.gather(*workers, stopped, return_exceptions=True)
+
+
+class _Window:
+    """The positions of one slot's requests in flight; with a ``size``, a request waits to start
+    until it is fewer than ``size`` positions past the oldest of them."""
+
+    def __init__(self, size: int | None):
+        self.size = size
+        self.in_flight: set[int] = set()
+        self.changed = asyncio.Condition()
+
+    async def enter(self, position: int) -> None:
+        if size := self.size:
+            async with self.changed:
+                await self.changed.wait_for(
+                    lambda: not self.in_flight or position - min(self.in_flight) < size
+                )
+        self.in_flight.add(position)
+
+    async def leave(self, position: int) -> None:
+        self.in_flight.discard(position)
+        if self.size:
+            async with self.changed:
+                self.changed.notify_all()
 
 
 class _Watch:

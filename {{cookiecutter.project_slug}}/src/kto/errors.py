@@ -6,8 +6,9 @@ class KtoError(Exception):
         self.field = field
 
 
-class Interrupted(KeyboardInterrupt):
-    """Ctrl-C or SIGTERM during a step, after it saved its work; ``kept`` says what it kept."""
+class Interrupted(BaseException):
+    """Ctrl-C or SIGTERM during a step, after it saved its work; ``kept`` says what it kept. Not a
+    KeyboardInterrupt, which typer turns into a silent exit 130 before ``kto.cli.main`` sees it."""
 
     def __init__(self, kept: str):
         super().__init__(kept)

@@ -76,11 +76,13 @@ def main() -> None:
     try:
         # Without standalone mode, click returns the code of a typer.Exit instead of exiting.
         code = command.main(args, prog_name="kto", standalone_mode=False)
+        if code == INTERRUPTED:  # typer's code for a Ctrl-C outside a run that saves its work
+            interrupted(None, args)
         if isinstance(code, int):
             sys.exit(code)
     except KtoError as error:
         fail(str(error), 1, error)
-    except (typer.Abort, KeyboardInterrupt) as error:
+    except (Interrupted, typer.Abort, KeyboardInterrupt) as error:
         interrupted(error, args)
     except typer.TyperException as error:  # bad options and arguments
         param = getattr(error, "param", None)
@@ -93,7 +95,8 @@ def main() -> None:
         fail(f"unexpected {type(error).__name__}: {short(error, 300)} (full report: {ERROR_LOG})", 1, error)
 
 
-TERMINATED = []  # SIGTERM was received: the exit code says so (143, not Ctrl-C's 130)
+INTERRUPTED = 128 + signal.SIGINT
+TERMINATED: list[int] = []  # SIGTERM was received: the exit code says so (143, not Ctrl-C's 130)
 
 
 def on_sigterm(signum: int, frame) -> None:
@@ -106,13 +109,12 @@ def on_sigterm(signum: int, frame) -> None:
     handler(signal.SIGINT, frame)
 
 
-def interrupted(error: BaseException, args: list[str]) -> None:
+def interrupted(error: BaseException | None, args: list[str]) -> None:
     """One line: what the step kept, and the command that goes on from there."""
-    cause = error if isinstance(error, Interrupted) else error.__cause__
-    kept = cause.kept if isinstance(cause, Interrupted) else "what was done is kept, nothing is half written"
+    kept = error.kept if isinstance(error, Interrupted) else "what was done is kept, nothing is half written"
     again = shlex.join(["kto", *args])
-    code = 128 + (TERMINATED[0] if TERMINATED else signal.SIGINT)
-    if os.environ.get("KTO_DEBUG"):
+    code = 128 + TERMINATED[0] if TERMINATED else INTERRUPTED
+    if error is not None and os.environ.get("KTO_DEBUG"):
         traceback.print_exception(error, file=sys.stderr)
     console.print(
         f"interrupted: {one_line(kept)}; run `{again}` again to go on", markup=False, highlight=False
