@@ -4,10 +4,11 @@ The writer is the test suite's OpenAI-compatible stand-in (tests/fake_provider.p
 after a mean of 1 s (+/- 0.3 s) holds eight lines, of which a share are new English prompts and
 the rest repeats, one-letter variants and prompts in another language, as a real writer mixes them.
 kto runs as a user runs it (its own process, start-up, gates and writing included) at the default
-concurrency; the baseline sends the same number of requests through `openai.AsyncOpenAI` at the
-same concurrency, with no gates and no rounds. Prints prompts kept per second, requests per kept
-prompt, and the ratio plain/kto of the wall times (kto asks in rounds that grow, so it waits for
-a round's slowest answer a few times more than a single burst does).
+concurrency; the baseline sends the same number of requests (those kto sent, the ones in flight
+when it had enough included) through `openai.AsyncOpenAI` at the same concurrency, with no gates.
+Prints prompts kept per second, requests per kept prompt, and the ratio plain/kto of the wall
+times; then the same ratio with the language detector's one-off model load (measured here, in
+this process: it holds the interpreter, so no request is topped up meanwhile) taken off kto's time.
 
     .venv/bin/python benchmarks/prompts_generate.py [--n 1000] [--latency 1.0] [--new 5]
 """
@@ -205,6 +206,18 @@ def main() -> None:
     print(f"kto said             : {summary}")
     print(f"plain AsyncOpenAI    : {requests} requests in {plain_seconds:6.1f} s")
     print(f"ratio plain/kto      : {plain_seconds / kto_seconds:.2f}")
+    load = detector_load_seconds()
+    print(f"detector load        : {load:.1f} s (once per process: lingua's models for Latin script)")
+    print(f"ratio without it     : {plain_seconds / (kto_seconds - load):.2f}")
+
+
+def detector_load_seconds() -> float:
+    """What the language gate's first prompt costs: lingua loading its models."""
+    from kto.prompt_checks import other_language
+
+    start = time.perf_counter()
+    other_language("Write a haiku about the heron, the owl and the fox at dawn.", "en")
+    return time.perf_counter() - start
 
 
 if __name__ == "__main__":
