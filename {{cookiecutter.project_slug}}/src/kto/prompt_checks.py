@@ -68,6 +68,10 @@ class PromptGates:
 
     def problem(self, text: str) -> tuple[str, str] | None:
         """(reason, detail) when ``text`` fails a gate of its own, without the others."""
+        return self.form_problem(text) or self.language_problem(text)
+
+    def form_problem(self, text: str) -> tuple[str, str] | None:
+        """The gates that look at the text alone, in microseconds."""
         if not text.strip():
             return "empty", "no text"
         if UNDECODABLE in text:
@@ -78,6 +82,10 @@ class PromptGates:
             return "too short", f"{len(text)} characters, at least {self.min_chars}"
         if len(text) > self.max_chars:
             return "too long", f"{len(text):,} characters, limit {self.max_chars:,} (prompts.max_chars)"
+        return None
+
+    def language_problem(self, text: str) -> tuple[str, str] | None:
+        """The language gate: milliseconds a prompt, the first one seconds (lingua loads its models)."""
         if self.language and (found := other_language(text, self.language)):
             return "wrong language", f"{found}, {self.language} expected"
         return None

@@ -155,7 +155,12 @@ class Selection:
             for text in (line for response in row.values() for line in parse(response.text)):
                 if len(self.kept) == self.wanted:
                     return
-                problem = self.gates.problem(text) or self.index.find(text)
+                # The language last: a repeat of a kept prompt is in the language, and costs no detection.
+                problem = (
+                    self.gates.form_problem(text)
+                    or self.index.find(text)
+                    or self.gates.language_problem(text)
+                )
                 if problem:
                     self.dropped[problem[0]] += 1
                     continue
