@@ -118,6 +118,10 @@ def test_what_people_paste_each_has_its_own_finding_and_fix(project):
     again = run_kto(project, "prompts", "check", "mine.clean.jsonl")
     assert again.returncode == 0 and again.stderr.strip().endswith("no problems"), again.stderr
 
+    (project / "none.txt").write_text(f"{PASTED[1]}\n{PASTED[2]}\n", encoding="utf-8")
+    nothing = run_kto(project, "prompts", "check", "none.txt", "--fix")  # no clean copy to give
+    assert nothing.returncode == 1 and "Wrote the 0 prompts" in nothing.stderr
+
 
 def test_a_file_in_a_code_page_is_read_and_the_guess_said(project):
     (project / "mine.txt").write_bytes("Schrijf een haiku over een café in de regen.\n".encode("cp1252"))
