@@ -117,10 +117,8 @@ def test_a_binary_file_is_one_line_naming_it_and_the_fix(tmp_path, name):
     ("lines", "language"),
     [
         (["古い池に蛙が飛び込む", "雨の夜の俳句を書いてください", "夏の海"], "ja"),
-        (
-            ["Schrijf een haiku over de zee.", "\U0001f338\U0001f338\U0001f338", "Een haiku over de kerk."],
-            "nl",
-        ),
+        # One line beyond ASCII in valid UTF-8 tells a Dutch file from one in Windows-1252.
+        (["Schrijf een haiku over de zee.", "Een haiku over de kerk.", "\U0001f338\U0001f338"], "nl"),
     ],
 )
 def test_a_utf8_file_with_a_bad_byte_is_read_as_utf8_naming_the_line(tmp_path, lines, language):
