@@ -116,8 +116,8 @@ def fill_gaps(
                     **({} if ray else {"landed": landed, "ahead": until and STREAM_AHEAD}),
                 )
         except KeyboardInterrupt as interrupt:  # Ctrl-C or SIGTERM: saved below, then said
-            answers = sum(r.raw is not None for row in book.read().values() for r in row.values())
-            raise Interrupted(f"{answers} new answers kept") from interrupt
+            journalled = sum(r.raw is not None for row in book.read().values() for r in row.values())
+            raise Interrupted(f"{journalled - report.recovered} new answers kept") from interrupt
         finally:  # however asking ended (a crash, Ctrl-C, a stall), every answer that came is kept
             report.answers = table = responses.merge(table, book.read()) if jobs else table
             save(table)
