@@ -7,6 +7,7 @@ from helpers import edit_config, openai_slot, run_kto, use_models
 
 from kto.config import load_config
 from kto.prompt_checks import check
+from kto.prompt_gates import PromptGates, split_list
 
 DUTCH = [
     "Schrijf een haiku over een reiger die bij de sloot op een kikker wacht.",
@@ -50,13 +51,101 @@ def test_check_lists_a_long_a_repeated_and_an_english_prompt(project):
     assert report.rows == 7 and report.fixed is None
 
     result = run_kto(project, "prompts", "check", "--fix")
-    assert result.returncode == 1
+    assert result.returncode == 0, result.stderr  # it did what was asked: a copy without problems
     assert result.stderr.strip().splitlines()[-2] == (
         "mine.jsonl: 7 prompts, 1 empty, 1 too long, 1 wrong language, 1 repeat"
     )
     clean = (project / "mine.clean.jsonl").read_text(encoding="utf-8").splitlines()
     assert [json.loads(line)["prompt"] for line in clean] == [DUTCH[0], DUTCH[1], DUTCH[2]]
     assert run_kto(project, "prompts", "check", "mine.clean.jsonl").returncode == 0
+
+
+PASTED = [
+    DUTCH[0],
+    "\U0001f338\U0001f338\U0001f338\U0001f338\U0001f338\U0001f338",
+    "!!!!!!!!!!!!",
+    "12345 67890",
+    "Schrijf een haiku over de \udcff\udcfe oude kerk.",  # two bytes that are not UTF-8
+    "Wie was Matsuo Basho?",
+    "1. Schrijf een haiku over de zee. 2. Maak een haiku over de wind. 3) Schrijf een haiku over de maan.",
+    "- Schrijf een haiku over een molen - Schrijf een haiku over een dijk",
+    "Schrijf een haiku over de top 2. van de berg.",
+]
+LISTED = [
+    "Schrijf een haiku over de zee.",
+    "Maak een haiku over de wind.",
+    "Schrijf een haiku over de maan.",
+    "Schrijf een haiku over een molen",
+    "Schrijf een haiku over een dijk",
+]
+
+
+def test_what_people_paste_each_has_its_own_finding_and_fix(project):
+    """Emoji, punctuation and digits have no words (never a repeat of each other), a bad byte is
+    named by its line, a question about a poet is Dutch, and lists on one line are split."""
+    data = b"".join(line.encode("utf-8", "surrogateescape") + b"\n" for line in PASTED)
+    (project / "mine.txt").write_bytes(data)
+    dutch_file(project, [])
+    report = check(load_config(project / "project.yaml"), "mine.txt")
+    found = {(finding.where, finding.reason) for finding in report.findings}
+    assert found == {
+        ("2", "no words"),
+        ("3", "no words"),
+        ("4", "no words"),
+        ("5", "bad bytes"),
+        ("7", "list"),
+        ("8", "list"),
+    }
+    assert report.bad_lines == (5,) and report.read_as is None
+
+    assert run_kto(project, "prompts", "check", "mine.txt").returncode == 1
+    result = run_kto(project, "prompts", "check", "mine.txt", "--fix")
+    assert result.returncode == 0, result.stderr
+    assert "warning: mine.txt: line 5 holds bytes that are not UTF-8" in result.stderr
+    clean = (project / "mine.clean.jsonl").read_text(encoding="utf-8").splitlines()
+    assert [json.loads(line)["prompt"] for line in clean] == [DUTCH[0], PASTED[5], *LISTED, PASTED[8]]
+    again = run_kto(project, "prompts", "check", "mine.clean.jsonl")
+    assert again.returncode == 0 and again.stderr.strip().endswith("no problems"), again.stderr
+
+    (project / "none.txt").write_text(f"{PASTED[1]}\n{PASTED[2]}\n", encoding="utf-8")
+    nothing = run_kto(project, "prompts", "check", "none.txt", "--fix")  # no clean copy to give
+    assert nothing.returncode == 1 and "Wrote the 0 prompts" in nothing.stderr
+
+
+def test_a_file_in_a_code_page_is_read_and_the_guess_said(project):
+    (project / "mine.txt").write_bytes("Schrijf een haiku over een café in de regen.\n".encode("cp1252"))
+    dutch_file(project, [])
+    result = run_kto(project, "prompts", "check", "mine.txt")
+    assert result.returncode == 0, result.stderr
+    assert "warning: mine.txt is not UTF-8: read as cp1252 (a guess)" in result.stderr
+
+
+def test_a_japanese_numbered_list_on_one_line_is_three_prompts():
+    line = (
+        "春の朝の霧を詠んでください。 2. 夏の海辺の貝殻を俳句にしてください。 "
+        "3. 秋の夜長の虫の声を俳句に詠んでください。"
+    )
+    assert split_list(line) == [
+        "春の朝の霧を詠んでください。",
+        "夏の海辺の貝殻を俳句にしてください。",
+        "秋の夜長の虫の声を俳句に詠んでください。",
+    ]
+    full_width = "1\uff0e雪の朝 2\uff0e雨の夜"  # full-width full stops, a leading 1
+    assert split_list(full_width) == ["雪の朝", "雨の夜"]
+    for prose in (
+        "Write about the top 2. floors.",
+        "Pi is 3.14 and e is 2.71",
+        "A haiku - about the sea - please",
+    ):
+        assert split_list(prose) == [prose]
+
+
+def test_a_name_is_no_language_but_a_sentence_around_it_is():
+    gates = PromptGates(1, 300, "nl")
+    assert gates.problem("Wie was Matsuo Basho?") is None
+    assert gates.problem("Schrijf een haiku zoals Matsuo Basho die schreef.") is None
+    english = "Who was Matsuo Basho and what did he write about in his travels?"
+    assert gates.problem(english) == ("wrong language", "en, nl expected")
 
 
 def test_generate_warns_in_one_line_and_refuses_a_prompt_no_context_holds(project):

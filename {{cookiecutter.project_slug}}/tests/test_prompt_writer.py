@@ -7,11 +7,13 @@ come in. kto runs as a user runs it, in a process of its own.
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
 
+import pyarrow.parquet as pq
 from helpers import edit_config, kto_env, openai_slot, run_kto, use_models
 
 WRITER = "team/writer"
@@ -123,7 +125,9 @@ def test_the_gates_keep_exactly_n_new_prompts(project, fake_provider):
     assert summary.startswith("Kept 20 prompts in ") and "wrong language" in summary, summary
     assert " repeat" in summary and "near repeat" in summary
     asked = fake.attempts.total()
-    assert asked == 7 and not fake.asked_twice()  # 3 new prompts a request: 7 requests bring 20
+    # 3 new prompts a request: 7 requests bring 20; the run ends then, with at most the writer's
+    # concurrency (4) of requests still in flight, cancelled.
+    assert 7 <= asked < 7 + 2 * 4 and not fake.asked_twice()
 
     again = run_kto(project, "prompts", "generate", "--n", "20")
     assert again.returncode == 0 and "nothing asked" in again.stderr
@@ -133,13 +137,15 @@ def test_the_gates_keep_exactly_n_new_prompts(project, fake_provider):
 def test_a_writer_that_repeats_itself_is_stopped(project, fake_provider):
     line = "Schrijf een haiku over de maan boven de duinen."
     fake, url = fake_provider([WRITER], replies={WRITER: lambda request: f"1. {line}\n2. {line}"})
-    writer_project(project, url, "nl", SOURCE)
+    writer_project(project, url, "nl", SOURCE, concurrency=4)
     result = run_kto(project, "prompts", "generate", "--n", "50")
     assert result.returncode == 1
     assert generated(project) == [line]
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("stopped: the last ") and "1 of 50 kept" in last and "prompts.topics" in last
-    assert fake.attempts.total() <= 30  # a stretch of requests, not one per prompt wanted
+    # A stretch of requests (the first, then 12 that brought nothing), and those in flight then:
+    # not one per prompt wanted.
+    assert fake.attempts.total() < 13 + 2 * 4
 
 
 JAPANESE = [
@@ -209,7 +215,7 @@ def test_after_a_hard_kill_the_next_run_asks_only_for_what_was_in_flight(project
         start_new_session=True,
     )
     deadline = time.monotonic() + 120
-    while not (store.exists() and lines_in(journal) >= 2):  # mid-way through the second round
+    while lines_in(journal) < 4:  # a third of the way
         assert time.monotonic() < deadline and process.poll() is None, "the run ended before the kill"
         time.sleep(0.01)
     os.killpg(process.pid, signal.SIGKILL)
@@ -222,3 +228,108 @@ def test_after_a_hard_kill_the_next_run_asks_only_for_what_was_in_flight(project
     assert generated(project) == DUTCH[:24]
     assert sum(count - 1 for count in fake.asked_twice().values()) <= in_flight <= 3
     assert not journal.exists()
+
+
+def test_a_numbered_list_on_one_line_is_three_prompts():
+    from kto.prompt_writer import parse
+
+    line = "1. 春の朝の霧を詠んでください。 2. 夏の海辺の貝殻を俳句にしてください。 3. 「秋の夜長を詠んで」"
+    assert parse(f"以下のプロンプトです:\n{line}") == [
+        "春の朝の霧を詠んでください。",
+        "夏の海辺の貝殻を俳句にしてください。",
+        "秋の夜長を詠んで",
+    ]
+
+
+def leftovers(project) -> list[str]:
+    """What a run may leave in prompts/ besides its output and answers: nothing."""
+    kept = {"generated.jsonl", ".generated.answers.jsonl", "starter.jsonl", "gold.jsonl"}
+    return sorted(path.name for path in (project / "prompts").iterdir() if path.name not in kept)
+
+
+def test_a_failing_writer_stops_the_run_non_zero_naming_the_error_and_the_server(project, fake_provider):
+    fake, url = fake_provider([WRITER], share_500=1.0)
+    writer_project(project, url, "nl", SOURCE, max_retries=0)
+    result = run_kto(project, "prompts", "generate", "--n", "10")
+    assert result.returncode == 1
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"stopped: a request to {WRITER} at {url} failed (InternalServerError: ")
+    output = project / "prompts" / "generated.jsonl"
+    assert last.endswith(f"); 0 of 10 kept in {output}: run it again to go on"), last
+    assert not (project / "prompts" / "generated.jsonl").exists()  # no empty output
+    assert leftovers(project) == []  # no lock, no journal
+    assert fake.attempts.total() <= 32  # stopped at the first failure: those in flight then
+
+
+def interrupt_mid_run(
+    project, command: list[str], journal, sign: signal.Signals
+) -> subprocess.CompletedProcess:
+    """``kto command`` sent ``sign`` once its journal holds a few answers."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "kto", *command],
+        cwd=project,
+        env=kto_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 120
+    while lines_in(journal) < 4:
+        assert time.monotonic() < deadline and process.poll() is None, "the run ended before the signal"
+        time.sleep(0.01)
+    process.send_signal(sign)
+    stdout, stderr = process.communicate(timeout=60)
+    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+
+
+def test_ctrl_c_says_in_one_line_what_was_kept_and_the_output_holds_it(project, fake_provider):
+    requests = {}
+    _fake, url = fake_provider(
+        [WRITER],
+        latency=0.3,
+        replies={WRITER: lambda request: mixing(requests, DUTCH, SOURCE, new=2)(request)},
+    )
+    requests.update(writer_project(project, url, "nl", SOURCE, concurrency=3))
+    command = ["prompts", "generate", "--n", "24"]
+    result = interrupt_mid_run(
+        project, command, project / "prompts" / ".generated.journal.jsonl", signal.SIGINT
+    )
+    assert result.returncode == 130
+    last = result.stderr.strip().splitlines()[-1]
+    match = re.fullmatch(
+        r"interrupted: (\d+) of 24 prompts in \S+/prompts/generated.jsonl \((\d+) new answers kept\); "
+        r"run `kto prompts generate --n 24` again to go on",
+        last,
+    )
+    assert match, result.stderr[-3000:]
+    kept, answers = map(int, match.groups())
+    assert answers >= 4 and kept >= 2 * 4 - 1 and generated(project) == DUTCH[:kept]
+    assert leftovers(project) == []
+
+    again = run_kto(project, *command)
+    assert again.returncode == 0, again.stderr
+    assert generated(project) == DUTCH[:24]
+
+
+def test_sigterm_in_kto_generate_writes_the_answers_and_exits_143(project, fake_provider):
+    prompts = [f"Schrijf een haiku over vogel {n} in de polder." for n in range(40)]
+    (project / "prompts.txt").write_text("\n".join(prompts) + "\n", encoding="utf-8")
+    _fake, url = fake_provider([WRITER], latency=0.3)
+    use_models(project, openai_slot(WRITER, url, concurrency=2))
+    edit_config(project, lambda config: config["prompts"].update(source="prompts.txt"))
+    data = project / "data"
+    result = interrupt_mid_run(project, ["generate"], data / ".generations.journal.jsonl", signal.SIGTERM)
+    assert result.returncode == 143
+    last = result.stderr.strip().splitlines()[-1]
+    match = re.fullmatch(
+        r"interrupted: 40 rows in \S+/data/generations.parquet \((\d+) new answers kept\); "
+        r"run `kto generate` again to go on",
+        last,
+    )
+    assert match, result.stderr[-3000:]
+    answered = [
+        row for row in pq.read_table(data / "generations.parquet").to_pylist() if row["generations"][0]
+    ]
+    assert len(answered) == int(match.group(1)) >= 4
+    assert not (data / ".generations.journal.jsonl").exists()

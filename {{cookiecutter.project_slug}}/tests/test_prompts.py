@@ -6,7 +6,7 @@ import pytest
 from helpers import PROJECT
 
 from kto.errors import KtoError
-from kto.prompts import load_prompts
+from kto.prompts import Decoded, decode_file, load_prompts
 
 TEXTS = ["Write about the sea.", "Schrijf over de zee.", "海について書いてください。"]
 
@@ -111,3 +111,27 @@ def test_a_binary_file_is_one_line_naming_it_and_the_fix(tmp_path, name):
         load_prompts(name, "prompt", tmp_path)
     assert error.value.field == "prompts"
     assert "PNG" not in str(error.value) and "IHDR" not in str(error.value)  # never the file's bytes
+
+
+@pytest.mark.parametrize(
+    ("lines", "language"),
+    [
+        (["古い池に蛙が飛び込む", "雨の夜の俳句を書いてください", "夏の海"], "ja"),
+        # One line beyond ASCII in valid UTF-8 tells a Dutch file from one in Windows-1252.
+        (["Schrijf een haiku over de zee.", "Een haiku over de kerk.", "\U0001f338\U0001f338"], "nl"),
+    ],
+)
+def test_a_utf8_file_with_a_bad_byte_is_read_as_utf8_naming_the_line(tmp_path, lines, language):
+    data = [line.encode("utf-8") for line in lines]
+    data[1] = data[1][:4] + b"\xff\xfe" + data[1][4:]  # two bytes that are never UTF-8
+    (tmp_path / "p.txt").write_bytes(b"\n".join(data) + b"\n")
+    decoded = decode_file(tmp_path / "p.txt", language)
+    assert decoded.bad_lines == (2,) and decoded.guessed is None
+    read = decoded.text.splitlines()
+    assert [read[0], read[2]] == [lines[0], lines[2]]  # the other lines as written, not in a code page
+    assert "\ufffd" in read[1]
+
+
+def test_a_file_in_a_code_page_says_the_guess(tmp_path):
+    (tmp_path / "p.txt").write_bytes("Café crème à la gare\n".encode("cp1252"))
+    assert decode_file(tmp_path / "p.txt", "fr") == Decoded("Café crème à la gare\n", "cp1252")

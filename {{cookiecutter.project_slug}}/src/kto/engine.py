@@ -9,22 +9,27 @@ or the embedded one in its child process, is a ``kto.models.ChatModel``. Every a
 the journal as it lands. A failed request is a gap (``None``) that the next run fills; a model
 that cannot go on (its process crashed) ends the run with one line; a run in which no request
 ends for ``stall_timeout`` seconds stops, naming the slot that is stuck.
+
+A streaming step (``kto prompts generate``) passes ``until``: it sees every answer as it lands and
+ends the run once it has enough, so requests are topped up only while they are needed. Ctrl-C or
+SIGTERM ends a run as any other stop does (answers saved, journal cleared), then raises
+``Interrupted`` saying what was kept.
 """
 
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from kto import responses
 from kto.backends import for_slot
 from kto.config import ModelSlot, ProjectConfig
-from kto.errors import KtoError, one_line
+from kto.errors import Interrupted, KtoError, one_line
 from kto.jobs import Answered, Estimate, Job, Messages, estimate, plan_jobs, prompt_seen
-from kto.journal import Journal, RunLock
+from kto.journal import Journal, RunLock, lock_path
 from kto.models import ChatModel
 from kto.responses import Response, Table
 from kto.serving import raise_on_failure, unserved
@@ -46,6 +51,15 @@ class FillReport:
     recovered: int  # answers an interrupted earlier run left in the journal
     errors: dict[str, str]  # slot id -> first error, one line
     missing: dict[str, int]  # slot id -> prompts still without an answer
+    ended: int = 0  # requests that ended in this run, answered or failed
+
+
+# How many times its concurrency a stream's request may start past the oldest one in flight: room
+# for slow answers, and a bound on what is asked past the one the stream waits for.
+STREAM_AHEAD = 4
+# A streaming run's stop condition: every answer so far -> whether the run has enough.
+Until = Callable[[Table], bool]
+Landed = Callable[[str, str, Response | None], bool]  # (prompt, slot id, answer) -> stop now
 
 
 def fill_gaps(
@@ -64,17 +78,21 @@ def fill_gaps(
     choices: tuple[str, ...] | None = None,
     estimate_only: bool = False,
     ray: bool = False,
+    until: Until | None = None,
 ) -> FillReport:
     """Inside the project lock: fold the journal into ``known``, find the gaps, refuse a model its
     server does not list (one line, before anything is sent), print the plan through
     ``progress``, ask, then ``save`` all answers however asking ended and clear the journal.
-    ``ray``: ask on distilabel's Ray pipeline instead (``kto generate --ray``)."""
+    ``ray``: ask on distilabel's Ray pipeline instead (``kto generate --ray``). ``until``: a
+    stream that reads the answers in ``prompts``' order; the run ends when it returns True, or at
+    the first failed request (a gap the stream would wait at)."""
     book = Journal(journal, warn)
     ids = [slot.id for slot in slots]
-    with RunLock(journal.with_name(journal.name.removesuffix(".journal.jsonl") + ".lock"), command):
+    with RunLock(lock_path(journal), command):
         recovered = book.read()
         table = responses.merge(known or {}, recovered)
-        jobs = plan_jobs(responses.gaps(table, prompts, ids), slots)
+        enough = until is not None and until(table)
+        jobs = [] if enough else plan_jobs(responses.gaps(table, prompts, ids), slots)
         # Built first: a missing key or extra is named before anything is printed or sent.
         models, ask = _models(jobs, config, max_new_tokens, choices, ray)
         if not estimate_only:
@@ -86,6 +104,7 @@ def fill_gaps(
         progress.planned(jobs, estimates, report.recovered)
         if estimate_only:
             return report
+        landed = _streamed(table, until, report) if until else _counted(report)
         try:
             if jobs:
                 report.errors = ask(
@@ -95,13 +114,38 @@ def fill_gaps(
                     messages=messages,
                     stall_timeout=config.generation.stall_timeout,
                     answered=progress.answered,
+                    **({} if ray else {"landed": landed, "ahead": until and STREAM_AHEAD}),
                 )
+        except KeyboardInterrupt as interrupt:  # Ctrl-C or SIGTERM: saved below, then said
+            journalled = sum(r.raw is not None for row in book.read().values() for r in row.values())
+            raise Interrupted(f"{journalled - report.recovered} new answers kept") from interrupt
         finally:  # however asking ended (a crash, Ctrl-C, a stall), every answer that came is kept
             report.answers = table = responses.merge(table, book.read()) if jobs else table
             save(table)
             book.clear()
     report.missing = {slot: len(gap) for slot, gap in responses.gaps(table, prompts, ids).items() if gap}
     return report
+
+
+def _counted(report: FillReport) -> Landed:
+    def landed(prompt: str, slot_id: str, response: Response | None) -> bool:
+        report.ended += 1
+        return False
+
+    return landed
+
+
+def _streamed(table: Table, until: Until, report: FillReport) -> Landed:
+    """Each answer into ``table`` as it lands, and ``until`` asked whether that is enough."""
+
+    def landed(prompt: str, slot_id: str, response: Response | None) -> bool:
+        report.ended += 1
+        if response is None:
+            return True
+        table.setdefault(prompt, {})[slot_id] = response
+        return until(table)
+
+    return landed
 
 
 def _models(jobs: list[Job], config: ProjectConfig, max_new_tokens: int, choices, ray: bool):
@@ -122,6 +166,8 @@ def run(
     messages: Messages,
     stall_timeout: float,
     answered: Answered,
+    landed: Landed,
+    ahead: int | None = None,
 ) -> dict[str, str]:
     """Ask every job's model for every one of its prompts; the answers go to ``journal``. Returns
     the first error of each slot that had failures, in one line. Models are loaded here, in this
@@ -138,6 +184,8 @@ def run(
                 messages=messages,
                 stall_timeout=stall_timeout,
                 answered=answered,
+                landed=landed,
+                ahead=ahead,
                 errors=errors,
             )
         )
@@ -156,33 +204,54 @@ async def _ask_all(
     messages: Messages,
     stall_timeout: float,
     answered: Answered,
+    landed: Landed,
+    ahead: int | None,
     errors: dict[str, str],
 ) -> None:
-    watch = _Watch()
-    limits = {job.slot.id: asyncio.Semaphore(job.slot.concurrency) for job in jobs}
+    """Each slot's ``concurrency`` workers take its prompts in order, one request each at a time,
+    until they run out or ``landed`` says stop; ``ahead``: how many times ``concurrency`` a
+    request may start past the oldest one in flight (a stream waits for that one)."""
+    watch, stop = _Watch(), asyncio.Event()
 
     async def ask(slot: ModelSlot, prompt: str) -> None:
         chat = messages(prompt)
-        async with limits[slot.id]:
-            started = watch.start(slot.id)
-            try:
-                raw = await asyncio.wait_for(models[slot.id].ask(chat), slot.retry_budget)
-            except KtoError:  # the model cannot go on (its process died): the run ends
-                raise
-            except Exception as error:  # a failed request is a gap for the next run
-                errors.setdefault(slot.id, f"{type(error).__name__}: {one_line(error)}")
-                raw = None
-            finally:
-                watch.end(started)
-        if raw is not None:
-            journal.add(prompt, slot.id, Response(prompt_seen(slot, chat), raw))
+        started = watch.start(slot.id)
+        try:
+            raw = await asyncio.wait_for(models[slot.id].ask(chat), slot.retry_budget)
+        except KtoError:  # the model cannot go on (its process died): the run ends
+            raise
+        except Exception as error:  # a failed request is a gap for the next run
+            errors.setdefault(slot.id, f"{type(error).__name__}: {one_line(error)}")
+            raw = None
+        finally:
+            watch.end(started)
+        response = None if raw is None else Response(prompt_seen(slot, chat), raw)
+        if response is not None:
+            journal.add(prompt, slot.id, response)
         answered(slot.id, raw is not None)
+        if landed(prompt, slot.id, response):
+            stop.set()
 
-    requests = [asyncio.ensure_future(ask(job.slot, prompt)) for job in jobs for prompt in job.prompts]
-    work = asyncio.gather(*requests)
+    async def worker(slot: ModelSlot, queue: Iterator[tuple[int, str]], window: _Window) -> None:
+        for position, prompt in queue:
+            if stop.is_set():
+                return
+            await window.enter(position)
+            try:
+                await ask(slot, prompt)
+            finally:
+                await window.leave(position)
+
+    workers = []
+    for job in jobs:
+        queue, window = enumerate(job.prompts), _Window(ahead and ahead * job.slot.concurrency)
+        size = min(job.slot.concurrency, len(job.prompts))
+        workers += [asyncio.ensure_future(worker(job.slot, queue, window)) for _ in range(size)]
+    work, stopped = asyncio.gather(*workers), asyncio.ensure_future(stop.wait())
+    either: list[asyncio.Future[Any]] = [work, stopped]
     try:
-        while not work.done():
-            await asyncio.wait([work], timeout=0.5)
+        while not work.done() and not stop.is_set():
+            await asyncio.wait(either, timeout=0.5, return_when=asyncio.FIRST_COMPLETED)
             journal.sync()
             if watch.idle() > stall_timeout:
                 raise KtoError(
@@ -191,14 +260,39 @@ async def _ask_all(
                     "the answers so far are kept: run the command again to resume "
                     "(generation.stall_timeout sets the wait)",
                 )
-        await work
-    finally:  # a request that ended the run leaves the others in flight: they end here
-        for request in requests:
-            request.cancel()
+        if not stop.is_set():
+            await work
+    finally:  # a request that ended the run, or enough answers, leaves others in flight: they end here
+        for task in (*workers, stopped):
+            task.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):  # retrieved, so never logged
             await work
         with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.gather(*requests, return_exceptions=True)
+            await asyncio.gather(*workers, stopped, return_exceptions=True)
+
+
+class _Window:
+    """The positions of one slot's requests in flight; with a ``size``, a request waits to start
+    until it is fewer than ``size`` positions past the oldest of them."""
+
+    def __init__(self, size: int | None):
+        self.size = size
+        self.in_flight: set[int] = set()
+        self.changed = asyncio.Condition()
+
+    async def enter(self, position: int) -> None:
+        if size := self.size:
+            async with self.changed:
+                await self.changed.wait_for(
+                    lambda: not self.in_flight or position - min(self.in_flight) < size
+                )
+        self.in_flight.add(position)
+
+    async def leave(self, position: int) -> None:
+        self.in_flight.discard(position)
+        if self.size:
+            async with self.changed:
+                self.changed.notify_all()
 
 
 class _Watch:

@@ -6,6 +6,15 @@ class KtoError(Exception):
         self.field = field
 
 
+class Interrupted(BaseException):
+    """Ctrl-C or SIGTERM during a step, after it saved its work; ``kept`` says what it kept. Not a
+    KeyboardInterrupt, which typer turns into a silent exit 130 before ``kto.cli.main`` sees it."""
+
+    def __init__(self, kept: str):
+        super().__init__(kept)
+        self.kept = kept
+
+
 def one_line(text: object) -> str:
     """Fold a (possibly multi-line) message from a library into one line."""
     return " ".join(str(text).split())

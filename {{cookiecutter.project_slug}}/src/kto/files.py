@@ -3,10 +3,23 @@ one is complete."""
 
 import os
 import shutil
+from collections.abc import Iterable
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+
+def write_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(text, encoding="utf-8")
+    os.replace(partial, path)
+
+
+def write_lines(path: Path, lines: Iterable[str]) -> None:
+    """One line each, newline-terminated."""
+    write_text(path, "".join(line + "\n" for line in lines))
 
 
 def write_parquet(table: pa.Table, path: Path) -> None:

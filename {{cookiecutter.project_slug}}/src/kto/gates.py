@@ -135,6 +135,22 @@ def detect_language(text: str, expected: str) -> str | None:
     return found.iso_code_639_1.name.lower() if found else None
 
 
+def without_names(text: str) -> str:
+    """``text`` without the capitalised words inside its sentences: names ("Wie was Matsuo
+    Basho?"), which say nothing of the language a prompt is in, and of which a short prompt may be
+    mostly made. Left for the rest to decide, and too little left means no finding; a German noun
+    goes too, which leaves German prompts less to be told by, never more to be mistaken for."""
+    words = text.split()
+    kept = [
+        word
+        for at, word in enumerate(words)
+        if at == 0
+        or not next((c for c in word if c.isalpha()), "").isupper()
+        or words[at - 1].endswith((".", "!", "?", ":"))
+    ]
+    return " ".join(kept)
+
+
 def language_finding(text: str, expected: str) -> tuple[str | None, str | None]:
     """(the detected language, what is wrong with it: None when it is the expected one or when
     there is too little text to tell)."""

@@ -13,7 +13,8 @@ from pathlib import Path
 
 from kto import engine, jobs, responses
 from kto.config import ModelSlot, ProjectConfig
-from kto.errors import KtoError
+from kto.errors import Interrupted, KtoError
+from kto.journal import journal_path
 
 
 @dataclass
@@ -27,10 +28,6 @@ class GenerateReport:
     errors: dict[str, str] = field(default_factory=dict)
     older_models: list[str] = field(default_factory=list)
     pushed: str | None = None  # the dataset's URL on the Hub
-
-
-def journal_path(output: Path) -> Path:
-    return output.with_name(f".{output.stem}.journal.jsonl")
 
 
 def run(
@@ -55,21 +52,25 @@ def run(
 
     _discard_old_cache(config, warn)
     system_prompt = config.task.system_prompt
-    filled = engine.fill_gaps(
-        config,
-        journal=journal_path(output),
-        command="kto generate",
-        prompts=prompts,
-        slots=slots,
-        messages=lambda prompt: jobs.messages(system_prompt, prompt),
-        max_new_tokens=config.generation.max_new_tokens,
-        progress=progress,
-        warn=warn,
-        save=save,
-        known=responses.read_table(output),
-        estimate_only=estimate_only,
-        ray=ray,
-    )
+    try:
+        filled = engine.fill_gaps(
+            config,
+            journal=journal_path(output),
+            command="kto generate",
+            prompts=prompts,
+            slots=slots,
+            messages=lambda prompt: jobs.messages(system_prompt, prompt),
+            max_new_tokens=config.generation.max_new_tokens,
+            progress=progress,
+            warn=warn,
+            save=save,
+            known=responses.read_table(output),
+            estimate_only=estimate_only,
+            ray=ray,
+        )
+    except Interrupted as stop:  # what a user looks at is the output, written from the answers
+        stop.kept = f"{len(written)} rows in {output} ({stop.kept})"
+        raise
     older = {model for row in written for model in row["generation_model"]} - set(model_ids)
     report = GenerateReport(
         output, len(written), filled.recovered, filled.asked, filled.missing, filled.errors, sorted(older)

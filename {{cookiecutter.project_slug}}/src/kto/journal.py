@@ -27,6 +27,16 @@ from kto.responses import Response, Table
 SYNC_EVERY = 2.0
 
 
+def journal_path(output: Path) -> Path:
+    """The journal of the step that writes ``output``, hidden beside it."""
+    return output.with_name(f".{output.stem}.journal.jsonl")
+
+
+def lock_path(journal: Path) -> Path:
+    """The lock of the run that writes ``journal``."""
+    return journal.with_name(journal.name.removesuffix(".journal.jsonl") + ".lock")
+
+
 class Journal:
     """Answers keyed by (prompt, model slot id), in a file beside the output they belong to."""
 
@@ -113,7 +123,10 @@ class RunLock:
         return self
 
     def __exit__(self, *exc) -> None:
+        # Removed while still held: a run never leaves a lock file behind (filelock retries on an
+        # inode a peer unlinked under it).
         self.info.unlink(missing_ok=True)
+        self.path.unlink(missing_ok=True)
         self._lock.release()
 
     def _holder(self) -> str:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from kto.config import ModelSlot, ProjectConfig
 from kto.errors import KtoError
-from kto.prompt_gates import REASONS, PromptFinding, PromptGates, find_problems
+from kto.prompt_gates import REASONS, PromptFinding, PromptGates, find_problems, units
 from kto.prompts import write_prompts
 
 # The embedded model counts at least this many characters per token in no language we ship:
@@ -25,7 +25,10 @@ class PromptCheckReport:
     rows: int
     findings: list[PromptFinding]
     fixed: Path | None = None  # the cleaned copy --fix wrote
+    kept: int = 0  # the prompts in it
     counts: dict[str, int] = field(default_factory=dict)  # reason -> rows
+    read_as: str | None = None  # the encoding, when the file is not UTF-8 and it was guessed
+    bad_lines: tuple[int, ...] = ()  # the file's lines with bytes that are not UTF-8
 
     def summary(self) -> str:
         return ", ".join(f"{count} {reason}" for reason, count in self.counts.items() if count)
@@ -33,21 +36,25 @@ class PromptCheckReport:
 
 def check(config: ProjectConfig, source: str | None = None, *, fix: bool = False) -> PromptCheckReport:
     """``kto prompts check``: the problems of a prompts file (default ``prompts.source``);
-    ``fix`` writes the rows without them next to it, as ``<name>.clean.jsonl``."""
-    from kto.prompts import read_texts, source_file
+    ``fix`` writes its prompts without them next to it, as ``<name>.clean.jsonl``, a list on one
+    line split into its prompts."""
+    from kto.prompts import decode_file, read_texts, source_file
 
     source = source or config.prompts.source
+    language = config.language.code
     # As kto generate reads them: without the spaces around.
-    texts = [
-        text.strip() for text in read_texts(source, config.prompts.column, config.root, config.language.code)
-    ]
+    texts = [text.strip() for text in read_texts(source, config.prompts.column, config.root, language)]
     findings = find_problems(texts, PromptGates.from_config(config, min_chars=1))
     report = PromptCheckReport(source, len(texts), findings, counts=_counts(findings))
+    path = source_file(source, config.root)
+    if path is not None and path.suffix.lower() != ".parquet":
+        decoded = decode_file(path, language)
+        report.read_as, report.bad_lines = decoded.guessed, decoded.bad_lines
     if fix:
-        path = source_file(source, config.root) or config.path("prompts") / Path(source).name
-        bad = {finding.row for finding in findings}
-        clean = [text for row, text in enumerate(texts, start=1) if row not in bad]
-        report.fixed = path.with_name(f"{path.stem}.clean.jsonl")
+        path = path or config.path("prompts") / Path(source).name
+        bad = {(finding.row, finding.part) for finding in findings if finding.reason != "list"}
+        clean = [text for row, part, text in units(texts) if (row, part) not in bad]
+        report.fixed, report.kept = path.with_name(f"{path.stem}.clean.jsonl"), len(clean)
         write_prompts(clean, report.fixed, config.prompts.column)
     return report
 

@@ -2,43 +2,44 @@
 
 Request i asks the writer for a few prompts on a topic, with example prompts, both chosen from i
 alone (the topics cycle, the examples are a sample seeded by i): a resumed run asks exactly what
-the interrupted one would have. The writer is asked through the engine (journal, lock, retries).
-Its answers are kept beside the output (``.<name>.answers.jsonl``) and the output is rebuilt from
-them every time: the answers' lines in request order, through the gates, the first N that pass.
-So a killed run loses only what was in flight, and a run that already has N prompts asks nothing.
+the interrupted one would have. The writer is asked through the engine (journal, lock, retries)
+in one streaming run: requests are topped up to the writer's concurrency as answers land, each
+answer goes through the gates as it lands, in request order, and the run ends once N are kept.
+The answers are kept beside the output (``.<name>.answers.jsonl``) and the output is rebuilt from
+them however the run ends: the answers' lines in request order, through the gates, the first N
+that pass. So a killed run loses only what was in flight, and a run that already has N prompts
+asks nothing.
 
-Requests go in rounds that double while too few prompts are kept, sized by what earlier requests
-brought; a writer that repeats itself is stopped once STALE_REQUESTS requests in a row brought
-nothing new, with one line that says what to change.
+A writer that repeats itself is stopped once STALE_REQUESTS requests in a row brought nothing
+new, and a failed request stops the run (the stream would wait at it), each with one line that
+says what to change.
 """
 
 import json
-import math
 import random
-import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from kto import local_model, placeholders
 from kto.config import ModelSlot, ProjectConfig
 from kto.engine import Progress, fill_gaps
-from kto.errors import KtoError
-from kto.prompt_gates import PromptGates, RepeatIndex, reference_index
+from kto.errors import Interrupted, KtoError
+from kto.files import write_lines
+from kto.journal import journal_path
+from kto.prompt_gates import LIST_MARK, PromptGates, RepeatIndex, reference_index, split_list
 from kto.prompts import write_prompts
 from kto.responses import Response, Table
 
 DEFAULT_OUTPUT = "prompts/generated.jsonl"
 PER_REQUEST = 8  # prompts asked for in one request
 EXAMPLES = 3  # example prompts shown in one request
-FIRST_ROUND = 8  # requests in the first round; each later round may double
 STALE_REQUESTS = 12
 # The embedded model writes prompts at a higher temperature than it answers them: variety first.
 LOCAL_TEMPERATURE = 1.0
 KEY = "prompt request "
-# What writers put before a line of a list: bullets, numbers ("3.", "3)", "(3)", "3、"), headings.
-LIST_MARK = re.compile(r"^\s*(?:[-*\u2022\u00b7\u2013\u2014]+|\(?\d+\s*[.)\u3001\uff0e:\uff1a]|#+)\s*")
 # Straight, curly, low, angle and CJK corner quotes, which writers put around a prompt.
 QUOTES = "\"'\u201c\u201d\u201e\u201f\u00ab\u00bb\u2039\u203a\u300c\u300d\u300e\u300f\u300a\u300b"
 
@@ -48,12 +49,16 @@ class PromptWriterReport:
     path: Path
     wanted: int
     kept: int = 0
-    asked: int = 0  # requests sent in this run
+    asked: int = 0  # requests that ended in this run
     recovered: int = 0  # answers an interrupted run left in the journal
     answered: int = 0  # requests, over every run, whose answers went through the gates
     dropped: Counter = field(default_factory=Counter)  # reason -> candidates
     stopped: str | None = None  # why it stopped short of ``wanted``, in one line
-    errors: dict[str, str] = field(default_factory=dict)
+
+
+class WriterProgress(Progress, Protocol):
+    def kept(self, count: int) -> None:
+        """How many prompts the output holds so far."""
 
 
 @dataclass(frozen=True)
@@ -119,11 +124,12 @@ def topics(config: ProjectConfig) -> list[str]:
 
 
 def parse(raw: str | None) -> list[str]:
-    """The prompts in a writer's answer: one per line, without list marks or quotes; a line
-    that ends with a colon introduces the list ("Here are eight prompts:") and is left out."""
+    """The prompts in a writer's answer: one per line (a list on one line split), without list
+    marks or quotes; a line that ends with a colon introduces the list ("Here are eight
+    prompts:") and is left out."""
     found = []
-    for line in (raw or "").splitlines():
-        text = LIST_MARK.sub("", line).strip().strip(QUOTES).strip()
+    for piece in (piece for line in (raw or "").splitlines() for piece in split_list(line)):
+        text = LIST_MARK.sub("", piece).strip().strip(QUOTES).strip()
         if text and not text.endswith((":", "\uff1a")):
             found.append(text)
     return found
@@ -136,6 +142,7 @@ class Selection:
     gates: PromptGates
     index: RepeatIndex
     wanted: int
+    start: int  # the first request of this run: only its requests can be stale
     kept: list[str] = field(default_factory=list)
     dropped: Counter = field(default_factory=Counter)
     last_useful: int = -1  # the last request that brought a kept prompt
@@ -149,13 +156,26 @@ class Selection:
             for text in (line for response in row.values() for line in parse(response.text)):
                 if len(self.kept) == self.wanted:
                     return
-                problem = self.gates.problem(text) or self.index.check(text, text)
+                # The language last: a repeat of a kept prompt is in the language, and costs no
+                # detection. A prompt dropped as a repeat is remembered too (RepeatIndex.check).
+                problem = (
+                    self.gates.form_problem(text)
+                    or self.index.check(text, text)
+                    or self.gates.language_problem(text)
+                )
                 if problem:
                     self.dropped[problem[0]] += 1
                     continue
                 self.kept.append(text)
                 self.last_useful = self.taken
             self.taken += 1
+
+    def stale(self) -> int:
+        """Requests in a row of this run that brought nothing new."""
+        return self.taken - max(self.start, self.last_useful + 1)
+
+    def done(self) -> bool:
+        return len(self.kept) >= self.wanted or self.stale() >= STALE_REQUESTS
 
 
 def answered(answers: Table) -> list[int]:
@@ -166,10 +186,6 @@ def answered(answers: Table) -> list[int]:
 
 def answers_path(output: Path) -> Path:
     return output.with_name(f".{output.stem}.answers.jsonl")
-
-
-def journal_path(output: Path) -> Path:
-    return output.with_name(f".{output.stem}.journal.jsonl")
 
 
 def read_answers(path: Path) -> Table:
@@ -183,7 +199,6 @@ def read_answers(path: Path) -> Table:
 
 def write_answers(path: Path, table: Table) -> None:
     """All of them, written whole or not at all (a kill mid-write leaves the previous file)."""
-    partial = path.with_name(f"{path.name}.partial")
     lines = [
         json.dumps(
             {"key": key, "model": model, "prompt_seen": r.prompt_seen, "raw": r.raw}, ensure_ascii=False
@@ -192,8 +207,8 @@ def write_answers(path: Path, table: Table) -> None:
         for model, r in row.items()
         if r.raw is not None
     ]
-    partial.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
-    partial.replace(path)
+    if lines:
+        write_lines(path, lines)
 
 
 def reference_prompts(config: ProjectConfig, output: Path, warn: Callable[[str], None]) -> list[str]:
@@ -222,11 +237,12 @@ def run(
     n: int,
     output: Path,
     local: bool,
-    progress: Progress,
+    progress: WriterProgress,
     warn: Callable[[str], None],
 ) -> PromptWriterReport:
-    """Ask the writer until ``output`` holds ``n`` prompts that pass the gates, or until it brings
-    nothing new."""
+    """Ask the writer until ``output`` holds ``n`` prompts that pass the gates, until it brings
+    nothing new, or until a request fails; ``output`` is written however the run ends, and only
+    when it holds a prompt."""
     store = answers_path(output)
     if output.exists() and output.stat().st_size and not store.exists():
         raise KtoError(
@@ -234,39 +250,56 @@ def run(
         )
     slot, gates = writer_slot(config, local), PromptGates.from_config(config)
     reference = reference_prompts(config, output, warn)
-    writer = plan(config, reference)
-    answers, report = read_answers(store), PromptWriterReport(output, n)
-    start, size = max(answered(answers), default=-1) + 1, FIRST_ROUND
-    chosen = Selection(gates, reference_index(reference), n)
-    while True:
-        chosen.take(answers)
-        write_prompts(chosen.kept, output)
-        report.kept, report.dropped, report.answered = len(chosen.kept), chosen.dropped, chosen.taken
-        if report.kept >= n or report.errors:
-            return report
-        stale = chosen.taken - max(start, chosen.last_useful + 1)
-        if stale >= STALE_REQUESTS:
-            report.stopped = stopped(report, stale)
-            return report
-        per_request = report.kept / chosen.taken if chosen.taken else PER_REQUEST
-        wanted = math.ceil((n - report.kept) / max(per_request, 1 / PER_REQUEST))
-        end = max(answered(answers), default=-1) + 1 + min(size, wanted)
+    writer, known = plan(config, reference), read_answers(store)
+    start = max(answered(known), default=-1) + 1
+    chosen = Selection(gates, reference_index(reference), n, start)
+
+    def until(table: Table) -> bool:
+        chosen.take(table)
+        progress.kept(len(chosen.kept))
+        return chosen.done()
+
+    def save(table: Table) -> None:
+        write_answers(store, table)
+        chosen.take(table)
+        if chosen.kept:
+            write_prompts(chosen.kept, output)
+        else:  # never an empty output: a run that kept nothing leaves no file
+            output.unlink(missing_ok=True)
+
+    # Enough requests that the run ends with n kept or stale, whatever the writer brings.
+    last = start + STALE_REQUESTS * (n + 1)
+    try:
         fill = fill_gaps(
             config,
             journal=journal_path(output),
             command="kto prompts generate",
-            prompts=[key_of(index) for index in range(end)],
+            prompts=[key_of(index) for index in range(last)],
             slots=[slot],
             messages=writer.messages,
             max_new_tokens=max_new_tokens(gates),
             progress=progress,
             warn=warn,
-            save=lambda table: write_answers(store, table),
-            known=answers,
+            save=save,
+            known=known,
+            until=until,
         )
-        answers, report.errors = fill.answers, fill.errors
-        report.asked, report.recovered = report.asked + fill.asked, report.recovered + fill.recovered
-        size *= 2
+    except Interrupted as stop:
+        stop.kept = f"{len(chosen.kept)} of {n} prompts in {output} ({stop.kept})"
+        raise
+    report = PromptWriterReport(output, n, len(chosen.kept), fill.ended, fill.recovered, chosen.taken)
+    report.dropped = chosen.dropped
+    if report.kept < n:
+        report.stopped = failed(report, slot, fill.errors) if fill.errors else stopped(report, chosen.stale())
+    return report
+
+
+def failed(report: PromptWriterReport, slot: ModelSlot, errors: dict[str, str]) -> str:
+    where = "the embedded model" if slot.backend == "local" else f"{slot.id} at {slot.base_url}"
+    return (
+        f"stopped: a request to {where} failed ({next(iter(errors.values()))}); {report.kept} of "
+        f"{report.wanted} kept in {report.path}: run it again to go on"
+    )
 
 
 def stopped(report: PromptWriterReport, stale: int) -> str:

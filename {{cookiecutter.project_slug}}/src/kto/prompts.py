@@ -5,10 +5,12 @@ import csv
 import io
 import json
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 from kto.config import ProjectConfig
 from kto.errors import KtoError
+from kto.files import write_lines
 
 HUB_DATASET_ID = re.compile(r"[\w.-]+/[\w.-]+")
 FILE_SUFFIXES = (".jsonl", ".json", ".csv", ".txt", ".parquet")
@@ -98,22 +100,37 @@ def _read_file(path: Path, column: str, language: str) -> list[str]:
     return _column(rows, column, str(path))
 
 
+@dataclass(frozen=True)
+class Decoded:
+    text: str
+    guessed: str | None = None  # the encoding, when the file is not UTF-8 and kto guessed one
+    bad_lines: tuple[int, ...] = ()  # lines of a UTF-8 file with bytes that are not (read as U+FFFD)
+
+
 def read_text(path: Path, language: str = "en") -> str:
-    """The text of a file saved by a spreadsheet or an editor: UTF-8, a byte-order mark (UTF-16
-    from Excel's "Unicode text"), the language's Windows code page, or what charset-normalizer finds."""
+    return decode_file(path, language).text
+
+
+def decode_file(path: Path, language: str = "en") -> Decoded:
+    """The text of a file saved by a spreadsheet or an editor: UTF-8 (a few bad bytes read as
+    U+FFFD, their lines named), a byte-order mark (UTF-16 from Excel's "Unicode text"), or, for a
+    file that is not UTF-8 at all, the language's Windows code page or what charset-normalizer finds."""
     data = path.read_bytes()
     for bom, encoding in BOMS:
         if data.startswith(bom):
-            return _decode(path, data, encoding)
+            return Decoded(_decode(path, data, encoding))
     try:
-        return data.decode("utf-8")
+        return Decoded(data.decode("utf-8"))
     except UnicodeDecodeError:
         pass
+    if (bad := _bad_utf8_lines(data)) is not None:
+        return Decoded(data.decode("utf-8", errors="replace"), bad_lines=bad)
     if b"\x00" not in data:  # NUL bytes: UTF-16 without a mark, or not text at all
+        code_page = WINDOWS_CODE_PAGES.get(language, "cp1252")
         try:
-            text = data.decode(WINDOWS_CODE_PAGES.get(language, "cp1252"))
+            text = data.decode(code_page)
             if not CONTROL.search(text):
-                return text
+                return Decoded(text, code_page)
         except UnicodeDecodeError:
             pass
     import charset_normalizer
@@ -125,7 +142,23 @@ def read_text(path: Path, language: str = "en") -> str:
             f"{path} is not a text file in an encoding kto recognises; save it as UTF-8 "
             "(in a spreadsheet: CSV UTF-8)",
         )
-    return str(found)
+    return Decoded(str(found), found.encoding)
+
+
+def _bad_utf8_lines(data: bytes) -> tuple[int, ...] | None:
+    """The lines that are not UTF-8 of a file that is UTF-8 elsewhere: at least as many of its
+    lines beyond ASCII are valid UTF-8 as not (a file in a code page has next to none); None when
+    it is not UTF-8 at all."""
+    valid, bad = 0, []
+    for number, line in enumerate(data.split(b"\n"), start=1):
+        if line.isascii():
+            continue
+        try:
+            line.decode("utf-8")
+            valid += 1
+        except UnicodeDecodeError:
+            bad.append(number)
+    return tuple(bad) if valid and valid >= len(bad) else None
 
 
 def _decode(path: Path, data: bytes, encoding: str) -> str:
@@ -187,8 +220,4 @@ def _read_hub_dataset(dataset_id: str, column: str) -> list[str]:
 
 def write_prompts(prompts: list[str], path: Path, column: str = "prompt") -> None:
     """One JSON object per line with the prompt in ``column``, written whole or not at all."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.partial")
-    lines = "".join(json.dumps({column: text}, ensure_ascii=False) + "\n" for text in prompts)
-    partial.write_text(lines, encoding="utf-8")
-    partial.replace(path)
+    write_lines(path, (json.dumps({column: text}, ensure_ascii=False) for text in prompts))

@@ -6,6 +6,8 @@ need them, so ``kto --help`` and the quick commands start fast.
 """
 
 import os
+import shlex
+import signal
 import sys
 import traceback
 import warnings
@@ -16,7 +18,7 @@ import typer
 
 from kto.cli import campaign, community, generation, project_tools, prompts, results, servers
 from kto.cli._common import console, typer_factory
-from kto.errors import KtoError, one_line, short
+from kto.errors import Interrupted, KtoError, one_line, short
 
 # Harmless warnings from distilabel 1.5.3 under pydantic >= 2.12 (field declarations, and a
 # validator of LlamaCppLLM that returns None); they would bury the command's own output.
@@ -68,15 +70,18 @@ def main() -> None:
     one names its type and the file with its full report (printed too with KTO_DEBUG=1)."""
     command = typer.main.get_command(app)
     args = sys.argv[1:] or ["--help"]
+    signal.signal(signal.SIGTERM, on_sigterm)
     try:
         # Without standalone mode, click returns the code of a typer.Exit instead of exiting.
         code = command.main(args, prog_name="kto", standalone_mode=False)
+        if code == INTERRUPTED:  # typer's code for a Ctrl-C outside a run that saves its work
+            interrupted(None, args)
         if isinstance(code, int):
             sys.exit(code)
     except KtoError as error:
         fail(str(error), 1, error)
-    except (typer.Abort, KeyboardInterrupt) as error:
-        fail("interrupted", 130, error)
+    except (Interrupted, typer.Abort, KeyboardInterrupt) as error:
+        interrupted(error, args)
     except typer.TyperException as error:  # bad options and arguments
         param = getattr(error, "param", None)
         fail(f"{param.name if param else 'usage'}: {error.format_message()}", 2, error)
@@ -86,6 +91,33 @@ def main() -> None:
         ERROR_LOG.parent.mkdir(parents=True, exist_ok=True)
         ERROR_LOG.write_text(report, encoding="utf-8")
         fail(f"unexpected {type(error).__name__}: {short(error, 300)} (full report: {ERROR_LOG})", 1, error)
+
+
+INTERRUPTED = 128 + signal.SIGINT
+TERMINATED: list[int] = []  # SIGTERM was received: the exit code says so (143, not Ctrl-C's 130)
+
+
+def on_sigterm(signum: int, frame) -> None:
+    """SIGTERM stops a step as Ctrl-C does (the step saves what it has), through whichever
+    handler Ctrl-C has now: asyncio's while a run asks, which lets its requests end cleanly."""
+    TERMINATED.append(signum)
+    handler = signal.getsignal(signal.SIGINT)
+    if not callable(handler):
+        raise KeyboardInterrupt
+    handler(signal.SIGINT, frame)
+
+
+def interrupted(error: BaseException | None, args: list[str]) -> None:
+    """One line: what the step kept, and the command that goes on from there."""
+    kept = error.kept if isinstance(error, Interrupted) else "what was done is kept, nothing is half written"
+    again = shlex.join(["kto", *args])
+    code = 128 + TERMINATED[0] if TERMINATED else INTERRUPTED
+    if error is not None and os.environ.get("KTO_DEBUG"):
+        traceback.print_exception(error, file=sys.stderr)
+    console.print(
+        f"interrupted: {one_line(kept)}; run `{again}` again to go on", markup=False, highlight=False
+    )
+    sys.exit(code)
 
 
 def fail(message: str, code: int, error: BaseException) -> None:

@@ -13,21 +13,21 @@ app = typer_factory("Make prompts with a writer model, and check a prompts file.
 
 
 class WriterBar:
-    """One bar for the writer's requests, whose total grows with each round."""
+    """One bar: the prompts kept of those wanted."""
 
-    def __init__(self, bar):
+    def __init__(self, bar, wanted: int):
         self.bar = bar
-        self.task = bar.add_task("asking the writer", total=0)
-        self.total = 0
+        self.task = bar.add_task("prompts kept", total=wanted)
 
     def planned(self, jobs, estimates, recovered: int) -> None:
         if recovered:
             console.print(f"Resuming: {recovered} answers kept from an interrupted run")
-        self.total += sum(len(job.prompts) for job in jobs)
-        self.bar.update(self.task, total=self.total)
 
     def answered(self, model: str, ok: bool) -> None:
-        self.bar.advance(self.task)
+        pass
+
+    def kept(self, count: int) -> None:
+        self.bar.update(self.task, completed=count)
 
 
 @app.command("generate")
@@ -37,7 +37,8 @@ def prompts_generate_command(
     output: OutputOption = None,
     local: LocalOption = False,
 ) -> None:
-    """Ask a writer model for new prompts in the project's language, until N pass the gates."""
+    """Ask a writer model for new prompts in the project's language, until N pass the gates;
+    exit 1 when the output holds fewer."""
     from kto import prompt_writer
 
     config = project(ctx)
@@ -47,11 +48,9 @@ def prompts_generate_command(
             n=n,
             output=output or config.path(prompt_writer.DEFAULT_OUTPUT),
             local=local,
-            progress=WriterBar(bar),
+            progress=WriterBar(bar, n),
             warn=warn,
         )
-    for model, error in report.errors.items():
-        warn(f"{model}: some requests failed ({error}); run kto prompts generate again to go on")
     dropped = ", ".join(f"{count} {reason}" for reason, count in report.dropped.most_common())
     asked = f"{report.asked} requests in this run" if report.asked else "nothing asked"
     console.print(f"Kept {report.kept} prompts in {report.path} ({asked}); dropped: {dropped or 'none'}")
@@ -70,10 +69,20 @@ def prompts_check_command(
         bool, typer.Option("--fix", help="Write the prompts without the problems next to the file")
     ] = False,
 ) -> None:
-    """List the empty, too long, wrong-language, repeated and near-repeated prompts; exit 1 if any."""
+    """List the empty, undecodable, wordless, too long, wrong-language, repeated and near-repeated
+    prompts, and lists on one line; exit 1 if any (with --fix: if no clean copy could be written)."""
     from kto import prompt_checks
 
     report = prompt_checks.check(project(ctx), file, fix=fix)
+    if report.read_as:
+        warn(
+            f"{report.source} is not UTF-8: read as {report.read_as} (a guess): "
+            "save it as UTF-8 if it reads wrong"
+        )
+    if report.bad_lines:
+        lines = ", ".join(map(str, report.bad_lines))
+        hold = "line {} holds" if len(report.bad_lines) == 1 else "lines {} hold"
+        warn(f"{report.source}: {hold.format(lines)} bytes that are not UTF-8 (shown as \ufffd)")
     if report.findings:
         table = Table(
             "row",
@@ -83,11 +92,10 @@ def prompts_check_command(
         )
         for finding in report.findings:
             text = " / ".join(finding.text.split("\n"))
-            table.add_row(str(finding.row), f"{finding.reason}: {finding.detail}", text[:60] or "(empty)")
+            table.add_row(finding.where, f"{finding.reason}: {finding.detail}", text[:60] or "(empty)")
         console.print(table)
     console.print(f"{report.source}: {report.rows} prompts, " + (report.summary() or "no problems"))
     if report.fixed:
-        kept = report.rows - len(report.findings)
-        console.print(f"Wrote the {kept} prompts without problems to {Path(report.fixed)}")
-    if report.findings:
+        console.print(f"Wrote the {report.kept} prompts without problems to {Path(report.fixed)}")
+    if (report.findings and not report.fixed) or (report.fixed and not report.kept):
         raise typer.Exit(1)
