@@ -2,6 +2,7 @@
 
 import json
 import unicodedata
+from dataclasses import replace
 
 import pytest
 from conftest import (
@@ -18,7 +19,10 @@ from fake_provider import FakeProvider
 from helpers import export_rows
 
 from kto import engine, jobs, suggest
+from kto import judge as judge_module
 from kto.config import ModelSlot, load_config
+from kto.judge import RATING_CHOICES, Judge
+from kto.suggest import SuggestedLabel
 
 JUDGE = "gemma-3-270m-local-judge"
 
@@ -47,7 +51,11 @@ def test_suggestions_fill_every_record_once_and_never_become_labels(annotation_p
     found = suggestions(argilla_server, annotation_project)
     assert len(found) == 4
     for [one] in found.values():
-        assert one["question"] == "rating" and one["agent"] == JUDGE and one["value"] in {"up", "down"}
+        assert (
+            one["question"] == "rating"
+            and one["agent"].startswith(f"{JUDGE}@")
+            and one["value"] in {"up", "down"}
+        )
         assert one["score"] == pytest.approx(2 / 3) or one["score"] == 1.0  # 2 or 3 of 3 judgements
     dataset = dataset_of(argilla_server, annotation_project)
     [rated] = [record for record in records_of(dataset, "team/model-0") if record.responses["rating"]]
@@ -77,16 +85,25 @@ def test_suggestions_fill_every_record_once_and_never_become_labels(annotation_p
     labels = {row["prompt"]: row["label"] for row in rows}
     assert labels == {f"Prompt number {index}": (votes[("annotator2", index)] == "up") for index in (0, 1)}
     judge = json.loads((folder / "statistics.json").read_text())["judge"]
-    assert judge == {"agents": [JUDGE], "compared": 2, "agreed": 1, "rate": 0.5}
+    assert judge == {"agents": [one["agent"]], "compared": 2, "agreed": 1, "rate": 0.5}
     assert "Judge-human agreement: 50% (1 of 2" in (folder / "README.md").read_text(encoding="utf-8")
 
 
-def test_the_majority_of_judgements_is_the_verdict():
-    assert suggest.verdict(["1", "1", "0"]) == suggest.Verdict("up", 2 / 3)
-    assert suggest.verdict(["0", " 0.", None]) == suggest.Verdict("down", 1.0)
-    assert suggest.verdict(["Yes: 1", "no digit", ""]) == suggest.Verdict("up", 1.0)
-    assert suggest.verdict(["1", "0"]) is None  # a tie decides nothing
-    assert suggest.verdict(["maybe", None]) is None
+def rating_judge() -> Judge:
+    return Judge(
+        ModelSlot(id="team/judge", backend="openai", base_url="http://127.0.0.1:9/v1"),
+        "{prompt}",
+        RATING_CHOICES,
+    )
+
+
+def test_the_majority_of_judgements_is_the_suggested_label():
+    judge = rating_judge()
+    assert suggest.suggested(judge, ["1", "1", "0"]) == SuggestedLabel("up", 2 / 3)
+    assert suggest.suggested(judge, ["0", " 0.", None]) == SuggestedLabel("down", 1.0)
+    assert suggest.suggested(judge, ["Yes: 1", "no digit", ""]) == SuggestedLabel("up", 1.0)
+    assert suggest.suggested(judge, ["1", "0"]) is None  # a tie decides nothing
+    assert suggest.suggested(judge, ["maybe", None]) is None
 
 
 @pytest.mark.parametrize(
@@ -94,17 +111,33 @@ def test_the_majority_of_judgements_is_the_verdict():
 )
 def test_a_judge_may_answer_in_the_digits_of_its_script(script):
     one, zero = (unicodedata.lookup(f"{script} DIGIT {name}".strip()) for name in ("ONE", "ZERO"))
-    assert suggest.binary_digit(one) == 1
-    assert suggest.binary_digit(f" {zero}.") == 0
-    assert suggest.verdict([one, one, zero]) == suggest.Verdict("up", 2 / 3)
-    assert suggest.verdict([zero, f"{zero}\n", None]) == suggest.Verdict("down", 1.0)
+    judge = rating_judge()
+    assert judge.choice(one) == 1
+    assert judge.choice(f" {zero}.") == 0
+    assert suggest.suggested(judge, [one, one, zero]) == SuggestedLabel("up", 2 / 3)
+    assert suggest.suggested(judge, [zero, f"{zero}\n", None]) == SuggestedLabel("down", 1.0)
 
 
 def test_only_digits_that_mean_zero_or_one_count():
     two, three = unicodedata.lookup("EXTENDED ARABIC-INDIC DIGIT TWO"), unicodedata.lookup("THAI DIGIT THREE")
-    assert suggest.binary_digit(f"{two} or 1") == 1  # a Persian 2 is skipped, as an ASCII 2 is
-    assert suggest.binary_digit(three) is None
-    assert suggest.binary_digit("\N{SUPERSCRIPT ONE} I l") is None  # not decimal digits
+    judge = rating_judge()
+    assert judge.choice(f"{two} or 1") == 1  # a Persian 2 is skipped, as an ASCII 2 is
+    assert judge.choice(three) is None
+    assert judge.choice("\N{SUPERSCRIPT ONE} I l") is None  # not decimal digits
+
+
+def test_the_agent_changes_with_anything_that_changes_the_judges_verdicts(project):
+    config = load_config(project / "project.yaml")
+    judge = judge_module.rating_judge(config, local=False)
+    assert suggest.agent(judge).startswith(f"{judge.slot.id}@")
+    assert suggest.agent(judge) == suggest.agent(judge_module.rating_judge(config, local=False))
+    others = [
+        replace(judge, template=judge.template + " "),
+        replace(judge, slot=judge.slot.model_copy(update={"temperature": 0.0})),
+        replace(judge, slot=judge.slot.model_copy(update={"base_url": "http://127.0.0.1:1/v1"})),
+        replace(judge, fixed={"instructions": "another task"}),
+    ]
+    assert len({suggest.agent(judge), *map(suggest.agent, others)}) == 5
 
 
 def test_each_sample_is_a_slot_of_the_judge(project):
@@ -114,13 +147,15 @@ def test_each_sample_is_a_slot_of_the_judge(project):
     assert {slot.served_model for slot in slots} == {"team/judge"}  # the name every request carries
     assert {(slot.base_url, slot.temperature) for slot in slots} == {("http://127.0.0.1:9/v1", 0.3)}
     config = load_config(project / "project.yaml")
-    assert suggest.judge_slot(config, local=True).backend == "local"
-    assert suggest.judge_slot(config, local=False) == config.suggest.judge
+    assert judge_module.rating_judge(config, local=True).slot.backend == "local"
+    assert judge_module.rating_judge(config, local=False).slot == config.suggest.judge
 
 
 def test_the_judge_prompt_carries_the_task_and_the_record(project):
     config = load_config(project / "project.yaml")
-    text = config.suggest.judge_text(config.task.system_prompt, "A {braced} prompt", "An answer")
+    text = judge_module.rating_judge(config, local=False).text(
+        prompt="A {braced} prompt", response="An answer"
+    )
     assert config.task.system_prompt in text and "A {braced} prompt" in text and "An answer" in text
     assert "{prompt}" not in text and "{response}" not in text
 
@@ -149,11 +184,11 @@ def test_every_judgement_carries_the_judges_model_name(project, served_model):
             prompts=texts,
             slots=suggest.sample_slots(judge, 3),
             messages=lambda text: jobs.messages(None, text),
-            max_new_tokens=suggest.JUDGE_MAX_NEW_TOKENS,
+            max_new_tokens=judge_module.MAX_NEW_TOKENS,
             progress=Quiet(),
             warn=pytest.fail,
             save=lambda answers: None,
-            choices=suggest.CHOICES,
+            choices=RATING_CHOICES,
         )
     finally:
         fake.stop()

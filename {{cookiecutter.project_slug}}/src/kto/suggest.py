@@ -3,28 +3,28 @@
 The judge runs on ``kto generate``'s engine, ``samples`` times per record (one slot per sample,
 so the samples run in parallel), with a journal of its answers: a killed run resumes without
 asking again. The suggestion is the majority of the judgements, its score the share that
-agreed, its agent the judge's id. A record holds one suggestion per question, so writing again
-replaces it: re-runs never duplicate. Records already judged by the same judge are skipped
-unless asked to redo them.
+agreed, its agent the judge's id and identity (``Judge.identity``: its server, model, sampling
+and prompt). A record holds one suggestion per question, so writing again replaces it: re-runs
+never duplicate. Records already judged by the same judge, with the same identity, are skipped
+unless asked to redo them: a changed judge prompt or model judges every record again.
 """
 
 from collections import Counter
 from dataclasses import dataclass
 
-from kto import engine, jobs, judging, local_model
+from kto import engine, jobs
 from kto.annotation import log_in_batches
 from kto.config import ModelSlot, ProjectConfig
+from kto.judge import Judge, rating_judge
 from kto.labels import DOWN, QUESTION, UP
 from kto.responses import Table
 from kto.serving import raise_on_failure, unserved
 
-# The judge answers with one digit; a few tokens leave room for a server's chat formatting.
-JUDGE_MAX_NEW_TOKENS = 4
-CHOICES = ("0", "1")  # the embedded judge is held to them; a server's is asked in the prompt
-
 
 @dataclass(frozen=True)
-class Verdict:
+class SuggestedLabel:
+    """The majority of a record's judgements, as Argilla's suggestion."""
+
     value: str  # UP or DOWN
     score: float  # the share of judgements that agree with it
 
@@ -39,13 +39,6 @@ class SuggestReport:
     error: str | None = None  # the first error of the judge's requests, if any failed
 
 
-def judge_slot(config: ProjectConfig, local: bool) -> ModelSlot:
-    judge = config.suggest.judge
-    if local:
-        return ModelSlot(id=local_model.JUDGE_ID, backend="local", temperature=judge.temperature)
-    return judge
-
-
 def sample_slots(judge: ModelSlot, samples: int) -> list[ModelSlot]:
     """One slot per judgement of each record; their ids name the samples in the journal, while
     every request still carries the judge's model name."""
@@ -56,45 +49,47 @@ def sample_slots(judge: ModelSlot, samples: int) -> list[ModelSlot]:
     ]
 
 
-def to_judge(records, judge_id: str, redo: bool) -> list:
+def agent(judge: Judge) -> str:
+    """The suggestions' agent: the judge's id and identity, so a changed judge is another agent."""
+    return f"{judge.slot.id}@{judge.identity()}"
+
+
+def to_judge(records, agent_name: str, redo: bool) -> list:
     """The records without a suggestion from this judge (all of them with ``redo``)."""
     return [
         record
         for record in records
-        if redo or (record.suggestions.to_dict().get(QUESTION) or {}).get("agent") != judge_id
+        if redo or (record.suggestions.to_dict().get(QUESTION) or {}).get("agent") != agent_name
     ]
 
 
-def judge_texts(config: ProjectConfig, records) -> dict[str, list]:
+def judge_texts(judge: Judge, records) -> dict[str, list]:
     """The judge's prompt for each record; records with the same prompt and response share one."""
     texts: dict[str, list] = {}
     for record in records:
-        text = config.suggest.judge_text(
-            config.task.system_prompt, record.fields["prompt"], record.fields["completion"]
-        )
+        text = judge.text(prompt=record.fields["prompt"], response=record.fields["completion"])
         texts.setdefault(text, []).append(record)
     return texts
 
 
-def verdict(answers: list[str | None]) -> Verdict | None:
+def suggested(judge: Judge, answers: list[str | None]) -> SuggestedLabel | None:
     """The majority of the judgements that give a digit; None when there are none, or a tie."""
-    digits = Counter(found for answer in answers if answer and (found := binary_digit(answer)) is not None)
+    digits = Counter(found for answer in answers if (found := judge.choice(answer)) is not None)
     if not digits or digits[1] == digits[0]:
         return None
     value, count = digits.most_common(1)[0]
-    return Verdict(UP if value == 1 else DOWN, count / sum(digits.values()))
+    return SuggestedLabel(UP if value == 1 else DOWN, count / sum(digits.values()))
 
 
-def binary_digit(answer: str) -> int | None:
-    """The first 0 or 1 in the answer, in any script (``judging.digit``)."""
-    return judging.digit(answer, (0, 1))
+def suggestions(judge: Judge, table: Table, texts: list[str]) -> dict[str, SuggestedLabel | None]:
+    return {
+        text: suggested(judge, [response.text for response in table.get(text, {}).values()]) for text in texts
+    }
 
 
-def verdicts(table: Table, texts: list[str]) -> dict[str, Verdict | None]:
-    return {text: verdict([response.text for response in table.get(text, {}).values()]) for text in texts}
-
-
-def write(dataset, records_by_text: dict[str, list], found: dict[str, Verdict | None], judge_id: str) -> int:
+def write(
+    dataset, records_by_text: dict[str, list], found: dict[str, SuggestedLabel | None], agent_name: str
+) -> int:
     """Attach each verdict as the record's suggestion; fields and metadata are sent again because
     Argilla's upsert replaces them, while human responses are left as they are."""
     import argilla as rg
@@ -104,12 +99,10 @@ def write(dataset, records_by_text: dict[str, list], found: dict[str, Verdict | 
             id=record.id,
             fields=dict(record.fields),
             metadata=dict(record.metadata or {}),
-            suggestions=[
-                rg.Suggestion(QUESTION, found_verdict.value, score=found_verdict.score, agent=judge_id)
-            ],
+            suggestions=[rg.Suggestion(QUESTION, label.value, score=label.score, agent=agent_name)],
         )
-        for text, found_verdict in found.items()
-        if found_verdict
+        for text, label in found.items()
+        if label
         for record in records_by_text[text]
     ]
     log_in_batches(dataset, updated)
@@ -117,35 +110,37 @@ def write(dataset, records_by_text: dict[str, list], found: dict[str, Verdict | 
 
 
 def run(config: ProjectConfig, *, local: bool, redo: bool, progress: engine.Progress, warn) -> SuggestReport:
-    """Judge the records that lack this judge's suggestion, and write the verdicts to Argilla."""
+    """Judge the records that lack this judge's suggestion, and write the suggestions to Argilla."""
     from kto.argilla_client import open_dataset
 
-    judge = judge_slot(config, local)
+    judge = rating_judge(config, local)
     # Before anything else: a judge alone on a dead server would only wait, then fail every request.
-    raise_on_failure(unserved([judge], unreachable=True))
+    raise_on_failure(unserved([judge.slot], unreachable=True))
     client, dataset = open_dataset(config)
     records = list(dataset.records(with_suggestions=True, with_responses=False))
-    pending = to_judge(records, judge.id, redo)
-    by_text = judge_texts(config, pending)
+    name = agent(judge)
+    pending = to_judge(records, name, redo)
+    by_text = judge_texts(judge, pending)
     written = 0
 
     def save(answers: Table) -> None:
         nonlocal written
-        written = write(dataset, by_text, verdicts(answers, list(by_text)), judge.id)
+        written = write(dataset, by_text, suggestions(judge, answers, list(by_text)), name)
 
     filled = engine.fill_gaps(
         config,
         journal=config.path(".cache/kto/suggest.journal.jsonl"),
         command="kto suggest",
         prompts=list(by_text),
-        slots=sample_slots(judge, config.suggest.samples),
+        slots=sample_slots(judge.slot, config.suggest.samples),
         messages=lambda text: jobs.messages(None, text),
-        max_new_tokens=JUDGE_MAX_NEW_TOKENS,
+        max_new_tokens=judge.max_new_tokens,
         progress=progress,
         warn=warn,
         save=save,
-        choices=CHOICES,
+        choices=judge.choices,
     )
-    name = f"{config.argilla.workspace}/{config.argilla.dataset} at {client.api_url}"
-    error = next(iter(filled.errors.values()), None)
-    return SuggestReport(name, judge.id, len(records), len(pending), written, error)
+    where = f"{judge.slot.id} at {judge.slot.base_url or judge.slot.backend}"
+    error = next((f"{where}: {found}" for found in filled.errors.values()), None)
+    site = f"{config.argilla.workspace}/{config.argilla.dataset} at {client.api_url}"
+    return SuggestReport(site, name, len(records), len(pending), written, error)

@@ -172,9 +172,7 @@ def texts_of(value: str | list[dict]) -> list[str]:
 
 
 def output_dir(config: ProjectConfig, *, dry_run: bool) -> Path:
-    """``training.output_dir``; a dry run's tiny model goes beside it, never over a trained one."""
-    folder = config.path(config.training_settings().output_dir)
-    return folder.with_name(f"{folder.name}-dry-run") if dry_run else folder
+    return config.model_dir(dry_run=dry_run)
 
 
 def base_model(name: str):
