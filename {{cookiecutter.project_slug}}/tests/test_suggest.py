@@ -53,7 +53,7 @@ def test_suggestions_fill_every_record_once_and_never_become_labels(annotation_p
     for [one] in found.values():
         assert (
             one["question"] == "rating"
-            and one["agent"].startswith(f"{JUDGE}@")
+            and one["agent"].startswith(f"{JUDGE} ")
             and one["value"] in {"up", "down"}
         )
         assert one["score"] == pytest.approx(2 / 3) or one["score"] == 1.0  # 2 or 3 of 3 judgements
@@ -129,7 +129,7 @@ def test_only_digits_that_mean_zero_or_one_count():
 def test_the_agent_changes_with_anything_that_changes_the_judges_verdicts(project):
     config = load_config(project / "project.yaml")
     judge = judge_module.rating_judge(config, local=False)
-    assert suggest.agent(judge).startswith(f"{judge.slot.id}@")
+    assert suggest.agent(judge).startswith(f"{judge.slot.id} ")
     assert suggest.agent(judge) == suggest.agent(judge_module.rating_judge(config, local=False))
     others = [
         replace(judge, template=judge.template + " "),
@@ -215,3 +215,43 @@ def test_a_judge_its_server_does_not_list_or_that_does_not_answer_is_refused_bef
     [line] = dead.stderr.strip().splitlines()
     assert line.startswith("error: model team/judge: ") and "no answer" in line
     assert fake.attempts.total() == 0
+
+
+@pytest.mark.slow  # five kto runs against a real Argilla
+def test_a_changed_judge_judges_again_and_failed_judgements_exit_non_zero(annotation_project, fake_provider):
+    """A judge is its server, model, sampling and prompt: change one and every record is judged
+    again; a run whose requests fail leaves records without a suggestion and exits 1, naming the
+    judge's server."""
+    write_generations(annotation_project, prompts=2, models=2)
+    assert run_kto(annotation_project, "annotate").returncode == 0
+    fake, url = fake_provider(["team/judge"], latency=0.01, replies={"team/judge": lambda text: "1"})
+
+    def use_judge(url: str, prompt_end: str = "", **settings) -> None:
+        def change(config):
+            config["suggest"].update(judge=openai_slot("team/judge", url, **settings), samples=1)
+            config["suggest"]["prompt"] = config["suggest"]["prompt"].rstrip() + prompt_end
+
+        edit_config(annotation_project, change)
+
+    use_judge(url)
+    first = run_kto(annotation_project, "suggest")
+    assert first.returncode == 0 and ": 4 suggestions from team/judge " in first.stderr, first.stderr
+    same = run_kto(annotation_project, "suggest")
+    assert same.returncode == 0 and "all 4 records already have a suggestion" in same.stderr
+    use_judge(url, " One digit.")
+    changed = run_kto(annotation_project, "suggest")
+    assert changed.returncode == 0 and ": 4 suggestions from team/judge " in changed.stderr
+    assert fake.attempts.total() == 8  # each record asked once per judge prompt
+
+    _, failing = fake_provider(["team/judge"], latency=0.01, share_500=1.0)
+    use_judge(failing, max_retries=0)
+    failed = run_kto(annotation_project, "suggest")
+    assert failed.returncode == 1
+    assert (
+        failed.stderr.strip()
+        .splitlines()[-1]
+        .startswith(
+            f"error: suggest: no suggestion for 4 records, requests failed (first: team/judge at {failing}: "
+            "InternalServerError"
+        )
+    )

@@ -50,8 +50,9 @@ def sample_slots(judge: ModelSlot, samples: int) -> list[ModelSlot]:
 
 
 def agent(judge: Judge) -> str:
-    """The suggestions' agent: the judge's id and identity, so a changed judge is another agent."""
-    return f"{judge.slot.id}@{judge.identity()}"
+    """The suggestions' agent: the judge's id and identity, so a changed judge is another agent
+    (Argilla allows letters, digits, spaces and ``-_:./`` in an agent)."""
+    return f"{judge.slot.id} {judge.identity()}"
 
 
 def to_judge(records, agent_name: str, redo: bool) -> list:
