@@ -4,7 +4,10 @@ The base, the tuned model and the judge are slots on the fake provider, whose ``
 each model say what the test needs; its request counters tell what was asked, and how often.
 """
 
+import asyncio
+import gc
 import json
+import logging
 import re
 
 import pyarrow.parquet as pq
@@ -13,12 +16,15 @@ from conftest import edit_config, openai_slot, run_kto
 from fake_provider import FakeProvider
 from helpers import rated_backup
 
-from kto import evaluation, judging
+from kto import engine, evaluation, jobs, judging
 from kto.checks import Gates
-from kto.config import load_config
+from kto.config import ModelSlot, load_config
 from kto.errors import KtoError
+from kto.jobs import Job
+from kto.journal import Journal
 from kto.judge import pair_judge
 from kto.judging import TOO_FEW
+from kto.remote import RemoteModel
 
 BASE, TUNED, JUDGE = "team/base", "team/tuned", "team/judge"
 PROMPTS = [f"Prompt number {n}" for n in range(6)]
@@ -286,3 +292,31 @@ def test_the_judges_instructions_name_the_language_and_the_task_and_can_be_repla
         KtoError, match=re.escape("eval: Value error, the judge prompt must contain {second}")
     ):
         load_config(project / "project.yaml")
+
+
+def test_a_models_client_is_closed_in_the_loop_that_used_it(tmp_path, provider, caplog):
+    """kto eval runs the engine twice (answers, then verdicts): a client left open for the garbage
+    collector to close during a later loop logged "Event loop is closed" tracebacks after a clean
+    run. The engine closes every model's client inside its own loop."""
+    _, url = provider()
+    slot = ModelSlot(id=BASE, backend="openai", base_url=url)
+    models = {slot.id: RemoteModel(slot, 8)}
+    engine.run(
+        [Job(slot, ["Prompt number 0"])],
+        models,
+        Journal(tmp_path / "journal.jsonl", print),
+        messages=lambda prompt: jobs.messages(None, prompt),
+        stall_timeout=30,
+        answered=lambda model, ok: None,
+    )
+    assert models[slot.id]._client.is_closed()
+
+    async def later_loop() -> None:  # the next round: the earlier model is collected meanwhile
+        models.clear()
+        gc.collect()
+        await asyncio.sleep(0.05)
+
+    with caplog.at_level(logging.ERROR, logger="asyncio"):
+        asyncio.run(later_loop())
+        gc.collect()
+    assert "Event loop is closed" not in caplog.text and "never retrieved" not in caplog.text

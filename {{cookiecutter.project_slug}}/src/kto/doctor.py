@@ -140,7 +140,7 @@ def check_embedded(config: ProjectConfig) -> list[Finding]:
     try:
         model = EmbeddedModel(ModelSlot(id="doctor", backend="local", temperature=0.0), config, 4, None)
         model.load()
-        answer = asyncio.run(model.ask([{"role": "user", "content": "Say yes."}]))
+        answer = asyncio.run(ask_once(model, [{"role": "user", "content": "Say yes."}]))
         findings.append(Finding("embedded model", "ok", f"answered in a process of its own ({answer!r})"))
     except Exception as error:  # a crash, a failed load: what the first --local run would meet
         died = model.server.death() if model else None
@@ -153,6 +153,14 @@ def check_embedded(config: ProjectConfig) -> list[Finding]:
         if model:
             model.close()
     return findings
+
+
+async def ask_once(model, messages: list[dict]) -> str | None:
+    """One answer, the model's connections closed in the same loop (``ChatModel.aclose``)."""
+    try:
+        return await model.ask(messages)
+    finally:
+        await model.aclose()
 
 
 # -- Argilla, the Hub, redis -------------------------------------------------------------------

@@ -198,6 +198,9 @@ async def _ask_all(
             await work
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.gather(*requests, return_exceptions=True)
+        # In this loop: a client closed later, by the garbage collector, would log "Event loop is
+        # closed" tracebacks from a later loop (a second asyncio.run, as kto eval's judge round).
+        await asyncio.gather(*(model.aclose() for model in models.values()), return_exceptions=True)
 
 
 class _Watch:
