@@ -53,3 +53,10 @@ def test_the_prompts_benchmark_prints_its_rates_and_ratio():
     assert re.search(r"30 kept in +[\d.]+ s = +[\d.]+ prompts/s", out), out
     assert re.search(r"\d+ requests / 30 kept = \d+\.\d{3}", out), out
     assert re.search(r"ratio plain/kto +: \d+\.\d\d", out), out
+
+
+@pytest.mark.slow
+def test_the_eval_benchmark_prints_both_times_and_their_ratio():
+    out = run_benchmark("eval_remote.py", "--prompts", "8", "--latency", "0.05")
+    assert re.search(r"plain AsyncOpenAI +[\d.]+ s, kto eval +[\d.]+ s, ratio plain/kto \d+\.\d\d", out), out
+    assert "asked twice: 0" in out, out

@@ -71,7 +71,8 @@ def own_slots(config: ProjectConfig, dry_run: bool) -> tuple[ModelSlot, ModelSlo
 
 def eval_slots(config: ProjectConfig, local: bool) -> EvalSlots:
     """eval.base and eval.tuned (default: the project's own models); the judge: eval.judge, else
-    suggest.judge, or the embedded model with ``local``."""
+    suggest.judge, or the embedded model with ``local``. Refused unless their servers list them."""
+    judge = pair_judge(config, local)
     settings = config.eval
     if settings.base and settings.tuned:
         base, tuned = settings.base, settings.tuned
@@ -80,7 +81,9 @@ def eval_slots(config: ProjectConfig, local: bool) -> EvalSlots:
         base, tuned = settings.base or own_base, settings.tuned or own_tuned
     if base.id == tuned.id:
         raise KtoError("eval.tuned", f"the base and the tuned model have the same id {base.id!r}: rename one")
-    return EvalSlots(base, tuned, pair_judge(config, local))
+    # Before anything is asked: a judge on a dead server would waste every answer's request.
+    raise_on_failure(unserved([base, tuned, judge.slot], unreachable=True))
+    return EvalSlots(base, tuned, judge)
 
 
 def held_out_prompts(config: ProjectConfig) -> list[str]:
@@ -138,18 +141,10 @@ def run(
 ) -> EvalReport:
     """Answer, gate, judge, count, and write the report, the pairs and the chart."""
     slots = eval_slots(config, local)
-    # Before anything is asked: a judge on a dead server would waste every answer's request.
-    raise_on_failure(unserved([slots.base, slots.tuned, slots.judge.slot], unreachable=True))
     chosen = prompts if prompts is not None else held_out_prompts(config)[:limit]
     asker = Asker(config, slots, redo, progress, warn)
-    answers = asker.answers(chosen)
-    pairs = make_pairs(answers, chosen, slots, rejected_by_gate(config))
-    keys = {pair.prompt: judge_keys(slots.judge, pair) for pair in pairs if pair.needs_judge}
-    verdicts = asker.verdicts([key for both in keys.values() for key in both])
-    for pair in pairs:
-        if pair.prompt in keys:
-            first, second = (raw(verdicts, key, slots.judge.slot.id) for key in keys[pair.prompt])
-            pair.judged(first, second, slots.judge.choice)
+    pairs = asker.pairs(chosen, rejected_by_gate(config))
+    asker.judge(pairs)
     report = summary(asker.folder, pairs, slots, config.eval.min_prompts)
     report.asked, report.errors, report.reused = asker.asked, asker.errors, asker.reused
     report.unjudged = len(chosen) - report.prompts
@@ -168,15 +163,42 @@ class Asker:
         self.errors: dict[str, str] = {}
         self.reused: dict[str, reuse.Reused] = {}
 
-    def answers(self, prompts: list[str]) -> responses.Table:
+    def pairs(self, prompts: list[str], rejected: Callable[[str | None], bool]) -> list[Pair]:
+        """Both models' answers, and a pair for each prompt both have answered (a failed request is
+        a gap the next run fills), with the language gate's findings."""
+        models = [self.slots.base, self.slots.tuned]
         tokens = self.config.generation.max_new_tokens
-        models = {slot.id: identities.of_slot(slot, tokens) for slot in (self.slots.base, self.slots.tuned)}
-        return self._ask("answers", ANSWERS, prompts, [self.slots.base, self.slots.tuned], models, None)
+        table = self._ask(
+            "answers",
+            ANSWERS,
+            prompts,
+            models,
+            {slot.id: identities.of_slot(slot, tokens) for slot in models},
+            None,
+        )
+        found = []
+        for prompt in prompts:
+            base, tuned = (table.get(prompt, {}).get(slot.id) for slot in models)
+            if base and tuned and base.raw and tuned.raw:
+                found.append(Pair(prompt, base.text, tuned.text, rejected(base.text), rejected(tuned.text)))
+        return found
 
-    def verdicts(self, keys: list[str]) -> responses.Table:
+    def judge(self, pairs: list[Pair]) -> None:
+        """The judge's verdicts, in both orders, on every pair the gate has not decided."""
         judge = self.slots.judge
-        models = {judge.slot.id: judge.identity()}
-        return self._ask("verdicts", JUDGEMENTS, keys, [judge.slot], models, judge)
+        keys = {pair.prompt: judge_keys(judge, pair) for pair in pairs if pair.needs_judge}
+        table = self._ask(
+            "verdicts",
+            JUDGEMENTS,
+            [key for both in keys.values() for key in both],
+            [judge.slot],
+            {judge.slot.id: judge.identity()},
+            judge,
+        )
+        for pair in pairs:
+            if pair.prompt in keys:
+                first, second = (raw(table, key, judge.slot.id) for key in keys[pair.prompt])
+                pair.judged(first, second, judge.choice)
 
     def _ask(self, what, name, keys, slots, models, judge: Judge | None) -> responses.Table:
         path, journal = (
@@ -210,16 +232,6 @@ class Asker:
             known=known,
             choices=judge.choices if judge else None,
         )
-
-
-def make_pairs(table: responses.Table, prompts: list[str], slots: EvalSlots, rejected) -> list[Pair]:
-    """One pair per prompt both models have answered (a failed request is a gap the next run fills)."""
-    pairs = []
-    for prompt in prompts:
-        base, tuned = (table.get(prompt, {}).get(slot.id) for slot in (slots.base, slots.tuned))
-        if base and tuned and base.raw and tuned.raw:
-            pairs.append(Pair(prompt, base.text, tuned.text, rejected(base.text), rejected(tuned.text)))
-    return pairs
 
 
 def raw(table: responses.Table, key: str, slot_id: str) -> str | None:

@@ -128,12 +128,14 @@ def run(config: ProjectConfig, *, local: bool, redo: bool, progress: engine.Prog
         nonlocal written
         written = write(dataset, by_text, suggestions(judge, answers, list(by_text)), name)
 
+    samples = sample_slots(judge.slot, config.suggest.samples)
+    where = f"{judge.slot.id} at {judge.slot.base_url or judge.slot.backend}"
     filled = engine.fill_gaps(
         config,
         journal=config.path(".cache/kto/suggest.journal.jsonl"),
         command="kto suggest",
         prompts=list(by_text),
-        slots=sample_slots(judge.slot, config.suggest.samples),
+        slots=samples,
         messages=lambda text: jobs.messages(None, text),
         max_new_tokens=judge.max_new_tokens,
         progress=progress,
@@ -141,7 +143,6 @@ def run(config: ProjectConfig, *, local: bool, redo: bool, progress: engine.Prog
         save=save,
         choices=judge.choices,
     )
-    where = f"{judge.slot.id} at {judge.slot.base_url or judge.slot.backend}"
     error = next((f"{where}: {found}" for found in filled.errors.values()), None)
     site = f"{config.argilla.workspace}/{config.argilla.dataset} at {client.api_url}"
     return SuggestReport(site, name, len(records), len(pending), written, error)
