@@ -23,6 +23,7 @@ STEPS = {
         "backups",
         "checks",
         "evaluation",
+        "eval_setup",  # imports kto.checks' gates; a building block once they are one
         "prompt_checks",
         "prompt_writer",
         "export_files",

@@ -10,27 +10,18 @@ the counts, the verdict and the files are made. Answers and verdicts are kept in
 (``kto.reuse``), so a re-run asks nothing and gives the same figures; ``redo`` asks everything again.
 """
 
-import hashlib
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from kto import engine, identities, jobs, judging, responses, reuse
-from kto.config import ModelSlot, ProjectConfig
+from kto.config import ProjectConfig
 from kto.engine import FillReport, fill_gaps
-from kto.errors import KtoError
 from kto.eval_files import ANSWERS, IDENTITIES, JUDGEMENTS, write
-from kto.judge import Judge, pair_judge
+from kto.eval_setup import EvalSetup, held_out_prompts, setup
+from kto.judge import Judge
 from kto.judging import Pair
-from kto.serving import raise_on_failure, unserved
-
-
-@dataclass(frozen=True)
-class EvalSlots:
-    base: ModelSlot
-    tuned: ModelSlot
-    judge: Judge
 
 
 @dataclass
@@ -48,76 +39,6 @@ class EvalReport:
     unjudged: int = 0  # prompts still lacking an answer or a verdict: run kto eval again
     errors: dict[str, str] = field(default_factory=dict)  # slot id at its server -> first error
     reused: dict[str, reuse.Reused] = field(default_factory=dict)  # answers / verdicts kept
-
-
-def own_slots(config: ProjectConfig, dry_run: bool) -> tuple[ModelSlot, ModelSlot]:
-    """The project's own models, run here: the trained model in training.output_dir (the dry
-    run's, with ``dry_run``), and its base (the base its adapter names, else training.base_model)."""
-    if config.training is None:
-        raise KtoError("eval.base", "set eval.base and eval.tuned: this project has no training section")
-    from kto.transformers_model import adapter_base
-
-    trained = config.model_dir(dry_run=dry_run)
-    if not trained.is_dir():
-        run = "kto train --dry-run" if dry_run else "kto train"
-        raise KtoError("eval.tuned", f"no trained model in {trained}: run {run} first (or set eval.tuned)")
-    base = adapter_base(trained) or config.training.base_model
-    base_id = f"base-{hashlib.sha256(base.encode()).hexdigest()[:10]}"
-    return (
-        ModelSlot(id=base_id, backend="transformers", model=base),
-        ModelSlot(id=f"tuned-{identities.of_folder(trained)}", backend="transformers", model=str(trained)),
-    )
-
-
-def eval_slots(config: ProjectConfig, local: bool) -> EvalSlots:
-    """eval.base and eval.tuned (default: the project's own models); the judge: eval.judge, else
-    suggest.judge, or the embedded model with ``local``. Refused unless their servers list them."""
-    judge = pair_judge(config, local)
-    settings = config.eval
-    if settings.base and settings.tuned:
-        base, tuned = settings.base, settings.tuned
-    else:
-        own_base, own_tuned = own_slots(config, dry_run=local)
-        base, tuned = settings.base or own_base, settings.tuned or own_tuned
-    if base.id == tuned.id:
-        raise KtoError("eval.tuned", f"the base and the tuned model have the same id {base.id!r}: rename one")
-    # Before anything is asked: a judge on a dead server would waste every answer's request.
-    raise_on_failure(unserved([base, tuned, judge.slot], unreachable=True))
-    return EvalSlots(base, tuned, judge)
-
-
-def held_out_prompts(config: ProjectConfig) -> list[str]:
-    """The prompts of the export's test split, in their order, once each."""
-    import pyarrow.parquet as pq
-
-    from kto.splits import prompt_text
-
-    path = config.path(config.export.output) / "kto" / "test.parquet"
-    if not path.is_file():
-        raise KtoError(
-            "eval", f"no test split at {path}: run kto export (export.test_share > 0), or --prompts"
-        )
-    prompts = list(dict.fromkeys(prompt_text(row["prompt"]) for row in pq.read_table(path).to_pylist()))
-    if not prompts:
-        raise KtoError(
-            "eval", f"{path} holds no prompt: raise export.test_share and export again, or --prompts"
-        )
-    return prompts
-
-
-def rejected_by_gate(config: ProjectConfig) -> Callable[[str | None], bool]:
-    """Whether ``kto check``'s language gate rejects an answer (an empty one always fails)."""
-    from kto.checks import Gates, language_finding
-
-    gates = Gates.from_config(config)
-    language = gates.language if gates.actions["language"] != "off" else None
-
-    def rejected(text: str | None) -> bool:
-        if not text:
-            return True
-        return bool(language and language_finding(text, language)[1])
-
-    return rejected
 
 
 def judge_keys(judge: Judge, pair: Pair) -> tuple[str, str]:
@@ -140,12 +61,11 @@ def run(
     warn: Callable[[str], None],
 ) -> EvalReport:
     """Answer, gate, judge, count, and write the report, the pairs and the chart."""
-    slots = eval_slots(config, local)
     chosen = prompts if prompts is not None else held_out_prompts(config)[:limit]
-    asker = Asker(config, slots, redo, progress, warn)
-    pairs = asker.pairs(chosen, rejected_by_gate(config))
+    asker = Asker(config, setup(config, local), redo, progress, warn)
+    pairs = asker.pairs(chosen)
     asker.judge(pairs)
-    report = summary(asker.folder, pairs, slots, config.eval.min_prompts)
+    report = summary(asker.folder, pairs, asker.setup, config.eval.min_prompts)
     report.asked, report.errors, report.reused = asker.asked, asker.errors, asker.reused
     report.unjudged = len(chosen) - report.prompts
     write(report, pairs, asker.folder)
@@ -156,17 +76,17 @@ class Asker:
     """Asks the models of one eval run through the engine, keeps what they said in ``eval.output``
     (bound to their identities), and tallies what was asked, reused and failed."""
 
-    def __init__(self, config: ProjectConfig, slots: EvalSlots, redo: bool, progress, warn):
-        self.config, self.slots, self.redo, self.progress, self.warn = config, slots, redo, progress, warn
+    def __init__(self, config: ProjectConfig, setup: EvalSetup, redo: bool, progress, warn):
+        self.config, self.setup, self.redo, self.progress, self.warn = config, setup, redo, progress, warn
         self.folder = config.path(config.eval.output)
         self.asked = 0
         self.errors: dict[str, str] = {}
         self.reused: dict[str, reuse.Reused] = {}
 
-    def pairs(self, prompts: list[str], rejected: Callable[[str | None], bool]) -> list[Pair]:
+    def pairs(self, prompts: list[str]) -> list[Pair]:
         """Both models' answers, and a pair for each prompt both have answered (a failed request is
         a gap the next run fills), with the language gate's findings."""
-        models = [self.slots.base, self.slots.tuned]
+        models = [self.setup.base, self.setup.tuned]
         tokens = self.config.generation.max_new_tokens
         table = self._ask(
             "answers",
@@ -180,12 +100,20 @@ class Asker:
         for prompt in prompts:
             base, tuned = (table.get(prompt, {}).get(slot.id) for slot in models)
             if base and tuned and base.raw and tuned.raw:
-                found.append(Pair(prompt, base.text, tuned.text, rejected(base.text), rejected(tuned.text)))
+                found.append(
+                    Pair(
+                        prompt,
+                        base.text,
+                        tuned.text,
+                        self.setup.rejected(base.text),
+                        self.setup.rejected(tuned.text),
+                    )
+                )
         return found
 
     def judge(self, pairs: list[Pair]) -> None:
         """The judge's verdicts, in both orders, on every pair the gate has not decided."""
-        judge = self.slots.judge
+        judge = self.setup.judge
         keys = {pair.prompt: judge_keys(judge, pair) for pair in pairs if pair.needs_judge}
         table = self._ask(
             "verdicts",
@@ -240,7 +168,7 @@ def raw(table: responses.Table, key: str, slot_id: str) -> str | None:
     return found.raw if found else None
 
 
-def summary(folder: Path, pairs: list[Pair], slots: EvalSlots, min_prompts: int) -> EvalReport:
+def summary(folder: Path, pairs: list[Pair], setup: EvalSetup, min_prompts: int) -> EvalReport:
     outcomes = [pair.outcome for pair in pairs if pair.outcome]
     wins, losses = outcomes.count(judging.WIN), outcomes.count(judging.LOSS)
     return EvalReport(
@@ -258,7 +186,7 @@ def summary(folder: Path, pairs: list[Pair], slots: EvalSlots, min_prompts: int)
             "base": mean_chars([pair.base for pair in pairs]),
             "tuned": mean_chars([pair.tuned for pair in pairs]),
         },
-        models={"base": slots.base.id, "tuned": slots.tuned.id, "judge": slots.judge.slot.id},
+        models={"base": setup.base.id, "tuned": setup.tuned.id, "judge": setup.judge.slot.id},
     )
 
 
