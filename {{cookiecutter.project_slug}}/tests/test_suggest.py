@@ -142,7 +142,7 @@ def test_the_agent_changes_with_anything_that_changes_the_judges_verdicts(projec
 
 def test_each_sample_is_a_slot_of_the_judge(project):
     judge = ModelSlot(id="team/judge", backend="openai", base_url="http://127.0.0.1:9/v1", temperature=0.3)
-    slots = suggest.sample_slots(judge, 3)
+    slots = Judge(judge, "{prompt}", RATING_CHOICES).samples(3)
     assert [slot.id for slot in slots] == ["team/judge#1", "team/judge#2", "team/judge#3"]
     assert {slot.served_model for slot in slots} == {"team/judge"}  # the name every request carries
     assert {(slot.base_url, slot.temperature) for slot in slots} == {("http://127.0.0.1:9/v1", 0.3)}
@@ -182,7 +182,7 @@ def test_every_judgement_carries_the_judges_model_name(project, served_model):
             journal=project / ".cache" / "kto" / "suggest.journal.jsonl",
             command="kto suggest",
             prompts=texts,
-            slots=suggest.sample_slots(judge, 3),
+            slots=Judge(judge, "{prompt}", RATING_CHOICES).samples(3),
             messages=lambda text: jobs.messages(None, text),
             max_new_tokens=judge_module.MAX_NEW_TOKENS,
             progress=Quiet(),

@@ -54,6 +54,15 @@ class Judge:
         """The first allowed digit in the answer; None when it gives none."""
         return digit(answer, (int(choice) for choice in self.choices))
 
+    def samples(self, count: int) -> list[ModelSlot]:
+        """One slot per judgement of each text, asked in parallel; their ids name the samples in
+        the journal, while every request still carries the judge's model name."""
+        model = self.slot.served_model or self.slot.id
+        return [
+            self.slot.model_copy(update={"id": f"{self.slot.id}#{n}", "served_model": model})
+            for n in range(1, count + 1)
+        ]
+
     def identity(self) -> str:
         """Changes with anything that changes its verdicts: the slot's identity, the template, the
         fixed fields and the choices."""

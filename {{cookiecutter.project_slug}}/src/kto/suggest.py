@@ -1,8 +1,8 @@
 """``kto suggest``: a judge model pre-fills each record's rating as an Argilla suggestion.
 
-The judge runs on ``kto generate``'s engine, ``samples`` times per record (one slot per sample,
-so the samples run in parallel), with a journal of its answers: a killed run resumes without
-asking again. The suggestion is the majority of the judgements, its score the share that
+The judge runs on ``kto generate``'s engine, ``samples`` times per record (``Judge.samples``:
+one slot per sample, so the samples run in parallel), with a journal of its answers: a killed
+run resumes without asking again. The suggestion is the majority of the judgements, its score the share that
 agreed, its agent the judge's id and identity (``Judge.identity``: its server, model, sampling
 and prompt). A record holds one suggestion per question, so writing again replaces it: re-runs
 never duplicate. Records already judged by the same judge, with the same identity, are skipped
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from kto import engine, jobs
 from kto.annotation import log_in_batches
-from kto.config import ModelSlot, ProjectConfig
+from kto.config import ProjectConfig
 from kto.judge import Judge, rating_judge
 from kto.labels import DOWN, QUESTION, UP
 from kto.responses import Table
@@ -37,16 +37,6 @@ class SuggestReport:
     pending: int
     written: int
     error: str | None = None  # the first error of the judge's requests, if any failed
-
-
-def sample_slots(judge: ModelSlot, samples: int) -> list[ModelSlot]:
-    """One slot per judgement of each record; their ids name the samples in the journal, while
-    every request still carries the judge's model name."""
-    model = judge.served_model or judge.id
-    return [
-        judge.model_copy(update={"id": f"{judge.id}#{n}", "served_model": model})
-        for n in range(1, samples + 1)
-    ]
 
 
 def agent(judge: Judge) -> str:
@@ -128,7 +118,7 @@ def run(config: ProjectConfig, *, local: bool, redo: bool, progress: engine.Prog
         nonlocal written
         written = write(dataset, by_text, suggestions(judge, answers, list(by_text)), name)
 
-    samples = sample_slots(judge.slot, config.suggest.samples)
+    samples = judge.samples(config.suggest.samples)
     where = f"{judge.slot.id} at {judge.slot.base_url or judge.slot.backend}"
     filled = engine.fill_gaps(
         config,
