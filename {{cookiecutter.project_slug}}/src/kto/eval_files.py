@@ -52,7 +52,14 @@ def write(report, pairs: list[judging.Pair], folder: Path) -> None:
     write_parquet(pa.Table.from_pylist([asdict(pair) for pair in pairs], schema=PAIRS_SCHEMA), folder / PAIRS)
     found = as_json(report)
     (folder / REPORT).write_text(json.dumps(found, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    eval_chart(report.wins, report.ties, report.losses, found["win_rate"], found["ci95"], folder / CHART)
+    conclusion = report.conclusion
+    figures = ""
+    if conclusion.ci95:
+        interval = judging.shown(conclusion.ci95, conclusion.verdict)
+        figures = (
+            f"\nwin rate {conclusion.win_rate:.3f}, 95% interval {interval}, p = {conclusion.p_value:.2g}"
+        )
+    eval_chart(report.wins, report.ties, report.losses, conclusion.verdict + figures, folder / CHART)
 
 
 def card_context(config, trained: Path) -> dict | None:
