@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kto import engine, identities, jobs, judging, responses, reuse
-from kto.config import ProjectConfig
+from kto.config import ModelSlot, ProjectConfig
 from kto.engine import FillReport, fill_gaps
 from kto.eval_files import ANSWERS, IDENTITIES, JUDGEMENTS, write
 from kto.eval_setup import EvalSetup, held_out_prompts, setup
@@ -96,19 +96,11 @@ class Asker:
             {slot.id: identities.of_slot(slot, tokens) for slot in models},
             None,
         )
-        found = []
+        found, rejected = [], self.setup.rejected
         for prompt in prompts:
             base, tuned = (table.get(prompt, {}).get(slot.id) for slot in models)
             if base and tuned and base.raw and tuned.raw:
-                found.append(
-                    Pair(
-                        prompt,
-                        base.text,
-                        tuned.text,
-                        self.setup.rejected(base.text),
-                        self.setup.rejected(tuned.text),
-                    )
-                )
+                found.append(Pair(prompt, base.text, tuned.text, rejected(base.text), rejected(tuned.text)))
         return found
 
     def judge(self, pairs: list[Pair]) -> None:
@@ -128,22 +120,32 @@ class Asker:
                 first, second = (raw(table, key, judge.slot.id) for key in keys[pair.prompt])
                 pair.judged(first, second, judge.choice)
 
-    def _ask(self, what, name, keys, slots, models, judge: Judge | None) -> responses.Table:
-        path, journal = (
-            self.folder / name,
-            self.config.path(f".cache/kto/eval-{Path(name).stem}.journal.jsonl"),
-        )
-        known, since = reuse.bind(self.folder / IDENTITIES, responses.read_table(path), models, self.redo)
-        if models.keys() - since.keys():
+    def _ask(
+        self,
+        what: str,
+        name: str,
+        keys: list[str],
+        slots: list[ModelSlot],
+        identity: dict[str, str],
+        judge: Judge | None,
+    ) -> responses.Table:
+        """Every slot's answer to every key, kept in ``name`` and reused while the slot's
+        ``identity`` (by slot id) is the one that gave it; ``judge``: the slots are its."""
+        path = self.folder / name
+        journal = self.config.path(f".cache/kto/eval-{Path(name).stem}.journal.jsonl")
+        known, since = reuse.bind(self.folder / IDENTITIES, responses.read_table(path), identity, self.redo)
+        if identity.keys() - since.keys():
             journal.unlink(missing_ok=True)  # an interrupted run's answers may be another model's
-        self.reused[what] = reuse.reused(known, keys, list(models), since)
+        self.reused[what] = reuse.reused(known, keys, list(identity), since)
         filled = self._fill(path, journal, keys, slots, known, judge)
         self.asked += filled.asked
         where = {slot.id: slot.base_url or slot.model or slot.backend for slot in slots}
         self.errors |= {f"{slot} at {where[slot]}": error for slot, error in filled.errors.items()}
         return filled.answers
 
-    def _fill(self, path, journal, keys, slots, known, judge: Judge | None) -> FillReport:
+    def _fill(
+        self, path: Path, journal: Path, keys: list[str], slots: list[ModelSlot], known, judge: Judge | None
+    ) -> FillReport:
         ids = [slot.id for slot in slots]
         system = None if judge else self.config.task.system_prompt
         return fill_gaps(

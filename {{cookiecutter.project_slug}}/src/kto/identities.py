@@ -13,12 +13,12 @@ from kto.config import ModelSlot
 
 
 def of_folder(folder: Path) -> str:
-    """Short and stable for the same weights (and adapter settings): a retrained model is never
-    mixed up with the one before it. The card beside them does not count."""
+    """Short and stable for the same weights: a retrained model is never mixed up with the one
+    before it. The card and the settings files beside them do not count (their base model is
+    the base slot's identity)."""
     digest = hashlib.sha256()
-    for pattern in ("*.safetensors", "*.bin", "adapter_config.json"):
-        for path in sorted(folder.glob(pattern)):
-            digest.update(path.name.encode() + path.read_bytes())
+    for path in sorted(folder.glob("*.safetensors")) + sorted(folder.glob("*.bin")):
+        digest.update(path.name.encode() + path.read_bytes())
     return digest.hexdigest()[:10]
 
 
