@@ -100,39 +100,48 @@ def write(
     return len(updated)
 
 
+class Pending:
+    """The records of a dataset that lack this judge's suggestion (all of them with ``redo``),
+    grouped by the judge's text, and the suggestions written back to them as answers come."""
+
+    def __init__(self, dataset, judge: Judge, redo: bool):
+        self.dataset, self.judge, self.agent = dataset, judge, agent(judge)
+        self.records = list(dataset.records(with_suggestions=True, with_responses=False))
+        self.pending = to_judge(self.records, self.agent, redo)
+        self.by_text = judge_texts(judge, self.pending)
+        self.written = 0
+
+    def save(self, answers: Table) -> None:
+        found = suggestions(self.judge, answers, list(self.by_text))
+        self.written = write(self.dataset, self.by_text, found, self.agent)
+
+
 def run(config: ProjectConfig, *, local: bool, redo: bool, progress: engine.Progress, warn) -> SuggestReport:
     """Judge the records that lack this judge's suggestion, and write the suggestions to Argilla."""
     from kto.argilla_client import open_dataset
 
     judge = rating_judge(config, local)
+    samples = judge.samples(config.suggest.samples)
     # Before anything else: a judge alone on a dead server would only wait, then fail every request.
     raise_on_failure(unserved([judge.slot], unreachable=True))
     client, dataset = open_dataset(config)
-    records = list(dataset.records(with_suggestions=True, with_responses=False))
-    name = agent(judge)
-    pending = to_judge(records, name, redo)
-    by_text = judge_texts(judge, pending)
-    written = 0
-
-    def save(answers: Table) -> None:
-        nonlocal written
-        written = write(dataset, by_text, suggestions(judge, answers, list(by_text)), name)
-
-    samples = judge.samples(config.suggest.samples)
+    records = Pending(dataset, judge, redo)
     where = f"{judge.slot.id} at {judge.slot.base_url or judge.slot.backend}"
+    site = f"{config.argilla.workspace}/{config.argilla.dataset} at {client.api_url}"
     filled = engine.fill_gaps(
         config,
         journal=config.path(".cache/kto/suggest.journal.jsonl"),
         command="kto suggest",
-        prompts=list(by_text),
+        prompts=list(records.by_text),
         slots=samples,
         messages=lambda text: jobs.messages(None, text),
         max_new_tokens=judge.max_new_tokens,
         progress=progress,
         warn=warn,
-        save=save,
+        save=records.save,
         choices=judge.choices,
     )
     error = next((f"{where}: {found}" for found in filled.errors.values()), None)
-    site = f"{config.argilla.workspace}/{config.argilla.dataset} at {client.api_url}"
-    return SuggestReport(site, name, len(records), len(pending), written, error)
+    return SuggestReport(
+        site, records.agent, len(records.records), len(records.pending), records.written, error
+    )
