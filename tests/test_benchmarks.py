@@ -62,3 +62,10 @@ def test_the_community_benchmark_prints_both_times_and_their_ratio():
     )
     assert len(re.findall(r": +[\d.]+ s = +\d+ datasets/s", out)) == 2, out
     assert re.search(r"ratio one-by-one/concurrent: \d+\.\dx", out), out
+
+
+@pytest.mark.slow
+def test_the_eval_benchmark_prints_both_times_and_their_ratio():
+    out = run_benchmark("eval_remote.py", "--prompts", "8", "--latency", "0.05")
+    assert re.search(r"plain AsyncOpenAI +[\d.]+ s, kto eval +[\d.]+ s, ratio plain/kto \d+\.\d\d", out), out
+    assert "asked twice: 0" in out, out

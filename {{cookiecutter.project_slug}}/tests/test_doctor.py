@@ -238,3 +238,31 @@ def test_a_language_lingua_does_not_know_is_said_in_one_line(project):
 def test_only_a_gate_that_cannot_run_is_reported(project, code, gate, said):
     speaks(project, code, gate)
     assert (doctor.detector_finding(load_config(project / "project.yaml")) is not None) is said
+
+
+def test_every_model_slot_the_project_configures_has_one_line(project, fake_provider):
+    """Generation's models, suggest's judge, the prompt writer and eval's three models, each on a
+    line named by its role; the writer and the tuned model are not served."""
+    _, url = fake_provider(["team/model", "team/judge", "team/base"])
+    use_models(project, openai_slot("team/model", url))
+    use_judge(project, openai_slot("team/judge", url))
+
+    def change(config):
+        config["prompts"]["writer"] = openai_slot("team/writer", url)
+        config["eval"] = {
+            role: openai_slot(f"team/{name}", url)
+            for role, name in (("base", "base"), ("tuned", "tuned"), ("judge", "judge"))
+        }
+
+    edit_config(project, change)
+    result = run_kto(project, "doctor", env=NOWHERE)
+    assert result.returncode == 1, result.stderr
+    found = [line.split(":")[0] for line in result.stdout.splitlines() if "team/" in line]
+    assert found == [
+        "ok   model team/model",
+        "ok   judge team/judge",
+        "fail writer team/writer",
+        "ok   eval base team/base",
+        "fail eval tuned team/tuned",
+        "ok   eval judge team/judge",
+    ]

@@ -33,8 +33,9 @@ def run_checks(load: Callable[[], ProjectConfig]) -> list[Finding]:
             check_redis(),
         ]
     findings = [Finding("config", "ok", f"{config.root / 'project.yaml'} is valid")]
-    slots = [*config.generation.models, config.suggest.judge]
-    findings += check_models(slots, judge=config.suggest.judge)
+    roles = configured_slots(config)
+    slots = [slot for _, slot in roles]
+    findings += check_models(slots, [role for role, _ in roles])
     findings += check_embedded(config)
     findings += check_argilla(config)
     findings += check_hub(config, token_reported=any(slot.api_key_env == "HF_TOKEN" for slot in slots))
@@ -47,16 +48,33 @@ def run_checks(load: Callable[[], ProjectConfig]) -> list[Finding]:
 # -- models ----------------------------------------------------------------------------------
 
 
-def check_models(slots: list[ModelSlot], judge: ModelSlot | None = None) -> list[Finding]:
+def configured_slots(config: ProjectConfig) -> list[tuple[str, ModelSlot]]:
+    """Every model slot the project configures, with the role that starts its line: generation's
+    models, suggest's judge, the prompt writer, and eval's base, tuned model and judge."""
+    roles = [("model", slot) for slot in config.generation.models]
+    roles.append(("judge", config.suggest.judge))
+    if config.prompts.writer:  # None: the first of generation.models, checked above
+        roles.append(("writer", config.prompts.writer))
+    eval_slots = {
+        "eval base": config.eval.base,
+        "eval tuned": config.eval.tuned,
+        "eval judge": config.eval.judge,
+    }
+    roles += [(role, slot) for role, slot in eval_slots.items() if slot is not None]
+    return roles
+
+
+def check_models(slots: list[ModelSlot], roles: list[str] | None = None) -> list[Finding]:
     """Keys set, servers answering, each model listed by its server, no thinking-by-default pick.
 
-    One finding per missing key variable (not per slot), then one per slot whose key is there;
-    the ``judge`` slot's lines say "judge", so a judge that is also a generator is not a twin line.
+    One finding per missing key variable (not per slot), then one per slot whose key is there,
+    named by its role (default "model"): a judge that is also a generator is not a twin line.
     """
     findings, keyed = check_keys(slots)
+    named = {id(slot): role for slot, role in zip(slots, roles or ["model"] * len(slots), strict=True)}
 
     def labelled(slot: ModelSlot, finding: Finding) -> Finding:
-        return replace(finding, check=f"judge {slot.id}") if slot is judge else finding
+        return replace(finding, check=f"{named[id(slot)]} {slot.id}")
 
     findings += [labelled(slot, model_listed(slot, listing)) for slot, listing in listings(keyed)]
     findings += [labelled(slot, thinking_warning(slot)) for slot in slots if thinks_first(slot)]
@@ -124,7 +142,7 @@ def check_embedded(config: ProjectConfig) -> list[Finding]:
     try:
         model = EmbeddedModel(ModelSlot(id="doctor", backend="local", temperature=0.0), config, 4, None)
         model.load()
-        answer = asyncio.run(model.ask([{"role": "user", "content": "Say yes."}]))
+        answer = asyncio.run(ask_once(model, [{"role": "user", "content": "Say yes."}]))
         findings.append(Finding("embedded model", "ok", f"answered in a process of its own ({answer!r})"))
     except Exception as error:  # a crash, a failed load: what the first --local run would meet
         died = model.server.death() if model else None
@@ -137,6 +155,14 @@ def check_embedded(config: ProjectConfig) -> list[Finding]:
         if model:
             model.close()
     return findings
+
+
+async def ask_once(model, messages: list[dict]) -> str | None:
+    """One answer, the model's connections closed in the same loop (``ChatModel.aclose``)."""
+    try:
+        return await model.ask(messages)
+    finally:
+        await model.aclose()
 
 
 # -- Argilla, the Hub, redis -------------------------------------------------------------------

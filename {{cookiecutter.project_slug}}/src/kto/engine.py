@@ -263,12 +263,20 @@ async def _ask_all(
         if not stop.is_set():
             await work
     finally:  # a request that ended the run, or enough answers, leaves others in flight: they end here
-        for task in (*workers, stopped):
-            task.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):  # retrieved, so never logged
-            await work
-        with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.gather(*workers, stopped, return_exceptions=True)
+        await _end(work, [*workers, stopped], models)
+
+
+async def _end(work: asyncio.Future, tasks: list[asyncio.Future], models: dict[str, ChatModel]) -> None:
+    """Cancel what is still in flight, retrieve every outcome, and close the models' clients."""
+    for task in tasks:
+        task.cancel()
+    with contextlib.suppress(asyncio.CancelledError, Exception):  # retrieved, so never logged
+        await work
+    with contextlib.suppress(asyncio.CancelledError):
+        await asyncio.gather(*tasks, return_exceptions=True)
+    # In this loop: a client closed later, by the garbage collector, would log "Event loop is
+    # closed" tracebacks from a later loop (a second asyncio.run, as kto eval's judge round).
+    await asyncio.gather(*(model.aclose() for model in models.values()), return_exceptions=True)
 
 
 class _Window:

@@ -1,53 +1,79 @@
-"""Judges and their verdicts: the judge's slot and token budget, a judge's digit, the fair pairwise
-rule, the win rate.
+"""Judges' verdicts and what they add up to: the fair pairwise rule, then what the outcomes support.
 
 Every pair of answers is judged twice, once in each order, because judges favour a position
 (FastChat's MT-Bench does the same): the tuned model *wins* a prompt only when the judge prefers
 its answer in both orders, *loses* when the judge prefers the base's in both, and the prompt is a
 *tie* otherwise. A judge that always picks the first answer therefore gives only ties.
+
+Ties say nothing about which model is better, so the verdict rests on the decided prompts: an
+exact sign test of wins against losses and the exact interval of the win rate (wins among wins
+and losses). A verdict needs both to exclude 1/2, and ``eval.min_prompts`` decided prompts.
 """
 
-import unicodedata
-from collections.abc import Iterable, Sequence
-
-from kto import local_model
-from kto.config import ModelSlot, ProjectConfig
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
 
 WIN, TIE, LOSS = "win", "tie", "loss"
 OUTCOMES = (WIN, TIE, LOSS)
 TUNED, BASE = "tuned", "base"
-# 95 % percentile intervals from this many resamples of the prompts, with a fixed seed: the same
-# outcomes always give the same interval.
-RESAMPLES = 4000
-SEED = 22
-# The judge answers with one digit; a few tokens leave room for a server's chat formatting.
-JUDGE_MAX_NEW_TOKENS = 4
-CHOICES = ("0", "1")  # the embedded judge is held to them; a server's is asked in the prompt
+BETTER, WORSE, NO_DIFFERENCE, TOO_FEW = "better", "worse", "no difference shown", "too few prompts"
+METHOD = (
+    "exact two-sided sign test of wins against losses, and the Clopper-Pearson 95% interval of the "
+    "share of wins among them (ties left out)"
+)
 
 
-def judge_slot(config: ProjectConfig, local: bool) -> ModelSlot:
-    """suggest.judge, or with ``local`` the embedded judge at its temperature."""
-    judge = config.suggest.judge
-    if local:
-        return ModelSlot(id=local_model.JUDGE_ID, backend="local", temperature=judge.temperature)
-    return judge
+@dataclass(frozen=True)
+class Conclusion:
+    """What the outcomes support: ``verdict`` is one of BETTER, WORSE, NO_DIFFERENCE, TOO_FEW."""
+
+    verdict: str
+    win_rate: float | None  # wins / (wins + losses); None: no prompt decided
+    ci95: tuple[float, float] | None
+    p_value: float
+    more_prompts: int  # decided prompts still missing for a verdict (eval.min_prompts)
 
 
-def digit(answer: str | None, allowed: Iterable[int]) -> int | None:
-    """The first of the ``allowed`` digits in the answer, in any script: judges asked in Persian,
-    Hindi or Thai often answer with their own digits (Persian one is U+06F1), or full-width ones."""
-    wanted = set(allowed)
-    return next(
-        (value for char in answer or "" if (value := unicodedata.decimal(char, None)) in wanted), None
-    )
+@dataclass
+class Pair:
+    """One prompt of ``kto eval``, the record every later step reads: both answers, the language
+    gate's findings, the judge's answer in each order, the preference read from each, and the
+    outcome. Its fields are the columns of pairs.parquet."""
+
+    prompt: str
+    base: str | None
+    tuned: str | None
+    base_rejected: bool  # by kto check's language gate: the answer loses unjudged
+    tuned_rejected: bool
+    judge_tuned_first: str | None = None  # the judge's answer with the tuned model's answer first
+    judge_base_first: str | None = None
+    prefers_tuned_first: str | None = None  # TUNED / BASE; None: no digit, or not asked
+    prefers_base_first: str | None = None
+    outcome: str | None = None  # WIN / TIE / LOSS for the tuned model; None: not judged yet
+
+    def __post_init__(self) -> None:
+        self.outcome = self.outcome or gated(self.base_rejected, self.tuned_rejected)
+
+    @property
+    def needs_judge(self) -> bool:
+        return gated(self.base_rejected, self.tuned_rejected) is None
+
+    def judged(self, tuned_first: str | None, base_first: str | None, choice: Callable) -> None:
+        """The judge's answers in each order, read by ``choice`` (its digit: 1 or 2, or None); the
+        outcome stays None while a request failed (the next run asks again)."""
+        self.judge_tuned_first, self.judge_base_first = tuned_first, base_first
+        self.prefers_tuned_first = preferred(choice(tuned_first), tuned_first=True)
+        self.prefers_base_first = preferred(choice(base_first), tuned_first=False)
+        if tuned_first is not None and base_first is not None:
+            self.outcome = outcome(self.prefers_tuned_first, self.prefers_base_first)
 
 
-def preferred(answer: str | None, tuned_first: bool) -> str | None:
-    """Which model the judge prefers (TUNED or BASE) in one order; None: no 1 or 2 in its answer."""
-    found = digit(answer, (1, 2))
-    if found is None:
+def preferred(choice: int | None, tuned_first: bool) -> str | None:
+    """Which model the judge prefers (TUNED or BASE) by its digit in one order; None: no digit."""
+    if choice is None:
         return None
-    return TUNED if (found == 1) == tuned_first else BASE
+    return TUNED if (choice == 1) == tuned_first else BASE
 
 
 def outcome(tuned_first: str | None, base_first: str | None) -> str:
@@ -71,28 +97,68 @@ def gated(base_rejected: bool, tuned_rejected: bool) -> str | None:
     return None
 
 
-def win_rate(outcomes: Sequence[str]) -> float:
-    """(wins + ties / 2) / prompts."""
-    if not outcomes:
-        raise ValueError("no outcomes")
-    return (outcomes.count(WIN) + outcomes.count(TIE) / 2) / len(outcomes)
+def conclude(wins: int, losses: int, *, min_prompts: int, level: float = 0.95) -> Conclusion:
+    """What the decided prompts support. Ties are left out: they say nothing about which model is
+    better, so the test and the interval are about the share of wins among wins and losses."""
+    decided = wins + losses
+    rate = wins / decided if decided else None
+    interval = clopper_pearson(wins, decided, level) if decided else None
+    p_value = sign_test(wins, losses)
+    if decided < min_prompts:
+        found = TOO_FEW
+    elif interval is not None and p_value < 1 - level and not interval[0] <= 0.5 <= interval[1]:
+        found = BETTER if wins > losses else WORSE
+    else:
+        found = NO_DIFFERENCE
+    return Conclusion(found, rate, interval, p_value, max(0, min_prompts - decided))
 
 
-def interval(
-    outcomes: Sequence[str], *, resamples: int = RESAMPLES, seed: int = SEED, level: float = 0.95
-) -> tuple[float, float]:
-    """The percentile bootstrap interval of the win rate, resampling prompts with replacement.
+def sign_test(wins: int, losses: int) -> float:
+    """The exact two-sided sign test of wins against losses (a binomial test of 1/2): twice the
+    smaller tail, in whole numbers until the last division."""
+    decided = wins + losses
+    tail = sum(math.comb(decided, k) for k in range(min(wins, losses) + 1))
+    return min(1.0, 2 * tail / 2**decided)
 
-    A resample of n prompts is a multinomial draw of (wins, ties, losses), so the cost does not grow
-    with n. The interval always holds the win rate itself (percentiles of a skewed resample
-    distribution could, rarely, fall on one side of it).
-    """
-    import numpy as np
 
-    rate = win_rate(outcomes)
-    total = len(outcomes)
-    shares = [outcomes.count(name) / total for name in OUTCOMES]
-    counts = np.random.default_rng(seed).multinomial(total, shares, size=resamples)
-    rates = (counts[:, 0] + counts[:, 1] / 2) / total
-    low, high = np.quantile(rates, [(1 - level) / 2, (1 + level) / 2])
-    return (float(min(low, rate)), float(max(high, rate)))
+def clopper_pearson(successes: int, total: int, level: float = 0.95) -> tuple[float, float]:
+    """The exact (Clopper-Pearson) interval of a binomial share: never a point, even at 0 or
+    ``total`` successes (7 of 7 gives 0.590 to 1), and it excludes 1/2 exactly when the sign test
+    gives p < 1 - ``level``. Each bound is where the binomial tail equals half the missing level."""
+    if total < 1 or not 0 <= successes <= total:
+        raise ValueError(f"{successes} successes of {total}")
+    alpha = (1 - level) / 2
+    log_comb = [
+        math.lgamma(total + 1) - math.lgamma(k + 1) - math.lgamma(total - k + 1) for k in range(total + 1)
+    ]
+
+    def lower_tail(last: int, p: float) -> float:
+        """P(X <= last) for X ~ Binomial(total, p), 0 < p < 1, summed from logs (no underflow)."""
+        log_p, log_q = math.log(p), math.log1p(-p)
+        return math.fsum(math.exp(log_comb[k] + k * log_p + (total - k) * log_q) for k in range(last + 1))
+
+    # The lower bound: P(X >= successes) = alpha; the upper: P(X <= successes) = alpha.
+    low = 0.0 if successes == 0 else _root(lambda p: 1.0 - lower_tail(successes - 1, p) - alpha)
+    high = 1.0 if successes == total else _root(lambda p: alpha - lower_tail(successes, p))
+    return (low, high)
+
+
+def _root(rising: Callable[[float], float]) -> float:
+    """Where an increasing function of p in (0, 1) crosses 0, by bisection to 1e-12."""
+    low, high = 0.0, 1.0
+    while high - low > 1e-12:
+        middle = (low + high) / 2
+        low, high = (middle, high) if rising(middle) < 0 else (low, middle)
+    return (low + high) / 2
+
+
+def shown(interval: tuple[float, float], verdict: str) -> str:
+    """The interval to three decimals, rounded outward (it never looks narrower than it is), with
+    more decimals where three would make an interval that excludes 1/2 seem to touch it."""
+    low, high = interval
+    for decimals in range(3, 10):
+        scale = 10**decimals
+        low_text, high_text = math.floor(low * scale) / scale, math.ceil(high * scale) / scale
+        if verdict not in (BETTER, WORSE) or not low_text <= 0.5 <= high_text:
+            break
+    return f"{low_text:.{decimals}f} to {high_text:.{decimals}f}"

@@ -29,6 +29,10 @@ class ChatModel(Protocol):
 
     async def ask(self, messages: list[dict]) -> str | None: ...
 
+    async def aclose(self) -> None:
+        """Closes what ``ask`` opened (a client's connections) inside the event loop it ran in: a
+        client left to the garbage collector tries to close them in a later loop, and fails."""
+
     def close(self) -> None:
         """Ends anything load() started (child processes)."""
 
@@ -96,6 +100,10 @@ class EmbeddedModel:
                     "again to ask for the rest",
                 ) from None
             raise
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
 
     def close(self) -> None:
         self.server.close()

@@ -102,10 +102,9 @@ def progress_chart(done: int, total: int, leaders: dict[str, int], path: Path) -
     plt.close(figure)
 
 
-def eval_chart(
-    wins: int, ties: int, losses: int, win_rate: float | None, ci95: tuple[float, float] | None, path: Path
-) -> None:
-    """kto eval's wins, ties and losses of the trained model against its base, in one bar."""
+def eval_chart(wins: int, ties: int, losses: int, verdict: str, path: Path) -> None:
+    """kto eval's wins, ties and losses of the trained model against its base, in one bar, under
+    its ``verdict`` (the verdict and its figures, as kto eval prints them)."""
     plt = _pyplot()
     figure, axes = plt.subplots(figsize=(8, 2.2), layout="constrained")
     left = 0
@@ -117,9 +116,7 @@ def eval_chart(
         bars = axes.barh([""], [count], left=left, color=colour, label=f"{label}: {count}")
         axes.bar_label(bars, labels=[str(count) if count else ""], label_type="center")
         left += count
-    interval = f", 95% interval {ci95[0]:.2f} to {ci95[1]:.2f}" if ci95 else ""
-    rate = f"win rate {win_rate:.2f}{interval}" if win_rate is not None else "no outcome yet"
-    axes.set_title(f"Trained model against its base: {rate}")
+    axes.set_title(f"Trained model against its base: {verdict}")
     axes.set_xlabel("held-out prompts")
     axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.45), ncols=3, frameon=False)
     path.parent.mkdir(parents=True, exist_ok=True)

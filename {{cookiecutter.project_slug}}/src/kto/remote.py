@@ -37,5 +37,8 @@ class RemoteModel:
         )
         return completion.choices[0].message.content
 
+    async def aclose(self) -> None:
+        await self._client.close()
+
     def close(self) -> None:
-        """Nothing to end; the client's connections go with the event loop."""
+        """Nothing to end: ``aclose`` closed the connections, in the loop that opened them."""

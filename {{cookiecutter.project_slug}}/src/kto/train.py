@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 
 from kto import model_card
 from kto.campaign_settings import Training
-from kto.config import ProjectConfig, output_dir
+from kto.config import ProjectConfig
 from kto.errors import KtoError, one_line, short
 from kto.export import kto_weights
 
@@ -226,7 +226,7 @@ def fit(
     on_step: StepDone | None = None,
     test: list[dict] | None = None,
 ) -> TrainReport:
-    """Train, save the model (or adapter) and tokenizer to :func:`output_dir`; then let TRL
+    """Train, save the model (or adapter) and tokenizer to ``ProjectConfig.model_dir``; then let TRL
     evaluate it on the ``test`` rows, once."""
     import torch
     from datasets import Dataset
@@ -235,7 +235,7 @@ def fit(
 
     settings = config.training_settings()
     chosen = weights(settings, rows)
-    folder = output_dir(config, dry_run=dry_run)
+    folder = config.model_dir(dry_run=dry_run)
     steps_per_epoch = math.ceil(len(rows) / (settings.batch_size * settings.gradient_accumulation_steps))
     total = DRY_RUN_STEPS if dry_run else math.ceil(steps_per_epoch * settings.epochs)
     args = KTOConfig(

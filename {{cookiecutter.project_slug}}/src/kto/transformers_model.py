@@ -61,6 +61,9 @@ class TransformersModel:
     async def ask(self, messages: list[dict]) -> str | None:
         return await asyncio.to_thread(self._generate, messages)
 
+    async def aclose(self) -> None:
+        """Nothing to close: no connections."""
+
     def close(self) -> None:
         self._model = self._tokenizer = None
 

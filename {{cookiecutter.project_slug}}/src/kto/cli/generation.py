@@ -128,6 +128,7 @@ def suggest_command(
 ) -> None:
     """Pre-fill each record's rating with a judge model's suggestion, for annotators to accept or change."""
     from kto import suggest
+    from kto.errors import KtoError
 
     config = project(ctx)
     with progress_bar() as bar:
@@ -148,15 +149,14 @@ def suggest_command(
         f"{report.records - report.pending} records already had one"
     )
     if report.written < report.pending:
-        cause = (
-            f"requests failed, first: {report.error}"
-            if report.error
-            else "no 0 or 1 in the answers, or a tie"
-        )
-        warn(
-            f"no clear verdict ({cause}) for {report.pending - report.written} "
-            "records; run kto suggest again to retry them"
-        )
+        unclear = report.pending - report.written
+        if report.error:  # requests failed: fewer suggestions than asked is a failed step
+            raise KtoError(
+                "suggest",
+                f"no suggestion for {unclear} records, requests failed (first: {report.error}); "
+                "run kto suggest again to retry them",
+            )
+        warn(f"no clear verdict (no 0 or 1 in the answers, or a tie) for {unclear} records")
 
 
 @app.command("serve")

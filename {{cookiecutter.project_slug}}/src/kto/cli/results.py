@@ -150,9 +150,13 @@ def eval_command(
         bool,
         typer.Option("--local", help="Judge with the embedded tiny model (offline, after train --dry-run)"),
     ] = False,
+    redo: Annotated[
+        bool, typer.Option("--redo", help="Ask every answer and verdict again, none kept from earlier runs")
+    ] = False,
 ) -> None:
     """The trained model against its base on the held-out prompts, each pair judged in both orders."""
     from kto import evaluation
+    from kto.errors import KtoError
     from kto.prompts import read_prompts
 
     config = project(ctx)
@@ -163,11 +167,18 @@ def eval_command(
             prompts=texts,
             limit=limit,
             local=local,
+            redo=redo,
             progress=ProgressBars(bar, lambda todo: f"Asking {todo} requests"),
             warn=warn,
         )
-    for slot, error in report.errors.items():
-        warn(f"{slot} failed some requests ({error})")
-    if report.unjudged:
-        warn(f"{report.unjudged} prompts lack an answer or a verdict: run kto eval again to fill the gaps")
+    if reused := evaluation.reuse_line(report):
+        console.print(reused)
     console.print(evaluation.summary_line(report))
+    if report.unjudged:  # fewer outcomes than prompts: a script running eval must not read success
+        first = next(iter(report.errors.items()), None)
+        cause = f"first error: {first[0]}: {first[1]}" if first else "no answer or verdict yet"
+        raise KtoError(
+            "eval",
+            f"{report.unjudged} of {report.unjudged + report.prompts} prompts have no outcome ({cause}); "
+            "run kto eval again to fill the gaps",
+        )
