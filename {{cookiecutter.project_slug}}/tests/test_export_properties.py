@@ -62,8 +62,8 @@ qualities = st.builds(
     Quality,
     min_gold_accuracy=st.sampled_from([0.0, 0.7, 1.0]),
     min_gold=st.integers(1, 6),
-    max_same_label=st.sampled_from([0.5, 0.95, 1.0]),
-    min_agreement=st.sampled_from([None, 0.5, 0.9]),
+    max_same_label=st.sampled_from([None, 0.5, 0.95, 1.0]),
+    min_reliability=st.sampled_from([0.0, 0.7, 1.0]),
 )
 
 
@@ -140,11 +140,13 @@ def test_every_export_of_random_ratings_is_consistent(rows, policy, quality, kee
 def test_the_figures_of_each_annotator_are_consistent(rows, quality):
     for rater in assess(rows, quality).values():
         assert 0 <= rater.gold_right <= rater.gold_rated <= rater.submitted
-        assert 0 <= rater.agreed <= rater.shared <= rater.submitted
+        assert 0 <= rater.traps_right <= rater.traps_rated <= rater.gold_rated
+        assert 0 <= rater.followed <= rater.suggested <= rater.submitted
         assert rater.top_label_share is not None and 0.5 <= rater.top_label_share <= 1.0
+        assert rater.reliability is not None and 0.0 <= rater.reliability <= 1.0
         assert rater.flagged == bool(rater.reasons) == bool(rater.as_dict()["reasons"])
-        if rater.gold_accuracy == 1.0:
-            assert not any("min_gold_accuracy" in reason for reason in rater.reasons)
+        if rater.gold_accuracy == 1.0:  # gold vouches: nothing but max_same_label flags them
+            assert all("max_same_label" in reason for reason in rater.reasons)
         if rater.submitted < 20:
             assert not any("max_same_label" in reason for reason in rater.reasons)
 

@@ -5,7 +5,7 @@ reading, rate against the truth on purpose, or accept whatever the judge suggest
 annotator: their submitted ratings; the gold records (kto.gold) they rated and the share right;
 the same on the gold records where the judge's suggestion is wrong (there, accepting the
 suggestion is the wrong answer); the share of their ratings equal to the judge's suggestion; and
-their reliability, estimated by a gold-anchored Dawid–Skene model (kto.reliability) that weighs
+their reliability, estimated by a gold-anchored Dawid-Skene model (kto.reliability) that weighs
 every annotator by their own skill, so careless company cannot drag a careful rater down.
 
 The bounds in project.yaml (``quality:``) flag an annotator, with the reasons; ``kto export``
@@ -137,7 +137,10 @@ def reasons(figures: RaterReport, quality: Quality) -> tuple[str, ...]:
     project.yaml); no reason: not flagged."""
     found = []
     bound = quality.min_gold_accuracy
-    if figures.gold_rated >= quality.min_gold and reliability.upper_bound(figures.gold_right, figures.gold_rated) < bound:
+    if (
+        figures.gold_rated >= quality.min_gold
+        and reliability.upper_bound(figures.gold_right, figures.gold_rated) < bound
+    ):
         found.append(f"gold {figures.gold_accuracy:.0%} right of {figures.gold_rated} < min_gold_accuracy")
     if (
         figures.traps_rated >= quality.min_gold

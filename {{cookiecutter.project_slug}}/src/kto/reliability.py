@@ -1,6 +1,6 @@
 """How reliable each annotator is, estimated from everyone's ratings at once and anchored by gold.
 
-A two-coin Dawid–Skene model (Dawid and Skene, 1979): every record has a hidden true label, and
+A two-coin Dawid-Skene model (Dawid and Skene, 1979): every record has a hidden true label, and
 each annotator says "up" to a good answer with their own sensitivity and "down" to a bad one with
 their own specificity. EM alternates between the records' labels (each annotator's rating weighed
 by their estimated skill, so a careless crowd cannot outvote a careful few) and the annotators'
@@ -165,10 +165,14 @@ class _Model:
                 self.record, np.log(np.where(self.up == 1, 1 - spec_of, spec_of)), len(good)
             )
             updated = self.clamp(1 / (1 + np.exp(np.clip(if_bad - if_good, -700, 700))))
-            evidence = np.where(self.known, np.where(self.gold == 1, if_good, if_bad), np.logaddexp(if_good, if_bad))
+            evidence = np.where(
+                self.known, np.where(self.gold == 1, if_good, if_bad), np.logaddexp(if_good, if_bad)
+            )
             skill = np.concatenate([sens, spec])
             right, wrong = FIT_PRIOR
-            prior = right * np.log(skill).sum() + wrong * np.log(1 - skill).sum() + np.log(share * (1 - share))
+            prior = (
+                right * np.log(skill).sum() + wrong * np.log(1 - skill).sum() + np.log(share * (1 - share))
+            )
             score = float(evidence.sum() + prior)
             converged = np.max(np.abs(updated - good)) < TOLERANCE
             good = updated
