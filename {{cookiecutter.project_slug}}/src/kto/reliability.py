@@ -24,6 +24,8 @@ import numpy as np
 FIT_PRIOR = (2.0, 1.0)
 # ...and when measuring each annotator at the end: neutral, so no figure is lifted by hope.
 PRIOR = (1.0, 1.0)
+# Pseudo-records each way in the prior of the share of good answers.
+SHARE_PRIOR = 1.0
 # One-sided 95%: an annotator is flagged only when even this optimistic bound is below the bar.
 Z = 1.645
 MAX_ROUNDS = 500
@@ -156,7 +158,7 @@ class _Model:
         score = -math.inf
         for _ in range(MAX_ROUNDS):
             sens, spec, *_ = self.skills(good)
-            share = (good.sum() + 1) / (len(good) + 2)
+            share = (good.sum() + SHARE_PRIOR) / (len(good) + 2 * SHARE_PRIOR)
             sens_of, spec_of = sens[self.rater], spec[self.rater]
             if_good = math.log(share) + np.bincount(
                 self.record, np.log(np.where(self.up == 1, sens_of, 1 - sens_of)), len(good)
@@ -170,9 +172,8 @@ class _Model:
             )
             skill = np.concatenate([sens, spec])
             right, wrong = FIT_PRIOR
-            prior = (
-                right * np.log(skill).sum() + wrong * np.log(1 - skill).sum() + np.log(share * (1 - share))
-            )
+            prior = right * np.log(skill).sum() + wrong * np.log(1 - skill).sum()
+            prior += SHARE_PRIOR * math.log(share * (1 - share))
             score = float(evidence.sum() + prior)
             converged = np.max(np.abs(updated - good)) < TOLERANCE
             good = updated
