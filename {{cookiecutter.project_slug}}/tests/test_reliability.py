@@ -93,7 +93,9 @@ def test_an_annotator_who_follows_the_judge_where_it_is_wrong_is_flagged():
     assert follower.follows_judge == 1.0 and follower.traps_rated >= 3 and follower.traps_right == 0
     assert any("follows the judge where it is wrong" in reason for reason in follower.reasons)
     assert {user for user, rater in report.items() if rater.flagged} == {"judge0"}
-    assert 0.3 < report["noisy1"].follows_judge < 0.7  # a careful annotator follows a coin-flip judge half the time
+    assert (
+        0.3 < report["noisy1"].follows_judge < 0.7
+    )  # a careful annotator follows a coin-flip judge half the time
 
 
 @st.composite

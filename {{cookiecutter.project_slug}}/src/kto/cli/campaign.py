@@ -130,7 +130,6 @@ def quality_table(quality) -> Table:
         "right where the judge is wrong",
         "same as the judge",
         "reliability",
-        "top label",
         "flagged because",
     )
     table.columns[-1].overflow = "fold"
@@ -142,7 +141,6 @@ def quality_table(quality) -> Table:
             f"{share(rater.trap_accuracy)} of {rater.traps_rated}",
             f"{share(rater.follows_judge)} of {rater.suggested}",
             share(rater.reliability),
-            share(rater.top_label_share),
             "; ".join(rater.reasons) or "-",
         )
     return table
