@@ -96,7 +96,8 @@ def make(config: ProjectConfig, chart: Path | None = None) -> ProgressPostReport
     """The post for the configured dataset, and the public chart when ``chart`` is given."""
     from kto import argilla_client
 
-    counts = tally(*argilla_client.open_dataset(config), config.quality)
+    client, dataset = argilla_client.open_dataset(config)
+    counts = tally(client, dataset, config.quality)
     if chart:
         from kto.plots import progress_chart
 

@@ -121,12 +121,16 @@ def assess(rows: list[dict], quality: Quality) -> dict[str, RaterReport]:
         total = mine[UP] + mine[DOWN]
         skill = skills.skills.get(user)
         figures = RaterReport(
-            total,
-            *(mine[key] for key in ("gold_rated", "gold_right", "traps_rated", "traps_right")),
-            *(mine[key] for key in ("suggested", "followed")),
-            skill.reliability if skill else None,
-            skill.upper if skill and skills.anchored else None,
-            max(mine[UP], mine[DOWN]) / total,
+            submitted=total,
+            gold_rated=mine["gold_rated"],
+            gold_right=mine["gold_right"],
+            traps_rated=mine["traps_rated"],
+            traps_right=mine["traps_right"],
+            suggested=mine["suggested"],
+            followed=mine["followed"],
+            reliability=skill.reliability if skill else None,
+            reliability_upper=skill.upper if skill and skills.anchored else None,
+            top_label_share=max(mine[UP], mine[DOWN]) / total,
         )
         reports[user] = RaterReport(**{**vars(figures), "reasons": reasons(figures, quality)})
     return reports

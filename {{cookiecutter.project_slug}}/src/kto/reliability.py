@@ -10,7 +10,12 @@ which way round the labels are, so a pool that is half contrarians cannot swap t
 Each skill has a Beta prior (pseudo-ratings right and wrong), which also gives its uncertainty:
 few ratings, a wide interval.
 EM starts twice, from the majority vote and from its opposite (gold kept), and the start that
-explains the ratings better wins. Pure numpy; tests check it against crowd-kit's DawidSkene.
+explains the ratings better wins. Each annotator is then measured against the gold labels and
+what the others say, weighed by how sure they are (judged_by_others).
+
+Pure numpy; tests check the fit against crowd-kit's DawidSkene (with ``true_labels``), which kto
+does not use itself: it gives point estimates without their uncertainty, has no prior to orient
+the labels, and brings pandas, scikit-learn and nltk for a model of two labels.
 """
 
 import math
@@ -88,8 +93,8 @@ def estimate(ratings: list[tuple[str, str, bool]], gold: dict[str, bool]) -> Est
     records = sorted({record for record, _, _ in ratings})
     raters = sorted({rater for _, rater, _ in ratings})
     model = _Model(
-        _codes(ratings, records, 0),
-        _codes(ratings, raters, 1),
+        _codes([record for record, _, _ in ratings], records),
+        _codes([rater for _, rater, _ in ratings], raters),
         np.array([float(up) for _, _, up in ratings]),
         np.array([float(gold[r]) if r in gold else np.nan for r in records]),
         len(raters),
@@ -103,9 +108,10 @@ def estimate(ratings: list[tuple[str, str, bool]], gold: dict[str, bool]) -> Est
     return Estimate(skills, dict(zip(records, map(float, good), strict=True)), bool(model.known.any()))
 
 
-def _codes(ratings: list[tuple[str, str, bool]], names: list[str], column: int) -> np.ndarray:
+def _codes(values: list[str], names: list[str]) -> np.ndarray:
+    """Each value's place in ``names``."""
     index = {name: n for n, name in enumerate(names)}
-    return np.array([index[rating[column]] for rating in ratings])
+    return np.array([index[value] for value in values])
 
 
 class _Model:
