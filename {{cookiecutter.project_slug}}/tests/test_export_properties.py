@@ -152,13 +152,39 @@ def test_the_figures_of_each_annotator_are_consistent(rows, quality):
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(campaigns(), st.sampled_from(POLICIES))
-def test_the_charts_draw_whatever_the_ratings(rows, policy):
-    result = check_export(rows, policy, Quality(), keep_flagged=False)
+@given(campaigns(), st.sampled_from(POLICIES), st.booleans())
+def test_the_charts_draw_whatever_the_ratings(rows, policy, keep_flagged):
+    """...and the chart of annotators draws exactly the ratings the export counted, no name."""
+    from kto import plots
+
+    result = check_export(rows, policy, Quality(), keep_flagged=keep_flagged)
     if result is not None:
-        with tempfile.TemporaryDirectory() as folder:
+        drawn = []
+        real = plots.annotators_chart
+        with tempfile.TemporaryDirectory() as folder, pytest.MonkeyPatch.context() as patch:
+            patch.setattr(
+                plots,
+                "annotators_chart",
+                lambda counted, *rest: drawn.append(counted) or real(counted, *rest),
+            )
             export_charts(result.statistics, Path(folder))
             assert (Path(folder) / "approval.png").read_bytes().startswith(b"\x89PNG")
+            assert (Path(folder) / "annotators.png").read_bytes().startswith(b"\x89PNG")
+        counted = {
+            user
+            for user, figures in result.statistics["annotators"].items()
+            if keep_flagged or not figures["flagged"]
+        }
+        (bars,) = drawn
+        assert sorted(map(sum, bars)) == sorted(
+            sum(
+                1
+                for row in rows
+                for r in row["responses"]
+                if r["user"] == user and r["status"] == "submitted" and r["value"] in (UP, DOWN)
+            )
+            for user in counted
+        )
 
 
 def pattern(votes: list[list[str]], users: list[str] | None = None) -> list[dict]:
