@@ -80,16 +80,17 @@ def test_statistics_agreement_and_weights(project, backup):
     assert 0.2 < low < 0.21 and high == 1.0  # Wilson interval of 1 out of 1
     counts = {user: (figures.get("up"), figures.get("down")) for user, figures in stats["annotators"].items()}
     assert counts == {"a1": (3, 1), "a2": (1, 2), "a3": (2, None)}
+    # No gold record anchors the reliability model here: its figure is shown and flags nobody.
+    assert 0.0 <= stats["annotators"]["a1"].pop("reliability") <= 1.0
     assert stats["annotators"]["a1"] | {"up": 0, "down": 0} == {
         "up": 0,
         "down": 0,
         "submitted": 4,
         "gold_rated": 0,
         "gold_accuracy": None,
-        # r1: the others say up, as a1 does; r2: the others tie, not counted; r3: a2 alone says
-        # down, a1 up; r4: nobody else.
-        "shared": 2,
-        "agreement": 0.5,
+        "traps_rated": 0,
+        "trap_accuracy": None,
+        "follows_judge": None,
         "top_label_share": 0.75,
         "flagged": False,
         "reasons": [],

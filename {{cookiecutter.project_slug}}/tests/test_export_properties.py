@@ -62,8 +62,8 @@ qualities = st.builds(
     Quality,
     min_gold_accuracy=st.sampled_from([0.0, 0.7, 1.0]),
     min_gold=st.integers(1, 6),
-    max_same_label=st.sampled_from([0.5, 0.95, 1.0]),
-    min_agreement=st.sampled_from([None, 0.5, 0.9]),
+    max_same_label=st.sampled_from([None, 0.5, 0.95, 1.0]),
+    min_reliability=st.sampled_from([0.0, 0.7, 1.0]),
 )
 
 
@@ -140,23 +140,51 @@ def test_every_export_of_random_ratings_is_consistent(rows, policy, quality, kee
 def test_the_figures_of_each_annotator_are_consistent(rows, quality):
     for rater in assess(rows, quality).values():
         assert 0 <= rater.gold_right <= rater.gold_rated <= rater.submitted
-        assert 0 <= rater.agreed <= rater.shared <= rater.submitted
+        assert 0 <= rater.traps_right <= rater.traps_rated <= rater.gold_rated
+        assert 0 <= rater.followed <= rater.suggested <= rater.submitted
         assert rater.top_label_share is not None and 0.5 <= rater.top_label_share <= 1.0
+        assert rater.reliability is not None and 0.0 <= rater.reliability <= 1.0
         assert rater.flagged == bool(rater.reasons) == bool(rater.as_dict()["reasons"])
-        if rater.gold_accuracy == 1.0:
-            assert not any("min_gold_accuracy" in reason for reason in rater.reasons)
+        if rater.gold_accuracy == 1.0:  # gold vouches: nothing but max_same_label flags them
+            assert all("max_same_label" in reason for reason in rater.reasons)
         if rater.submitted < 20:
             assert not any("max_same_label" in reason for reason in rater.reasons)
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(campaigns(), st.sampled_from(POLICIES))
-def test_the_charts_draw_whatever_the_ratings(rows, policy):
-    result = check_export(rows, policy, Quality(), keep_flagged=False)
+@given(campaigns(), st.sampled_from(POLICIES), st.booleans())
+def test_the_charts_draw_whatever_the_ratings(rows, policy, keep_flagged):
+    """...and the chart of annotators draws exactly the ratings the export counted, no name."""
+    from kto import plots
+
+    result = check_export(rows, policy, Quality(), keep_flagged=keep_flagged)
     if result is not None:
-        with tempfile.TemporaryDirectory() as folder:
+        drawn = []
+        real = plots.annotators_chart
+        with tempfile.TemporaryDirectory() as folder, pytest.MonkeyPatch.context() as patch:
+            patch.setattr(
+                plots,
+                "annotators_chart",
+                lambda counted, *rest: drawn.append(counted) or real(counted, *rest),
+            )
             export_charts(result.statistics, Path(folder))
             assert (Path(folder) / "approval.png").read_bytes().startswith(b"\x89PNG")
+            assert (Path(folder) / "annotators.png").read_bytes().startswith(b"\x89PNG")
+        counted = {
+            user
+            for user, figures in result.statistics["annotators"].items()
+            if keep_flagged or not figures["flagged"]
+        }
+        (bars,) = drawn
+        assert sorted(map(sum, bars)) == sorted(
+            sum(
+                1
+                for row in rows
+                for r in row["responses"]
+                if r["user"] == user and r["status"] == "submitted" and r["value"] in (UP, DOWN)
+            )
+            for user in counted
+        )
 
 
 def pattern(votes: list[list[str]], users: list[str] | None = None) -> list[dict]:

@@ -16,6 +16,7 @@ import pytest
 from helpers import PROJECT, dataset_of, edit_config, run_kto, submit, write_generations
 
 from kto import progress_post
+from kto.campaign_settings import Quality
 from kto.config import load_config
 
 COMMUNITY = load_config(PROJECT / "project.yaml").community
@@ -161,10 +162,10 @@ def test_markdown_counts_and_names_both_annotators(rated):
 def test_the_last_day_counts_by_the_responses_time(rated, argilla_server):
     dataset = dataset_of(argilla_server, rated)
     client = argilla_server.client()
-    now = progress_post.tally(client, dataset)
+    now = progress_post.tally(client, dataset, Quality())
     assert (now.total, now.done, now.last_day) == (6, 1, 3)
     assert now.submitted == Counter({"annotator1": 2, "annotator2": 1})
-    later = progress_post.tally(client, dataset, datetime.now(UTC) + timedelta(hours=25))
+    later = progress_post.tally(client, dataset, Quality(), datetime.now(UTC) + timedelta(hours=25))
     assert (later.last_day, later.submitted) == (0, now.submitted)
 
 
@@ -189,7 +190,8 @@ def test_a_server_error_while_counting_is_one_line():
         with httpx.Client(base_url=f"http://127.0.0.1:{server.server_port}") as http:
             client = SimpleNamespace(api=SimpleNamespace(http_client=http), users=[])
             with pytest.raises(KtoError) as raised:
-                progress_post.tally(client, SimpleNamespace(id="d1"))
+                dataset = SimpleNamespace(id="d1", settings=SimpleNamespace(questions=[]))
+                progress_post.tally(client, dataset, Quality())
     finally:
         server.shutdown()
     assert raised.value.field == "argilla"

@@ -32,16 +32,37 @@ def export_charts(statistics: dict, folder: Path) -> None:
     figure.savefig(folder / "approval.png", dpi=100)
     plt.close(figure)
 
-    annotators = statistics["annotators"]
-    figure, axes = plt.subplots(figsize=(8, 0.5 * len(annotators) + 1.5), layout="constrained")
-    ups = [counts.get("up", 0) for counts in annotators.values()]
-    downs = [counts.get("down", 0) for counts in annotators.values()]
-    axes.barh(list(annotators), ups, color="#4c9a5b", label="thumbs up")
-    axes.barh(list(annotators), downs, left=ups, color="#c44e52", label="thumbs down")
-    axes.set_xlabel("submitted ratings")
-    axes.set_title("Ratings per annotator")
+    left_out = statistics["left_out"]  # no annotator, unless kto export --keep-flagged kept them
+    counted = sorted(
+        (
+            (figures.get("up", 0), figures.get("down", 0))
+            for figures in statistics["annotators"].values()
+            if not (figures["flagged"] and left_out["annotators"])
+        ),
+        key=sum,
+    )
+    annotators_chart(counted, left_out, folder / "annotators.png")
+
+
+def annotators_chart(counted: list[tuple[int, int]], left_out: dict, path: Path) -> None:
+    """The ratings kto export counted, per annotator (ups, downs), most at the top: a card on the
+    Hub names no annotator, and shows no left-out annotator's ratings as counted."""
+    plt = _pyplot()
+    figure, axes = plt.subplots(figsize=(8, 0.3 * len(counted) + 1.8), layout="constrained")
+    places = [str(place) for place in range(len(counted), 0, -1)]
+    ups, downs = [up for up, _ in counted], [down for _, down in counted]
+    axes.barh(places, ups, color="#4c9a5b", label="thumbs up")
+    axes.barh(places, downs, left=ups, color="#c44e52", label="thumbs down")
+    axes.set_xlabel("submitted ratings counted")
+    axes.set_ylabel("annotators, by ratings")
+    left = (
+        f" ({left_out['ratings']} ratings of {left_out['annotators']} left out)"
+        if left_out["annotators"]
+        else ""
+    )
+    axes.set_title(f"Ratings per annotator{left}")
     axes.legend(loc="lower right")
-    figure.savefig(folder / "annotators.png", dpi=100)
+    figure.savefig(path, dpi=100)
     plt.close(figure)
 
 

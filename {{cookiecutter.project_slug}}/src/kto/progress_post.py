@@ -2,7 +2,8 @@
 
 Public: records done, ratings in the last 24 hours, a Hall of Fame of annotators by submitted
 ratings and the Space's link, in the project's language. Never a model id or a per-model
-approval: the post would unblind the rating.
+approval: the post would unblind the rating. Flagged annotators (kto.rater_quality) are left out
+of the counts and the Hall of Fame without a word: the post names no flag.
 """
 
 import re
@@ -11,7 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from kto.campaign_settings import Community
+from kto.campaign_settings import Community, Quality
 from kto.config import ProjectConfig
 
 # One Discord message, counted in Python str characters (Discord counts the same way).
@@ -38,23 +39,23 @@ class ProgressPostReport:
     sent_attempts: int = 0  # requests the webhook took (more than one: rate-limit waits); 0 when not sent
 
 
-def tally(client, dataset, now: datetime | None = None) -> PostTally:
-    """One pass over the records as the server lists them: the SDK's records drop the responses'
-    timestamps, which the count of the last 24 hours needs."""
-    from kto.ratings import server_records, utc
+def tally(client, dataset, quality: Quality, now: datetime | None = None) -> PostTally:
+    """One pass over the records, with the responses' update times (the count of the last 24
+    hours needs them); flagged annotators' ratings are not counted."""
+    from kto.rater_quality import assess, flagged
+    from kto.ratings import fetch
 
     since = (now or datetime.now(UTC)) - timedelta(hours=24)
-    usernames = {str(user.id): user.username for user in client.users}
+    rows = fetch(client, dataset)
+    left_out = flagged(assess(rows, quality))
     submitted: Counter = Counter()
-    total = done = last_day = 0
-    for record in server_records(client, dataset.id, include=("responses",)):
-        total += 1
-        done += record["status"] == "completed"
-        for response in record.get("responses") or []:
-            if response["status"] == "submitted":
-                submitted[usernames.get(response["user_id"], response["user_id"])] += 1
-                last_day += utc(response["updated_at"]) >= since
-    return PostTally(total, done, submitted, last_day)
+    last_day = 0
+    for row in rows:
+        for response in row["responses"]:
+            if response["status"] == "submitted" and response["user"] not in left_out:
+                submitted[response["user"]] += 1
+                last_day += response["updated_at"] >= since
+    return PostTally(len(rows), sum(row["status"] == "completed" for row in rows), submitted, last_day)
 
 
 def hall_of_fame(counts: Counter, community: Community) -> list[tuple[str, int]]:
@@ -95,7 +96,8 @@ def make(config: ProjectConfig, chart: Path | None = None) -> ProgressPostReport
     """The post for the configured dataset, and the public chart when ``chart`` is given."""
     from kto import argilla_client
 
-    counts = tally(*argilla_client.open_dataset(config))
+    client, dataset = argilla_client.open_dataset(config)
+    counts = tally(client, dataset, config.quality)
     if chart:
         from kto.plots import progress_chart
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from kto import ratings
 from kto.config import ProjectConfig
-from kto.rater_quality import RaterReport, assess
+from kto.rater_quality import RaterReport, assess, flagged, without
 
 
 @dataclass(frozen=True)
@@ -17,8 +17,10 @@ class StatusReport:
     pending: int
     # annotator -> responses by status (submitted, discarded, draft) and records still pending
     per_annotator: dict[str, Counter]
-    # model -> submitted ups and downs
+    # model -> submitted ups and downs, flagged annotators' left out as kto export leaves them out
     approval: dict[str, Counter]
+    left_out_annotators: int
+    left_out_ratings: int
     backup_warning: str | None  # the newest backup is missing or too old
     # annotator -> gold accuracy, agreement, same-label share and flags (the lead's eyes only)
     quality: dict[str, RaterReport]
@@ -32,15 +34,19 @@ def collect(config: ProjectConfig, chart: Path | None = None) -> StatusReport:
     client, dataset = open_dataset(config)
     progress = dataset.progress(with_users_distribution=True)
     rows = ratings.fetch(client, dataset)
+    quality = assess(rows, config.quality)
+    left_out = flagged(quality)
     report = StatusReport(
         dataset=f"{config.argilla.workspace}/{config.argilla.dataset}",
         completed=progress["completed"],
         total=progress["total"],
         pending=progress["pending"],
         per_annotator=ratings.by_annotator(rows, ratings.annotators(client, config.argilla.workspace)),
-        approval=ratings.approval_by_model(rows),
+        approval=ratings.approval_by_model(without(rows, left_out)),
+        left_out_annotators=len(left_out),
+        left_out_ratings=sum(quality[user].submitted for user in left_out),
         backup_warning=staleness(config),
-        quality=assess(rows, config.quality),
+        quality=quality,
     )
     if chart:
         from kto.plots import status_chart

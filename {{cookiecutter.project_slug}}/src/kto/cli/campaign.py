@@ -92,10 +92,19 @@ def status_command(
         f"({config.argilla.min_submitted} submitted ratings each), {report.pending} pending"
     )
     columns = ("submitted", "discarded", "draft", "pending")
-    people = Table("annotator", *columns)
+    people = Table("annotator", *columns, "flagged")
     for user, counts in report.per_annotator.items():
-        people.add_row(user, *(str(counts[key]) for key in columns))
-    models = Table("model", "thumbs up", "thumbs down", "share up")
+        rater = report.quality.get(user)
+        people.add_row(
+            user, *(str(counts[key]) for key in columns), "yes" if rater and rater.flagged else "-"
+        )
+    left_out = (
+        f": {report.left_out_ratings} ratings of {report.left_out_annotators} flagged annotators left out, "
+        "as kto export leaves them out"
+        if report.left_out_annotators
+        else ""
+    )
+    models = Table("model", "thumbs up", "thumbs down", "share up", title=f"Per model{left_out}")
     for model, votes in report.approval.items():
         share = share_up(votes)
         models.add_row(model, str(votes[UP]), str(votes[DOWN]), "-" if share is None else f"{share:.0%}")
@@ -114,15 +123,24 @@ def quality_table(quality) -> Table:
     def share(value: float | None) -> str:
         return "-" if value is None else f"{value:.0%}"
 
-    table = Table("annotator", "ratings", "gold right", "agrees with others", "top label", "flagged because")
+    table = Table(
+        "annotator",
+        "ratings",
+        "gold right",
+        "right where the judge is wrong",
+        "same as the judge",
+        "reliability",
+        "flagged because",
+    )
     table.columns[-1].overflow = "fold"
     for user, rater in quality.items():
         table.add_row(
             user,
             str(rater.submitted),
             f"{share(rater.gold_accuracy)} of {rater.gold_rated}",
-            f"{share(rater.agreement)} of {rater.shared}",
-            share(rater.top_label_share),
+            f"{share(rater.trap_accuracy)} of {rater.traps_rated}",
+            f"{share(rater.follows_judge)} of {rater.suggested}",
+            share(rater.reliability),
             "; ".join(rater.reasons) or "-",
         )
     return table
