@@ -28,6 +28,7 @@ class HubDouble:
     history: dict[str, list[dict]] = field(default_factory=dict)
     secrets: dict[str, dict[str, str]] = field(default_factory=dict)
     requests: list[str] = field(default_factory=list)
+    unreachable: bool = False  # drop every connection unanswered, as a Hub out of reach would
 
     def start(self) -> str:
         double = self
@@ -46,6 +47,9 @@ class HubDouble:
                 self.route("HEAD")
 
             def route(self, method: str) -> None:
+                if double.unreachable:
+                    self.close_connection = True
+                    return
                 double.requests.append(f"{method} {self.path}")
                 if self.headers.get("Authorization") != f"Bearer {double.token}":
                     return self.reply(401, {"error": "Invalid credentials in Authorization header"})
@@ -84,6 +88,8 @@ class HubDouble:
                         return self.reply(
                             200, [self.listed(commit) for commit in reversed(self.commits(repo))]
                         )
+                    if action == "tree":  # /api/<kind>s/<ns>/<name>/tree/<revision>/<folder>
+                        return self.tree(repo, "/".join(parts[6:]))
                     if action == "secrets":
                         secret = json.loads(body)
                         double.secrets.setdefault(repo, {})[secret["key"]] = secret["value"]
@@ -132,6 +138,19 @@ class HubDouble:
                 )
                 commit = f"{self.repo_url(repo)}/commit/{oid}"
                 self.reply(200, {"commitUrl": commit, "commitOid": oid, "pullRequestUrl": None})
+
+            def tree(self, repo: str, folder: str) -> None:
+                """The files under ``folder`` as of the last commit (one page, no Link header)."""
+                files = double.files.get(repo, {})
+                found = [
+                    {"type": "file", "path": path, "size": len(data), "oid": hashlib.sha1(data).hexdigest()}
+                    for path, data in files.items()
+                    if path.startswith(f"{folder}/")
+                ]
+                if not found:
+                    code = {"X-Error-Code": "EntryNotFound"}
+                    return self.reply(404, {"error": f"EntryNotFound: {repo}/{folder}"}, code)
+                self.reply(200, found)
 
             def commits(self, repo: str) -> list[dict]:
                 return double.history.setdefault(repo, [])

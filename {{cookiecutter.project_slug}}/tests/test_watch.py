@@ -1,0 +1,163 @@
+"""kto watch: deliveries signed as Argilla signs them (Standard Webhooks) reach the journal on disk;
+forged ones (a bad signature, a stale time, a replayed id, another dataset) are refused with 401,
+409 or 400, counted, and change nothing. The journal is pushed to the Hub (a double at the HTTP
+boundary), keeps growing while the Hub is unreachable, and is pushed when it answers again."""
+
+import base64
+import json
+import secrets
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+from standardwebhooks.webhooks import Webhook
+
+from kto.watch_journal import EventJournal, read_events
+from kto.watch_push import JournalPusher
+from kto.watch_receiver import Receiver, serve
+
+DATASET = "argilla/haiku"
+SECRET = base64.b64encode(secrets.token_bytes(24)).decode()
+
+
+def payload(kind: str = "response.updated", value: str = "up", dataset: str = "haiku", at: str | None = None):
+    """An event's body as argilla_server 2.8 builds it (webhooks/v1/schemas.py), trimmed to what kto reads."""
+    moment = at or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")
+    record = {
+        "id": "9b1c7e1e-0000-4000-8000-000000000001",
+        "external_id": "rec-1",
+        "fields": {"prompt": "Write a haiku about rain.", "completion": "Rain on the tin roof"},
+        "metadata": {"model": "team/model-0", "prompt_id": "p1", "language": "en"},
+        "dataset": {"name": dataset, "workspace": {"name": "argilla"}},
+    }
+    data = {
+        "id": "5f0c2a8e-0000-4000-8000-000000000002",
+        "values": {"rating": {"value": value}},
+        "status": "submitted",
+        "record": record,
+        "user": {"username": "annotator1"},
+        "updated_at": moment,
+    }
+    return {"type": kind, "version": 1, "timestamp": moment + "Z", "data": data}
+
+
+def delivery(body: dict, secret: str = SECRET, message: str | None = None, sent: float | None = None):
+    """Headers and body of one delivery, signed with ``secret`` at ``sent`` (default: now)."""
+    content = json.dumps(body).encode()
+    message = message or f"msg_{secrets.token_urlsafe(16)}"
+    moment = datetime.fromtimestamp(sent or time.time(), UTC)
+    headers = {
+        "webhook-id": message,
+        "webhook-timestamp": str(int(moment.timestamp())),
+        "webhook-signature": Webhook(secret).sign(message, moment, content),
+        "content-type": "application/json",
+    }
+    return headers, content
+
+
+@pytest.fixture
+def endpoint(tmp_path):
+    journal = EventJournal(tmp_path)
+    receiver = Receiver(journal, DATASET, SECRET)
+    server = serve(receiver, "127.0.0.1", 0, lambda: {"events": len(journal.events)})
+    yield receiver, f"http://127.0.0.1:{server.server_port}/webhook", tmp_path / "journal"
+    server.shutdown()
+    journal.close()
+
+
+def on_disk(folder: Path) -> bytes:
+    return b"".join(path.read_bytes() for path in sorted(folder.glob("*.jsonl")))
+
+
+def test_a_signed_delivery_is_journalled_before_the_answer_and_forgeries_change_nothing(endpoint):
+    receiver, url, folder = endpoint
+    headers, body = delivery(payload())
+    answer = httpx.post(url, headers=headers, content=body)
+    assert answer.status_code == 200, answer.text
+    [event] = read_events(folder.glob("*.jsonl"))  # on disk by the time the answer came
+    assert (event["record"], event["user"], event["value"], event["status"]) == (
+        "rec-1",
+        "annotator1",
+        "up",
+        "submitted",
+    )
+    before = on_disk(folder)
+
+    forged = {
+        "replayed id": (headers, body),
+        "bad signature": delivery(payload(value="down"), secret=base64.b64encode(b"x" * 24).decode()),
+        "tampered body": (delivery(payload())[0], json.dumps(payload(value="down")).encode()),
+        "stale": delivery(payload(value="down"), sent=time.time() - 3600),
+        "other dataset": delivery(payload(value="down", dataset="someone-elses")),
+    }
+    codes = {name: httpx.post(url, headers=h, content=b).status_code for name, (h, b) in forged.items()}
+    assert codes == {
+        "replayed id": 409,
+        "bad signature": 401,
+        "tampered body": 401,
+        "stale": 401,
+        "other dataset": 400,
+    }
+    assert on_disk(folder) == before
+    assert dict(receiver.refused) == {"replayed": 1, "bad signature": 2, "stale": 1, "other dataset": 1}
+    assert receiver.journalled == 1
+
+
+def test_a_redelivery_of_one_change_under_a_new_id_is_journalled_once(endpoint):
+    """Argilla retries a failed delivery as a new message (jobs/webhook_jobs.py): same change."""
+    receiver, url, folder = endpoint
+    body = payload(at="2026-12-07T10:00:00.000001")
+    for _ in range(2):
+        headers, content = delivery(body)
+        answer = httpx.post(url, headers=headers, content=content)
+        assert answer.status_code == 200
+    assert answer.text == "already journalled"
+    assert len(read_events(folder.glob("*.jsonl"))) == 1
+    assert receiver.refused == {}
+
+
+def test_a_journal_line_torn_by_a_kill_is_skipped_and_the_next_run_goes_on(tmp_path):
+    journal = EventJournal(tmp_path)
+    receiver = Receiver(journal, DATASET, SECRET)
+    assert receiver.handle(*delivery(payload()))[0] == 200
+    journal.close()
+    [written] = list((tmp_path / "journal").glob("*.jsonl"))
+    with written.open("a") as handle:
+        handle.write('{"id": "msg_torn", "type": "resp')  # a kill mid-write
+    again = EventJournal(tmp_path)
+    assert [event["value"] for event in again.events] == ["up"]
+    assert Receiver(again, DATASET, SECRET).handle(*delivery(payload(value="down")))[0] == 200
+    assert [event["value"] for event in EventJournal(tmp_path).events] == ["up", "down"]
+
+
+def test_the_journal_is_pushed_and_waits_on_disk_while_the_hub_is_unreachable(tmp_path, hub, monkeypatch):
+    double, env = hub
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr("huggingface_hub.constants.ENDPOINT", env["HF_ENDPOINT"])
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_OFFLINE", False)
+    journal = EventJournal(tmp_path)
+    receiver = Receiver(journal, DATASET, SECRET)
+    said: list[str] = []
+    pusher = JournalPusher(journal.folder, "alice/haiku-ratings-backup", said.append, every=1)
+    receiver.handle(*delivery(payload()))
+    pusher.journalled()
+    assert pusher.push()
+    repo = "dataset/alice/haiku-ratings-backup"
+    assert double.history[repo][-1]["title"].startswith("Journal: 1 files, 1 events")
+    assert pusher.state.lag is not None and pusher.state.lag < 5
+
+    double.unreachable = True
+    receiver.handle(*delivery(payload(value="down")))
+    pusher.journalled()
+    assert not pusher.push() and not pusher.push()
+    assert len(said) == 1 and said[0].startswith("cannot push the journal to alice/haiku-ratings-backup")
+    assert len(read_events(journal.folder.glob("*.jsonl"))) == 2  # journalling goes on
+
+    double.unreachable = False
+    assert pusher.push()
+    assert said[-1] == "pushed the journal to alice/haiku-ratings-backup again"
+    pushed = b"".join(content for path, content in double.files[repo].items() if path.startswith("journal/"))
+    assert [json.loads(line)["value"] for line in pushed.splitlines()] == ["up", "down"]
