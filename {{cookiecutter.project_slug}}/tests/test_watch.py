@@ -7,13 +7,16 @@ import base64
 import json
 import secrets
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from standardwebhooks.webhooks import Webhook
 
+from kto.watch_events import new_row, replay
 from kto.watch_journal import EventJournal, read_events
 from kto.watch_push import JournalPusher
 from kto.watch_receiver import Receiver, serve
@@ -161,3 +164,73 @@ def test_the_journal_is_pushed_and_waits_on_disk_while_the_hub_is_unreachable(tm
     assert said[-1] == "pushed the journal to alice/haiku-ratings-backup again"
     pushed = b"".join(content for path, content in double.files[repo].items() if path.startswith("journal/"))
     assert [json.loads(line)["value"] for line in pushed.splitlines()] == ["up", "down"]
+
+
+# -- replay over a backup, against a plain re-enactment of the same changes ----------------------
+
+RECORDS, USERS = ["r1", "r2", "r3"], ["annotator1", "annotator2"]
+CHANGE = st.tuples(
+    st.sampled_from(["rate", "rate", "unrate", "drop record"]),
+    st.sampled_from(RECORDS),
+    st.sampled_from(USERS),
+    st.sampled_from(["up", "down"]),
+)
+
+
+def enact(changes, backup_after: int):
+    """The changes applied one by one to a plain dict: the state when the backup is taken, the final
+    state, and the journal's events (one per change, a second apart)."""
+    state: dict[tuple[str, str], tuple[str, datetime]] = {}
+    dropped: set[str] = set()
+    events, snapshot = [], None
+    start = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
+    for number, (kind, record, user, value) in enumerate(changes):
+        if number == backup_after:
+            snapshot = (dict(state), set(dropped))
+        at = start + timedelta(seconds=number)
+        if record in dropped:
+            continue
+        base = {"id": f"e{number}", "at": at.isoformat(), "record": record, "user": user, "response_id": None}
+        if kind == "rate":
+            state[(record, user)] = (value, at)
+            fields = {"prompt": f"prompt of {record}", "completion": "a haiku"}
+            events.append({**base, "type": "response.updated", "value": value, "status": "submitted",
+                           "comment": None, "fields": fields, "metadata": {}})  # fmt: skip
+        elif kind == "unrate" and (record, user) in state:
+            del state[(record, user)]
+            events.append({**base, "type": "response.deleted"})
+        elif kind == "drop record":
+            dropped.add(record)
+            state = {key: answer for key, answer in state.items() if key[0] != record}
+            events.append({**base, "type": "record.deleted", "user": None})
+    return snapshot or (dict(state), set(dropped)), state, events
+
+
+def as_rows(state: dict) -> list[dict]:
+    rows: dict[str, dict] = {}
+    for (record, user), (value, at) in state.items():
+        row = rows.setdefault(
+            record, new_row({"record": record, "fields": {"prompt": "p", "completion": "c"}})
+        )
+        row["responses"].append(
+            {"user": user, "value": value, "status": "submitted", "comment": None, "updated_at": at}
+        )
+    return list(rows.values())
+
+
+def ratings_of(rows: list[dict]) -> dict[tuple[str, str], str]:
+    return {(row["id"], answer["user"]): answer["value"] for row in rows for answer in row["responses"]}
+
+
+@given(st.lists(CHANGE, max_size=40), st.integers(min_value=0, max_value=40))
+def test_replaying_the_journal_over_a_backup_gives_the_last_state(changes, backup_after):
+    """Whether the replay gets the whole journal or only what followed the backup: a deleted
+    response stays deleted, an updated one keeps its newest value, a dropped record stays gone."""
+    (backed_up, _), final, events = enact(changes, backup_after)
+    expected = {key: value for key, (value, _) in final.items()}
+    later = [event for event in events if int(event["id"][1:]) >= backup_after]
+    for journal in (events, later):
+        rows, _ = replay(as_rows(backed_up), journal)
+        assert ratings_of(rows) == expected
+        assert all(len({a["user"] for a in row["responses"]}) == len(row["responses"]) for row in rows)
+    assert replay(replay(as_rows(backed_up), events)[0], events)[0] == replay(as_rows(backed_up), events)[0]
