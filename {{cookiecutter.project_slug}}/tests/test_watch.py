@@ -6,6 +6,8 @@ boundary), keeps growing while the Hub is unreachable, and is pushed when it ans
 import base64
 import json
 import secrets
+import subprocess
+import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -234,3 +236,55 @@ def test_replaying_the_journal_over_a_backup_gives_the_last_state(changes, backu
         assert ratings_of(rows) == expected
         assert all(len({a["user"] for a in row["responses"]}) == len(row["responses"]) for row in rows)
     assert replay(replay(as_rows(backed_up), events)[0], events)[0] == replay(as_rows(backed_up), events)[0]
+
+
+# -- what kto doctor and kto status read from the watcher's files --------------------------------
+
+
+def test_doctor_follows_the_watcher_and_status_reads_the_journal_while_the_server_is_down(project):
+    """The server is out of reach (a Space restarting): kto watch runs on, says so, and catches
+    up later; doctor's line says no webhook is registered, then that it stopped; kto status shows
+    the ratings the journal holds."""
+    from conftest import free_port, kto_env, table_rows
+
+    from kto.config import load_config
+    from kto.watch_status import check_watcher
+
+    down = {"ARGILLA_API_URL": f"http://127.0.0.1:{free_port()}", "ARGILLA_API_KEY": "owner.key"}
+    journal = EventJournal(project / "data" / "watch")
+    receiver = Receiver(journal, "argilla/haiku-kto-en", SECRET)
+    for value, user in (("up", "annotator1"), ("down", "annotator2")):
+        body = payload(value=value, dataset=load_config(project / "project.yaml").argilla.dataset)
+        body["data"]["user"]["username"] = user
+        receiver.dataset = f"argilla/{body['data']['record']['dataset']['name']}"
+        assert receiver.handle(*delivery(body)) == (200, "journalled")
+    journal.close()
+    config = load_config(project / "project.yaml")
+    assert check_watcher(config).message.startswith("not running here")
+
+    watcher = subprocess.Popen(
+        [sys.executable, "-m", "kto", "watch", "--port", str(free_port())],
+        cwd=project, env={**kto_env(), **down}, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while not (project / "data" / "watch" / "status.json").exists():
+            assert time.monotonic() < deadline and watcher.poll() is None, watcher.stderr.read()
+            time.sleep(0.2)
+        finding = check_watcher(config)
+        assert finding.status == "warn" and finding.message.startswith("no webhook registered for http://")
+        assert "0 deliveries refused" in finding.message
+    finally:
+        watcher.terminate()
+        log = watcher.communicate(timeout=30)[1]
+    assert "cannot reach the ratings yet" in log
+    assert check_watcher(config).message.startswith("stopped (last event")
+
+    status = subprocess.run(
+        [sys.executable, "-m", "kto", "status"], cwd=project, env={**kto_env(), **down},
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert status.returncode == 0, status.stderr
+    assert "these figures are the last backup and the ratings journal" in status.stderr
+    rows = table_rows(status.stdout)
+    assert rows["annotator1"][0] == "1" and rows["annotator2"][0] == "1", status.stdout

@@ -93,12 +93,12 @@ class Watcher:
 
     def keep(self) -> bool:
         """Register (again) and catch up; one line per new problem. True when all went well."""
-        from kto.argilla_client import open_dataset
+        from kto.argilla_client import connect, open_dataset
         from kto.watch_catchup import catch_up
 
         try:
+            self._register(connect(self.config))  # before the dataset: a restore is journalled too
             client, dataset = open_dataset(self.config)
-            self._register(client)
             state = read(self.folder, STATE)
             same = state.get("dataset_id") in (None, str(dataset.id))
             result = catch_up(client, dataset, self.journal, infer_deletions=same)

@@ -78,7 +78,8 @@ def hub_files(repo_id: str, folder: Path) -> tuple[list[Path], str | None]:
             for entry in api.list_repo_tree(repo_id, HUB_FOLDER, repo_type="dataset")
             if entry.path.endswith(".jsonl")
         ]
-        return [Path(api.hf_hub_download(repo_id, name, repo_type="dataset", cache_dir=folder)) for name in names], None
+        download = lambda name: api.hf_hub_download(repo_id, name, repo_type="dataset", cache_dir=folder)  # noqa: E731
+        return [Path(download(name)) for name in names], None
     except Exception as error:  # no journal pushed yet is no problem; anything else is said
         if status_of(error) == 404:
             return [], None

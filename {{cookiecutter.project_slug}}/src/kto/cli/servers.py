@@ -47,12 +47,14 @@ def space_create(
 def argilla_up(
     ctx: typer.Context,
     annotators: Annotated[int, typer.Option(min=1, max=50, help="Annotator accounts to create")] = 2,
+    watch: Annotated[bool, typer.Option(help="Also start kto watch, the ratings journal")] = True,
 ) -> None:
-    """Start the server on 127.0.0.1 and write .argilla/local.env."""
+    """Start the server on 127.0.0.1 (and kto watch beside it) and write .argilla/local.env."""
     from kto.argilla_local import LocalArgilla
 
     config = project(ctx)
-    url, logins = LocalArgilla(config.root).up(annotators, config.argilla.workspace, say=console.print)
+    local = LocalArgilla(config.root)
+    url, logins = local.up(annotators, config.argilla.workspace, say=console.print, watch=watch)
     first = next(login for name, login in logins.items() if name != "owner")
     console.print(f"Argilla is running at {url}")
     console.print(f"Sign in as {first.username} / {first.password} (all logins: .argilla/local.env)")
@@ -60,7 +62,7 @@ def argilla_up(
 
 @argilla_app.command("down")
 def argilla_down(ctx: typer.Context) -> None:
-    """Stop the processes `up` started; the data stays in .argilla/."""
+    """Stop the processes `up` started (the watcher first); the data stays in .argilla/."""
     from kto.argilla_local import LocalArgilla
 
     stopped = LocalArgilla(project(ctx).root).down()
