@@ -6,6 +6,7 @@ boundary), keeps growing while the Hub is unreachable, and is pushed when it ans
 import base64
 import json
 import secrets
+import shutil
 import subprocess
 import sys
 import time
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 from standardwebhooks.webhooks import Webhook
@@ -288,3 +290,35 @@ def test_doctor_follows_the_watcher_and_status_reads_the_journal_while_the_serve
     assert "these figures are the last backup and the ratings journal" in status.stderr
     rows = table_rows(status.stdout)
     assert rows["annotator1"][0] == "1" and rows["annotator2"][0] == "1", status.stdout
+
+
+def test_space_create_watch_makes_a_public_companion_space_with_its_secrets_in_the_secret_store(project, hub):
+    """The watcher's Space: the project's code and settings, kto watch on the Space's port with its
+    public address for Argilla, and the Argilla Space's address, its owner key and a Hub token as
+    Space secrets, in no file."""
+    from conftest import PROJECT, run_kto
+
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(PROJECT / name, project)
+    double, env = hub
+    owner_key = "owner.never-in-a-file-5678"
+    made = run_kto(project, "space", "create", "--watch", env={**env, "ARGILLA_API_KEY": owner_key})
+    assert made.returncode == 0, made.stderr
+    config = yaml.safe_load((project / "project.yaml").read_text())
+    name = f"{config['hub']['namespace']}/{config['argilla']['dataset']}"
+    repo = f"space/{name}-watch"
+    files = double.files[repo]
+    assert not double.repos[repo]["private"]
+    assert yaml.safe_load(files["README.md"].decode().split("---")[1])["app_port"] == 7860
+    host = "https://" + name.replace("/", "-").lower()
+    assert f'"--url", "{host}-watch.hf.space/webhook"' in files["Dockerfile"].decode()
+    assert {"project/pyproject.toml", "project/project.yaml", "project/src/kto/watch.py"} <= files.keys(), sorted(files)
+    assert double.secrets[repo] == {
+        "ARGILLA_API_URL": f"{host}-argilla.hf.space",
+        "ARGILLA_API_KEY": owner_key,
+        "HF_TOKEN": double.token,
+    }
+    assert not any(
+        owner_key.encode() in content or double.token.encode() in content for content in files.values()
+    )
+    assert owner_key not in made.stdout + made.stderr

@@ -108,14 +108,19 @@ def serve(receiver: Receiver, host: str, port: int, health) -> ThreadingHTTPServ
     (never the secret). Returns the server, already serving."""
 
     class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # a sender may keep its connection: every answer has a length
+
         def log_message(self, *args):  # the watcher's log says what matters
             pass
 
         def do_POST(self):
             length = int(self.headers.get("Content-Length") or 0)
-            if self.path.split("?")[0] != PATH or length > MAX_BODY:
-                return self.reply(404 if length <= MAX_BODY else 413, "no")
+            if length > MAX_BODY:  # left unread: the connection cannot serve another request
+                self.close_connection = True
+                return self.reply(413, "too large")
             body = self.rfile.read(length)
+            if self.path.split("?")[0] != PATH:
+                return self.reply(404, "no")
             self.reply(*receiver.handle({k.lower(): v for k, v in self.headers.items()}, body))
 
         def do_GET(self):

@@ -20,11 +20,20 @@ def space_create(
         bool, typer.Option(help="Only the namespace's members see it; Hugging Face sign-in then fails there")
     ] = False,
     dry_run: DryRunOption = False,
+    watch: Annotated[
+        bool, typer.Option("--watch", help="Also a small Space running kto watch (the ratings journal)")
+    ] = False,
 ) -> None:
     """Create the Argilla annotation Space, with Sign in with Hugging Face."""
     from kto import space
 
-    report = space.run(project(ctx), name, private=private, dry_run=dry_run)
+    config = project(ctx)
+    report = space.run(config, name, private=private, dry_run=dry_run)
+    if watch:
+        companion, made = space.run_watch(config, report.plan, dry_run=dry_run)
+        console.print(
+            f"{companion.describe()}\n" + (f"Created {made}" if made else "(not created: --dry-run)")
+        )
     console.print(report.plan.describe())
     for message in report.warnings:
         warn(message)
