@@ -55,17 +55,14 @@ class Watcher:
         self.config, self.options, self.say = config, options, say
         self.folder = folder_of(config)
         self.journal = EventJournal(self.folder)
-        dataset = f"{config.argilla.workspace}/{config.argilla.dataset}"
-        self.receiver = Receiver(self.journal, dataset, on_event=self._journalled)
         repo = config.hub.ratings_backup_repo
         self.pusher = JournalPusher(self.journal.folder, repo, say, options.push_every)
+        dataset = f"{config.argilla.workspace}/{config.argilla.dataset}"
+        self.receiver = Receiver(self.journal, dataset, on_event=self.pusher.journalled)
         self.stop = threading.Event()
         self.registered = False
         self.catch_up_note = "not yet"
         self._problem: str | None = None
-
-    def _journalled(self) -> None:
-        self.pusher.journalled()
 
     def run(self) -> None:
         """Serve until ``stop`` is set (SIGTERM, Ctrl+C); the journal is pushed once more at the end."""
@@ -114,8 +111,9 @@ class Watcher:
         self._problem = None
         if result.updated or result.deleted:
             self.pusher.journalled()
+        if result.updated or result.deleted or self.catch_up_note == "not yet":
+            self.say(result.describe())  # the first time, and whenever something was missed
         self.catch_up_note = f"{result.describe()} ({datetime.now(UTC):%H:%M:%S} UTC)"
-        self.say(result.describe())
         return True
 
     def _register(self, client) -> None:
@@ -153,7 +151,7 @@ class Watcher:
             "last_push": stamp(push.last_push),
             "push_lag": push.lag,
             "push_problem": push.problem,
-            "unpushed": bool(self.pusher.changed()),
+            "unpushed": bool(self.pusher.grown()),
             "catch_up": self.catch_up_note,
             "updated_at": stamp(time.time()),
         }

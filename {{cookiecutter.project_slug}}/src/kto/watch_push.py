@@ -44,18 +44,19 @@ class JournalPusher:
         if self._pending_since is None:
             self._pending_since = time.time()
 
-    def changed(self) -> dict[str, bytes]:
-        grown = {}
-        for path in sorted(self.folder.glob("*.jsonl")):
-            if path.stat().st_size != self._sizes.get(path.name):
-                grown[path.name] = path.read_bytes()
-        return grown
+    def grown(self) -> list[Path]:
+        """The journal's files with lines the Hub does not have yet."""
+        return [
+            path
+            for path in sorted(self.folder.glob("*.jsonl"))
+            if path.stat().st_size != self._sizes.get(path.name)
+        ]
 
     def push(self) -> bool:
         """Commit the grown files now; False (said once until it works again) when it failed."""
         with self._lock:
             since, self._pending_since = self._pending_since, None
-            grown = self.changed()
+            grown = {path.name: path.read_bytes() for path in self.grown()}
             if not grown:
                 return True
             try:
