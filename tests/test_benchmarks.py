@@ -53,3 +53,10 @@ def test_the_prompts_benchmark_prints_its_rates_and_ratio():
     assert re.search(r"30 kept in +[\d.]+ s = +[\d.]+ prompts/s", out), out
     assert re.search(r"\d+ requests / 30 kept = \d+\.\d{3}", out), out
     assert re.search(r"ratio plain/kto +: \d+\.\d\d", out), out
+
+
+@pytest.mark.slow
+def test_the_watch_benchmark_prints_events_per_second_and_the_push_lag():
+    out = run_benchmark("watch_throughput.py", "--events", "200", "--seconds", "5")
+    assert re.search(r"journalled 200 events in +[\d.]+ s = +\d+ events/s", out), out
+    assert re.search(r"lag from answer to push: max [\d.]+ s, mean [\d.]+ s", out), out
