@@ -10,6 +10,7 @@ test takes about three minutes), which still spans a full push cycle and the wat
 """
 
 import contextlib
+import json
 import os
 import random
 import shutil
@@ -117,8 +118,6 @@ def expected_states(ledger: Ledger, kill: float) -> tuple[dict, dict]:
 
 
 def kill_everything(project) -> None:
-    import json
-
     state = json.loads((project / ".argilla" / "state.json").read_text())
     for pid in state["pids"].values():
         with contextlib.suppress(ProcessLookupError):
@@ -144,11 +143,18 @@ def test_a_sprint_loses_nothing_older_than_a_minute_when_the_server_dies(tmp_pat
         assert backup.returncode == 0, backup.stderr
         kill, ledger, restart = sprint(project, env)
         kill_everything(project)
+        state = project / "data" / "watch" / "state.json"
+        secret = json.loads(state.read_text())["secret"]
+        assert state.stat().st_mode & 0o777 == 0o600
+        logs = "".join(path.read_text() for path in (project / ".argilla" / "logs").glob("*.log"))
+        assert secret not in logs and secret not in started.stderr
         for gone in (".argilla/home", "data"):  # the server's data, the journal and the backup file
             shutil.rmtree(project / gone)
         assert run_kto(project, "argilla", "up", "--annotators", "4", "--no-watch", env=env).returncode == 0
         restored = run_kto(project, "restore", env=env)
         assert restored.returncode == 0, restored.stderr
+        again = run_kto(project, "restore", env=env)  # twice is once
+        assert "0 records added; responses written: 0 submitted, 0 discarded, 0 draft" in again.stderr
         client, dataset, _ = owner_view(project)
         rows = fetch(client, dataset)
     finally:
@@ -163,8 +169,6 @@ def test_a_sprint_loses_nothing_older_than_a_minute_when_the_server_dies(tmp_pat
 def sprint(project, env) -> tuple[float, Ledger, str]:
     """Four annotators for 75 to 90 s; the watcher killed at 5 s and started again at 15 s.
     Returns the time of the kill, the ledger and the restarted watcher's log."""
-    import json
-
     from dotenv import dotenv_values
 
     logins = json.loads((project / ".argilla" / "users.json").read_text())

@@ -11,7 +11,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlparse
@@ -67,6 +67,7 @@ class Watcher:
     def run(self) -> None:
         """Serve until ``stop`` is set (SIGTERM, Ctrl+C); the journal is pushed once more at the end."""
         server = serve(self.receiver, self.options.host, self.options.port, self.health)
+        self.options = replace(self.options, port=server.server_port)  # --port 0: the one given
         self.say(
             f"watching {self.receiver.dataset}: listening on {self.options.host}:{server.server_port}, "
             f"journal {self.journal.folder} ({len(self.journal.events)} events)"

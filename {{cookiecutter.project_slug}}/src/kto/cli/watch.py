@@ -19,7 +19,9 @@ def watch_command(
         str | None,
         typer.Option(help="Where Argilla posts (default: this host and port); a Space needs a public URL"),
     ] = None,
-    push_every: Annotated[float, typer.Option(min=1, help="Seconds between pushes of the journal")] = 30.0,
+    push_every: Annotated[
+        float, typer.Option(min=1, max=60, help="Seconds between pushes of the journal (a minute at most)")
+    ] = 30.0,
     catch_up_every: Annotated[
         float, typer.Option(min=1, help="Seconds between catch-ups from the Argilla API")
     ] = 180.0,
