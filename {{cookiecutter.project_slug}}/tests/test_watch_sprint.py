@@ -171,6 +171,9 @@ def sprint(project, env) -> tuple[float, Ledger, str]:
     Returns the time of the kill, the ledger and the restarted watcher's log."""
     from dotenv import dotenv_values
 
+    from kto.config import load_config
+    from kto.watch_status import check_watcher
+
     logins = json.loads((project / ".argilla" / "users.json").read_text())
     url = dotenv_values(project / ".argilla" / "local.env")["ARGILLA_API_URL"]
     _, _, records = owner_view(project)
@@ -197,7 +200,10 @@ def sprint(project, env) -> tuple[float, Ledger, str]:
     log = project / ".argilla" / "logs" / "watcher.log"
     logged = log.stat().st_size
     assert run_kto(project, "argilla", "up", "--annotators", "4", env=env).returncode == 0
-    time.sleep(max(0.0, begun + random.uniform(75, 90) - time.monotonic()))
+    time.sleep(max(0.0, begun + random.uniform(75, 90) - time.monotonic() - 5))
+    doctor = check_watcher(load_config(project / "project.yaml"))
+    assert doctor.status == "ok" and doctor.message.startswith("registered for http://127.0.0.1:"), doctor
+    time.sleep(5)
     kill = time.time()
     stop.set()
     for thread in threads:

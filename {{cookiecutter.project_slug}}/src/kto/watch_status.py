@@ -1,5 +1,5 @@
-"""``kto doctor``'s line for the watcher, from its status file: running, registered, last event,
-last push and the journal's lag."""
+"""``kto doctor``'s line for the watcher, from its status file and the server: running, webhook
+registered on the server, last event, last push and the journal's lag."""
 
 import os
 from datetime import UTC, datetime
@@ -9,7 +9,7 @@ from kto.serving import Finding
 from kto.watch_events import utc
 from kto.watch_journal import FOLDER
 from kto.watch_replay import words
-from kto.watch_state import STATUS, read
+from kto.watch_state import STATUS, read, registered
 
 STALE = 30.0  # seconds: the watcher writes its status every 5 s while it runs
 LATE_PUSH = 90.0  # seconds: pushes come every 30 s; later than this, the minute is at risk
@@ -41,13 +41,25 @@ def check_watcher(config: ProjectConfig, now: datetime | None = None) -> Finding
     if status.get("push_problem"):
         problem = f"cannot push: {status['push_problem']} ({facts})"
         return Finding("watcher", "warn", problem, "check the network and HF_TOKEN")
-    if not status.get("registered"):
+    if not status.get("registered") or on_server(config, status["url"]) is False:
         fix = "see its log: without a webhook it only catches up every few minutes"
         return Finding("watcher", "warn", f"no webhook registered for {status.get('url')} ({facts})", fix)
     last_push = status.get("last_push")
     if status.get("unpushed") and (not last_push or seconds_since(last_push, now) > LATE_PUSH):
         return Finding("watcher", "warn", f"the journal is not being pushed ({facts})", "see its log")
     return Finding("watcher", "ok", f"registered for {status['url']}; {facts}")
+
+
+def on_server(config: ProjectConfig, url: str) -> bool | None:
+    """Whether the server itself has the webhook (a restarted server has forgotten it until the
+    watcher's next round); None when it cannot say."""
+    from kto.argilla_client import connect
+    from kto.errors import KtoError
+
+    try:
+        return registered(connect(config), url)
+    except KtoError:
+        return None
 
 
 def describe(status: dict, now: datetime) -> str:
