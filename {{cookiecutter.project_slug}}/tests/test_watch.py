@@ -312,7 +312,7 @@ def test_space_create_watch_makes_a_public_companion_space_with_its_secrets_in_t
     assert yaml.safe_load(files["README.md"].decode().split("---")[1])["app_port"] == 7860
     host = "https://" + name.replace("/", "-").lower()
     assert f'"--url", "{host}-watch.hf.space/webhook"' in files["Dockerfile"].decode()
-    assert {"project/pyproject.toml", "project/project.yaml", "project/src/kto/watch.py"} <= files.keys(), sorted(files)
+    assert {"project/pyproject.toml", "project/project.yaml", "project/src/kto/watch.py"} <= files.keys()
     assert double.secrets[repo] == {
         "ARGILLA_API_URL": f"{host}-argilla.hf.space",
         "ARGILLA_API_KEY": owner_key,
