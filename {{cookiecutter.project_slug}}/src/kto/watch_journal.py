@@ -2,8 +2,9 @@
 answers the delivery, so an acknowledged event survives a kill or a power cut.
 
 Each run of the watcher writes files of its own (``<start>-<run>-<n>.jsonl`` under ``journal/``,
-a new one each hour), so two watchers, or a watcher started afresh on another machine, never
-overwrite each other's files on the Hub; reading takes the union of all files, by event id.
+a new one each hour; names sort in the order runs started), so two watchers, or a watcher started
+afresh on another machine, never overwrite each other's files on the Hub; reading takes the union
+of all files, by event id.
 """
 
 import json
@@ -48,7 +49,7 @@ class EventJournal:
         self.ids = {event["id"] for event in self.events}
         self.changes = {change_of(event) for event in self.events}
         self._lock = threading.Lock()
-        self._run = f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
+        self._run = f"{datetime.now(UTC):%Y%m%dT%H%M%S%f}-{secrets.token_hex(3)}"  # names sort by start
         self._file = None
         self._opened = 0.0
         self._parts = 0
