@@ -74,7 +74,7 @@ class EventJournal:
             if self._file is not None:
                 self._file.close()
             self._parts += 1
-            path = self.folder / f"{self._run}-{self._parts}.jsonl"
+            path = self.folder / f"{self._run}-{self._parts:04d}.jsonl"
             self._file = path.open("a", encoding="utf-8")
             self._opened = time.monotonic()
         return self._file
