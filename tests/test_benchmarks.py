@@ -69,3 +69,10 @@ def test_the_eval_benchmark_prints_both_times_and_their_ratio():
     out = run_benchmark("eval_remote.py", "--prompts", "8", "--latency", "0.05")
     assert re.search(r"plain AsyncOpenAI +[\d.]+ s, kto eval +[\d.]+ s, ratio plain/kto \d+\.\d\d", out), out
     assert "asked twice: 0" in out, out
+
+
+@pytest.mark.slow
+def test_the_watch_benchmark_prints_events_per_second_and_the_push_lag():
+    out = run_benchmark("watch_throughput.py", "--events", "200", "--seconds", "5")
+    assert re.search(r"journalled 200 events in +[\d.]+ s = +\d+ events/s", out), out
+    assert re.search(r"lag from answer to push: max [\d.]+ s, mean [\d.]+ s", out), out

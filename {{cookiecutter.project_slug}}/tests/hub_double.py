@@ -40,6 +40,7 @@ class HubDouble:
     retry_after: int = 1
     latency: float = 0.0  # seconds each request waits before its answer (a network's round trip)
     cards: dict[bytes, dict | None] = field(default_factory=dict)  # README -> its parsed metadata
+    unreachable: bool = False  # drop every connection unanswered, as a Hub out of reach would
 
     def start(self) -> str:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -193,6 +194,9 @@ class Handler(BaseHTTPRequestHandler):
 
     def route(self, method: str) -> None:
         double = self.double
+        if double.unreachable:
+            self.close_connection = True
+            return
         double.requests.append(f"{method} {self.path}")
         if double.latency:
             time.sleep(double.latency)
@@ -218,7 +222,7 @@ class Handler(BaseHTTPRequestHandler):
         if parts[:3] == ["api", "repos", "create"]:
             return self.create_repo(json.loads(body))
         if len(parts) >= 5 and parts[0] == "api" and parts[1] in ("spaces", "datasets", "models"):
-            return self.repo_action(f"{parts[1][:-1]}/{parts[2]}/{parts[3]}", parts[4], body)
+            return self.repo_action(f"{parts[1][:-1]}/{parts[2]}/{parts[3]}", parts[4], body, parts[5:])
         self.reply(404, {"error": f"not in the double: {method} {self.path}"})
 
     def public_read(self, method: str, parts: list[str]) -> bool:
@@ -261,7 +265,7 @@ class Handler(BaseHTTPRequestHandler):
             )
         self.reply(200, info)
 
-    def repo_action(self, repo: str, action: str, body: bytes) -> None:
+    def repo_action(self, repo: str, action: str, body: bytes, rest: list[str]) -> None:
         double = self.double
         if repo not in double.repos:
             return self.not_found(repo)
@@ -273,11 +277,27 @@ class Handler(BaseHTTPRequestHandler):
             return self.commit(repo, body)
         if action == "commits":
             return self.reply(200, [self.listed(commit) for commit in reversed(self.commits(repo))])
+        if action == "tree":  # /api/<kind>s/<ns>/<name>/tree/<revision>/<folder>
+            return self.tree(repo, "/".join(rest[1:]))
         if action == "secrets":
             secret = json.loads(body)
             double.secrets.setdefault(repo, {})[secret["key"]] = secret["value"]
             return self.reply(200, {})
         self.reply(404, {"error": f"not in the double: {action} of {repo}"})
+
+    def tree(self, repo: str, folder: str) -> None:
+        """The files under ``folder`` as of the last commit (one page, no Link header)."""
+        files = self.double.files.get(repo, {})
+        found = [
+            {"type": "file", "path": path, "size": len(data), "oid": hashlib.sha1(data).hexdigest()}
+            for path, data in files.items()
+            if path.startswith(f"{folder}/")
+        ]
+        if not found:
+            return self.reply(
+                404, {"error": f"EntryNotFound: {repo}/{folder}"}, {"X-Error-Code": "EntryNotFound"}
+            )
+        self.reply(200, found)
 
     def not_found(self, repo: str) -> None:
         self.reply(404, {"error": f"Repository not found: {repo}"}, {"X-Error-Code": "RepoNotFound"})

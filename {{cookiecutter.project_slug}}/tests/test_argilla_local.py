@@ -82,7 +82,7 @@ def test_the_local_server_keeps_its_data_through_down_and_up_and_a_crash(server_
     assert run_kto(server_project, "annotate").returncode == 0
     assert run_kto(server_project, "argilla", "status").returncode == 0
     stopped = run_kto(server_project, "argilla", "down")
-    assert "Stopped worker, server, redis, search." in stopped.stderr
+    assert "Stopped watcher, worker, server, redis, search." in stopped.stderr
     assert run_kto(server_project, "argilla", "status").returncode == 3
     assert processes_of_server(server_project / ".argilla") == []  # the worker's forks too
     restarted = run_kto(server_project, "argilla", "up")
@@ -127,7 +127,7 @@ def test_a_server_killed_outright_leaves_nothing_running_and_comes_back_with_its
     assert not alive(orphan)
     orphan = orphan_of_server(folder)
     stopped = run_kto(server_project, "argilla", "down")
-    assert "Stopped worker, server, redis, search, 1 orphaned process." in stopped.stderr
+    assert "Stopped watcher, worker, server, redis, search, 1 orphaned process." in stopped.stderr
     assert not alive(orphan)
     deadline = time.monotonic() + 10  # SIGKILLed processes may take a moment to be reaped
     while processes_of_server(folder) and time.monotonic() < deadline:

@@ -41,6 +41,7 @@ MARKER = "KTO_ARGILLA_HOME"
 PREFERRED_PORT = 6900
 START_TIMEOUT = 90.0
 PROCESSES = ("search", "redis", "server", "worker")
+WATCHER, WATCHER_PORT = "watcher", 6901  # kto watch (the ratings journal), started beside the server
 # Redis only carries the background jobs' queue: nothing to keep on disk.
 REDIS_OPTIONS = ["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
 
@@ -83,7 +84,7 @@ class LocalArgilla:
 
     # -- up ----------------------------------------------------------------------------------
 
-    def up(self, annotators: int, workspace: str, say=print) -> tuple[str, dict[str, Login]]:
+    def up(self, annotators: int, workspace: str, say=print, watch=True) -> tuple[str, dict[str, Login]]:
         redis = shutil.which("redis-server")
         if redis is None:
             raise KtoError(
@@ -95,6 +96,7 @@ class LocalArgilla:
             self._end_strays(say)
             logins = self._ensure_annotators(url, self.users()["owner"], annotators, workspace)
             self._write_env_file(url, logins)
+            self._start_watcher(url, say, watch)
             return url, logins
         self._end_what_a_crash_left(running, say)
         self._install_server(say)
@@ -137,7 +139,23 @@ class LocalArgilla:
         except BaseException:  # whatever failed, leave nothing running behind
             self.down()
             raise
+        self._start_watcher(url, say, watch)
         return url, logins
+
+    def _start_watcher(self, url: str, say, wanted: bool) -> None:
+        """``kto watch`` for this server (unless it runs), whatever server the environment names."""
+        state = self.state()
+        pids, ports = state.get("pids", {}), state.get("ports", {})
+        if not wanted or (pids.get(WATCHER) and _is_ours(pids[WATCHER], self.dir)):
+            return
+        ports[WATCHER] = WATCHER_PORT if _port_is_free(WATCHER_PORT) else _free_port()
+        env = {**os.environ, "ARGILLA_API_URL": url, MARKER: self.marker}
+        env["ARGILLA_API_KEY"] = self.users()["owner"].api_key
+        config = str(self.dir.parent.resolve() / "project.yaml")
+        command = [sys.executable, "-m", "kto", "--config", config, "watch", "--port", str(ports[WATCHER])]
+        pids[WATCHER] = self._start(WATCHER, command, env)
+        self._save_state(pids, ports)
+        say(f"The ratings watcher journals to data/watch/ (port {ports[WATCHER]}; .argilla/logs/watcher.log)")
 
     def _end_what_a_crash_left(self, running: dict[str, bool], say) -> None:
         """Stop what a crash or a kill -9 left behind, down to the orphans of the worker's forks
@@ -283,7 +301,7 @@ class LocalArgilla:
         children orphaned by a crash); the data stays."""
         pids = self.state().get("pids", {})
         stopped = []
-        for name in reversed(PROCESSES):
+        for name in (WATCHER, *reversed(PROCESSES)):  # the watcher first: its last push
             pid = pids.get(name)
             if pid and _is_ours(pid, self.dir):
                 _stop(pid)

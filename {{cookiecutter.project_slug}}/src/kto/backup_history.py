@@ -37,7 +37,9 @@ def revisions(repo_id: str) -> list[Revision]:
         if status_of(error) == 404:  # no backup pushed yet: the first kto backup --push makes it
             return []
         raise KtoError("hub", f"cannot list the backups in {repo_id}: {cause(error)}") from error
-    return [Revision(commit.commit_id, commit.created_at, commit.title) for commit in commits]
+    # The watcher's journal commits (kto.watch_push) share the repository: they are not backups.
+    backups = [commit for commit in commits if not commit.title.startswith("Journal:")]
+    return [Revision(commit.commit_id, commit.created_at, commit.title) for commit in backups]
 
 
 def resolve(repo_id: str, revision: str | None) -> str:

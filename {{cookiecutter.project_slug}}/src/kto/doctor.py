@@ -15,6 +15,7 @@ from kto.config import ModelSlot, ProjectConfig
 from kto.errors import KtoError, one_line, short
 from kto.gates import lingua_language
 from kto.serving import Finding, Status, listings, model_listed
+from kto.watch_status import check_watcher
 
 # Models that think before answering by default: a <think> block eats max_new_tokens, so a haiku is
 # cut off and a judge asked for one digit never gives it. Hybrid Qwen3 ids think unless they are
@@ -39,6 +40,7 @@ def run_checks(load: Callable[[], ProjectConfig]) -> list[Finding]:
     findings += check_embedded(config)
     findings += check_argilla(config)
     findings += check_hub(config, token_reported=any(slot.api_key_env == "HF_TOKEN" for slot in slots))
+    findings.append(check_watcher(config))
     findings.append(check_redis())
     findings.append(check_template(config.root))
     findings += [found for found in [detector_finding(config)] if found]  # a language lingua lacks

@@ -21,6 +21,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from kto import ratings
@@ -46,6 +47,7 @@ class RestoreReport:
     suggestions: int = 0
     users_created: list[str] = field(default_factory=list)
     older_backup: bool = False
+    journal: str | None = None  # what the watcher's journal added (kto.watch_replay)
 
     def describe(self) -> str:
         by_status = ", ".join(f"{self.written[name]} {name}" for name in ("submitted", "discarded", "draft"))
@@ -59,6 +61,8 @@ class RestoreReport:
                 f"Created {len(self.users_created)} annotator accounts (random passwords; on a Space they "
                 f"sign in with Hugging Face): {', '.join(self.users_created)}"
             )
+        if self.journal:
+            lines.append(self.journal)
         if self.older_backup:
             lines.append(
                 "note: an older backup: no settings to check it against, no comments, no update times "
@@ -74,14 +78,19 @@ def restore(
     on_logged: Callable[[int, int], None] | None = None,
 ) -> RestoreReport:
     """Put the backup back; ``on_logged(records, total)`` follows the writing."""
+    from kto import watch_replay
+
     with backup_file(config, source, revision) as (path, where):
         rows = ratings.load(path)
         origin = ratings.saved_origin(path)
+    saved_at = datetime.fromisoformat(origin["saved_at"]) if origin.get("saved_at") else None
+    rows, replayed = watch_replay.apply(config, rows, saved_at)
     client = connect(config)
     check_origin(origin, config, client, where)  # before anything is written
     dataset = ensure_dataset(client, config)
     result = RestoreReport(where, f"{config.argilla.workspace}/{config.argilla.dataset} at {client.api_url}")
     result.older_backup = not origin
+    result.journal = replayed.describe()
     usernames = {response["user"] for row in rows for response in row["responses"]}
     user_ids = ensure_users(client, config.argilla.workspace, usernames, result.users_created)
     present = {row["id"]: row for row in ratings.fetch(client, dataset)}

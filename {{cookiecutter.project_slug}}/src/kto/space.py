@@ -36,12 +36,15 @@ class SpacePlan:
     files: dict[str, str]
     secrets: dict[str, str] = field(repr=False)
     generated_api_key: bool = False
+    image: str = IMAGE
 
     def describe(self) -> str:
-        lines = [
-            f"Space {self.repo_id} ({'private' if self.private else 'public'}), Docker SDK, image {IMAGE}"
-        ]
-        lines += [f"  file {name} ({len(text.encode())} bytes)" for name, text in self.files.items()]
+        kind = "private" if self.private else "public"
+        lines = [f"Space {self.repo_id} ({kind}), Docker SDK, image {self.image}"]
+        shown = {name: text for name, text in self.files.items() if not name.startswith("project/")}
+        lines += [f"  file {name} ({len(text.encode())} bytes)" for name, text in shown.items()]
+        if copied := len(self.files) - len(shown):
+            lines.append(f"  the project's code and settings under project/ ({copied} files)")
         lines += [f"  secret {name} (value hidden)" for name in self.secrets]
         return "\n".join(lines)
 
@@ -153,3 +156,76 @@ def run(config: ProjectConfig, name: str | None, *, private: bool, dry_run: bool
     space = plan(config, name or config.space_repo, private, None if dry_run else hub_user(api))
     warnings = [PRIVATE_SIGN_IN] if private else []
     return SpaceReport(space, None if dry_run else create(api, space), warnings)
+
+
+# -- the watcher's companion Space (kto space create --watch) -----------------------------------
+
+WATCH_IMAGE = "python:3.11-slim"
+WATCH_PORT = 7860  # the port a Docker Space serves
+# What the companion needs of the project to install and run kto: its settings and kto's code.
+PROJECT_FILES = ("pyproject.toml", "project.yaml", "README.md")
+CODE_FILES = ("**/*.py", "templates/*")
+
+
+def space_host(repo_id: str) -> str:
+    """The public address of a Space: https://<owner>-<name>.hf.space."""
+    return "https://" + repo_id.replace("/", "-").replace("_", "-").replace(".", "-").lower() + ".hf.space"
+
+
+def watch_plan(config: ProjectConfig, argilla_repo: str, api_key: str) -> SpacePlan:
+    """The companion Space that runs ``kto watch`` for the Argilla Space ``argilla_repo``. It is
+    public (Argilla's deliveries carry no Hub token; each is signed instead); its secrets are the
+    Argilla Space's address and owner key and a token that may write the backup dataset."""
+    from huggingface_hub import get_token
+
+    repo_id = f"{argilla_repo.removesuffix('-argilla')}-watch"
+    url = f"{space_host(repo_id)}/webhook"
+    readme = (
+        f"---\ntitle: Ratings watcher\nemoji: 📓\ncolorFrom: gray\ncolorTo: yellow\nsdk: docker\n"
+        f"app_port: {WATCH_PORT}\npinned: false\n---\n\n"
+        f"`kto watch` for {space_host(argilla_repo)}: every rating change, journalled and pushed to "
+        f"{config.hub.ratings_backup_repo} within a minute (the project's README: The ratings watcher).\n"
+    )
+    dockerfile = (
+        f"FROM {WATCH_IMAGE}\nCOPY project /app\nWORKDIR /app\nRUN pip install --no-cache-dir .\n"
+        "# The journal lives in data/ until its push (a Space runs as user 1000); the Hub keeps it.\n"
+        "RUN mkdir -p data && chmod 777 data\n"
+        f'CMD ["kto", "watch", "--host", "0.0.0.0", "--port", "{WATCH_PORT}", "--url", "{url}"]\n'
+    )
+    files = {"README.md": readme, "Dockerfile": dockerfile, **project_files(config)}
+    space_secrets = {
+        "ARGILLA_API_URL": space_host(argilla_repo),
+        "ARGILLA_API_KEY": api_key,
+        "HF_TOKEN": os.environ.get("HF_TOKEN") or get_token() or "",
+    }
+    if missing := [name for name, value in space_secrets.items() if not value]:
+        raise KtoError("watch", f"set {' and '.join(missing)}: the watcher's Space needs them as secrets")
+    return SpacePlan(repo_id, False, files, space_secrets, image=WATCH_IMAGE)
+
+
+def project_files(config: ProjectConfig) -> dict[str, str]:
+    """The project's settings and the kto code running now, as the companion installs them."""
+    from pathlib import Path
+
+    files = {}
+    for name in PROJECT_FILES:
+        if not config.path(name).is_file():
+            raise KtoError(
+                "watch", f"{config.path(name)} is missing: the watcher's Space installs the project"
+            )
+        files[f"project/{name}"] = config.path(name).read_text(encoding="utf-8")
+    package = Path(__file__).parent
+    for pattern in CODE_FILES:
+        for path in sorted(package.glob(pattern)):
+            if path.is_file() and "__pycache__" not in path.parts:
+                name = f"project/src/kto/{path.relative_to(package).as_posix()}"
+                files[name] = path.read_text(encoding="utf-8")
+    return files
+
+
+def run_watch(config: ProjectConfig, argilla: SpacePlan, *, dry_run: bool) -> tuple[SpacePlan, str | None]:
+    """``kto space create --watch``: the companion Space beside ``argilla`` (None: --dry-run)."""
+    from huggingface_hub import HfApi
+
+    companion = watch_plan(config, argilla.repo_id, argilla.secrets["API_KEY"])
+    return companion, None if dry_run else create(HfApi(), companion)

@@ -16,7 +16,7 @@ from typing import Annotated
 
 import typer
 
-from kto.cli import campaign, community, generation, project_tools, prompts, results, servers
+from kto.cli import campaign, community, generation, project_tools, prompts, results, servers, watch
 from kto.cli._common import console, typer_factory
 from kto.errors import Interrupted, KtoError, one_line, short
 
@@ -56,7 +56,7 @@ def options(
 
 
 # The groups' commands, in the loop's order (a group added without a name adds its commands here).
-for group in (generation.app, campaign.app, results.app, project_tools.app):
+for group in (generation.app, campaign.app, results.app, project_tools.app, watch.app):
     app.add_typer(group)
 app.add_typer(prompts.app, name="prompts")
 app.add_typer(servers.space_app, name="space")

@@ -21,10 +21,16 @@ from kto.config import ProjectConfig, load_config
 os.environ.setdefault("TQDM_DISABLE", "1")
 
 
-def typer_factory(help: str | None = None) -> typer.Typer:
+def typer_factory(help: str | None = None, *, runs_alone: bool = False) -> typer.Typer:
     """A command group, made as every other (as huggingface_hub's CLI makes its own): a group
-    added under a name shows its help when given no command; kto's ``main`` reports errors."""
-    return typer.Typer(help=help, no_args_is_help=True, pretty_exceptions_enable=False)
+    added under a name shows its help when given no command, unless it ``runs_alone`` (its own
+    callback does the work: ``kto community``); kto's ``main`` reports errors."""
+    return typer.Typer(
+        help=help,
+        no_args_is_help=not runs_alone,
+        invoke_without_command=runs_alone,
+        pretty_exceptions_enable=False,
+    )
 
 
 # Progress, warnings and errors go to stderr; the reports a command exists for (status, check,

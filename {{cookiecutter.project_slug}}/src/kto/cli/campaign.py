@@ -86,7 +86,9 @@ def status_command(
     from kto import status
     from kto.labels import DOWN, UP, share_up
 
-    report = status.collect(config, plot)
+    report = status.collect_or_journal(config, plot)
+    if report.note:  # the server is out of reach: the watcher's journal speaks instead
+        warn(report.note)
     out.print(
         f"{report.dataset}: {report.completed} of {report.total} records completed "
         f"({config.argilla.min_submitted} submitted ratings each), {report.pending} pending"

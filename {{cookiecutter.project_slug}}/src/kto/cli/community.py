@@ -8,12 +8,12 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from kto.cli._common import console, out, progress_bar, project
+from kto.cli._common import console, out, progress_bar, project, typer_factory
 from kto.errors import KtoError
 
-app = typer.Typer(
-    invoke_without_command=True,
-    help="Every language's campaign on the Hub (the kto-template tag), and merging them into one dataset.",
+app = typer_factory(
+    "Every language's campaign on the Hub (the kto-template tag), and merging them into one dataset.",
+    runs_alone=True,
 )
 HubOnlyOption = Annotated[
     bool, typer.Option("--hub-only", help="Read only the Hub: no project.yaml needed (or read)")

@@ -20,11 +20,20 @@ def space_create(
         bool, typer.Option(help="Only the namespace's members see it; Hugging Face sign-in then fails there")
     ] = False,
     dry_run: DryRunOption = False,
+    watch: Annotated[
+        bool, typer.Option("--watch", help="Also a small Space running kto watch (the ratings journal)")
+    ] = False,
 ) -> None:
     """Create the Argilla annotation Space, with Sign in with Hugging Face."""
     from kto import space
 
-    report = space.run(project(ctx), name, private=private, dry_run=dry_run)
+    config = project(ctx)
+    report = space.run(config, name, private=private, dry_run=dry_run)
+    if watch:
+        companion, made = space.run_watch(config, report.plan, dry_run=dry_run)
+        console.print(
+            f"{companion.describe()}\n" + (f"Created {made}" if made else "(not created: --dry-run)")
+        )
     console.print(report.plan.describe())
     for message in report.warnings:
         warn(message)
@@ -47,12 +56,14 @@ def space_create(
 def argilla_up(
     ctx: typer.Context,
     annotators: Annotated[int, typer.Option(min=1, max=50, help="Annotator accounts to create")] = 2,
+    watch: Annotated[bool, typer.Option(help="Also start kto watch, the ratings journal")] = True,
 ) -> None:
-    """Start the server on 127.0.0.1 and write .argilla/local.env."""
+    """Start the server on 127.0.0.1 (and kto watch beside it) and write .argilla/local.env."""
     from kto.argilla_local import LocalArgilla
 
     config = project(ctx)
-    url, logins = LocalArgilla(config.root).up(annotators, config.argilla.workspace, say=console.print)
+    local = LocalArgilla(config.root)
+    url, logins = local.up(annotators, config.argilla.workspace, say=console.print, watch=watch)
     first = next(login for name, login in logins.items() if name != "owner")
     console.print(f"Argilla is running at {url}")
     console.print(f"Sign in as {first.username} / {first.password} (all logins: .argilla/local.env)")
@@ -60,7 +71,7 @@ def argilla_up(
 
 @argilla_app.command("down")
 def argilla_down(ctx: typer.Context) -> None:
-    """Stop the processes `up` started; the data stays in .argilla/."""
+    """Stop the processes `up` started (the watcher first); the data stays in .argilla/."""
     from kto.argilla_local import LocalArgilla
 
     stopped = LocalArgilla(project(ctx).root).down()
