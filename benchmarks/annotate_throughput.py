@@ -54,7 +54,7 @@ def main() -> None:
         project = Path(cookiecutter(str(published_template()), no_input=True, output_dir=folder))
         sys.path.insert(0, str(project / "src"))
         import argilla as rg
-        from kto import annotation, argilla_client
+        from kto import annotation, argilla_client, argilla_dataset
         from kto.config import load_config
         from kto.responses import write_rows
 
@@ -82,7 +82,7 @@ def main() -> None:
                 dataset = rg.Dataset(
                     name=f"sdk-{round_}",
                     workspace="argilla",
-                    settings=annotation.settings(config, client),
+                    settings=argilla_dataset.settings(config, client),
                     client=client,
                 ).create()
                 start = time.perf_counter()

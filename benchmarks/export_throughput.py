@@ -70,7 +70,7 @@ def main() -> None:
             ratings.save(synthetic_ratings(size), backup)
             start = time.perf_counter()
             result = export.aggregate(ratings.load(backup), policy)
-            export_files.write(result, config, policy, project / "data" / "export", conversational=False)
+            export_files.write(result, config, policy, project / "data" / "export", style="standard")
             timings[size] = time.perf_counter() - start
             print(f"{size:7d} records: {timings[size]:6.2f} s = {size / timings[size]:9.0f} records/s")
 

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 from conftest import bake
-from kto import checks
+from kto import gates
 from kto.responses import write_rows
 
 from kto_jinja import load_language, supported_language_codes
@@ -18,8 +18,8 @@ REQUIRED_ACCURACY = 0.9
 
 
 def test_the_detector_chooses_among_the_languages_the_template_ships():
-    assert sorted(checks.SHIPPED_LANGUAGES) == CODES
-    assert all(checks.lingua_language(code) for code in CODES)
+    assert sorted(gates.SHIPPED_LANGUAGES) == CODES
+    assert all(gates.lingua_language(code) for code in CODES)
 
 
 @pytest.mark.parametrize("code", CODES)
@@ -27,8 +27,8 @@ def test_starter_prompts_and_system_prompt_are_identified(code):
     language = load_language(code)
     texts = [*language["starter_prompts"], language["system_prompts"]["haiku"]]
     assert len(texts) >= 21, f"{code}: {len(texts) - 1} starter prompts"
-    found = [checks.detect_language(text, code) for text in texts]
-    accepted = {code, *checks.SAME_LANGUAGE.get(code, ())}
+    found = [gates.detect_language(text, code) for text in texts]
+    accepted = {code, *gates.SAME_LANGUAGE.get(code, ())}
     wrong = [(text, got) for text, got in zip(texts, found, strict=True) if got not in accepted]
     accuracy = 1 - len(wrong) / len(texts)
     print(f"{code}: {accuracy:.0%} of {len(texts)} identified")  # the per-language report (pytest -s)

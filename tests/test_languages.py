@@ -16,7 +16,7 @@ from conftest import TEMPLATE, bake
 from kto import dataset_card
 from kto.config import load_config
 from kto.export import Policy, aggregate
-from kto.prompt_checks import PromptGates, find_problems
+from kto.prompt_gates import PromptGates, find_problems
 from kto.prompts import load_prompts
 from kto.topic_glosses import glosses
 
@@ -319,7 +319,7 @@ def test_every_language_renders_a_project_in_its_language(tmp_path, code):
     rtl = config.language.direction == "rtl"
     assert config.language.markdown_block(config.argilla.guidelines).startswith('<div dir="rtl">') == rtl
     export = aggregate(rated(lang["starter_prompts"][0], ["a", "b"]), Policy.parse("majority", 2))
-    card = dataset_card.build(config, export, Policy.parse("majority", 2))
+    card = dataset_card.build(config, export, Policy.parse("majority", 2), export.statistics)
     assert card.data.language == ["eu" if code == OTHER else code]
     text = str(card)
     assert lang["card_paragraph"] in text
@@ -367,7 +367,7 @@ def test_other_written_right_to_left_marks_the_card_and_guidelines(tmp_path):
     assert config.language.markdown_block(config.argilla.guidelines).startswith('<div dir="rtl">')
     lang = load_language(OTHER, "Urdu", "rtl")
     export = aggregate(rated(lang["starter_prompts"][0], ["a", "b"]), Policy.parse("majority", 2))
-    card = str(dataset_card.build(config, export, Policy.parse("majority", 2)))
+    card = str(dataset_card.build(config, export, Policy.parse("majority", 2), export.statistics))
     assert card.count('<div dir="rtl">') == 3  # card paragraph, system prompt, guidelines
 
 
