@@ -1,10 +1,12 @@
 """kto train: real KTO optimisation steps with TRL on a tiny model built offline."""
 
+import json
 import math
 import re
 
 import pytest
 from conftest import PROJECT, edit_config, needs_extra, run_kto
+from helpers import rated_backup
 
 from kto import export_files, ratings
 from kto.config import load_config
@@ -91,6 +93,36 @@ def test_push_uploads_the_adapter_and_a_card_that_links_the_dataset(project, hub
     assert {"adapter_model.safetensors", "adapter_config.json", "README.md"} <= set(uploaded)
     dataset = repo.removeprefix("model/").removesuffix("-model")
     assert f"- {dataset}" in uploaded["README.md"].decode()
+
+
+def test_push_only_pushes_what_was_trained_with_the_eval_verdict_in_its_card(project, hub, training_extra):
+    """kto train --push-only: no training, the trained output's own files, its card brought up to date."""
+    pytest.importorskip("llama_cpp", reason="needs the local extra (the judge of kto eval --local)")
+    double, env = hub
+    nothing = run_kto(project, "train", "--dry-run", "--push-only", env=env)
+    assert nothing.returncode == 1 and nothing.stderr.strip().startswith("error: train: nothing trained in ")
+    assert len(nothing.stderr.strip().splitlines()) == 1 and not double.repos
+    edit_config(project, lambda config: config["argilla"].update(min_submitted=2))
+    backup = rated_backup(project / "ratings.parquet", [f"Prompt number {n}" for n in range(12)])
+    assert run_kto(project, "export", "--from", str(backup)).returncode == 0
+    assert run_kto(project, "train", "--dry-run").returncode == 0
+    model = project / "data" / "model-dry-run"
+    unjudged = run_kto(project, "train", "--dry-run", "--push-only", env=env)
+    assert unjudged.returncode == 0 and "the card has no eval section yet: run kto eval" in unjudged.stderr
+    evaluated = run_kto(project, "eval", "--local")
+    assert evaluated.returncode == 0, evaluated.stderr
+    report = json.loads((project / "data/eval/report.json").read_text(encoding="utf-8"))
+
+    result = run_kto(project, "train", "--dry-run", "--push-only", env=env)
+    assert result.returncode == 0, result.stderr
+    assert "Training" not in result.stderr and "no eval section" not in result.stderr
+    trained = {path.name: path.read_bytes() for path in model.iterdir() if path.is_file()}
+    [repo] = double.repos
+    uploaded = double.files[repo]
+    assert {name: uploaded[name] for name in trained} == trained  # the weights, tokenizer and card as saved
+    card = " ".join(uploaded["README.md"].decode().split())  # the template wraps its lines
+    assert "## Against its base" in card and f"the judge {report['models']['judge']} compared" in card
+    assert "2 steps" in card  # the training run's own figures, kept beside the weights
 
 
 def error(project, *args, **env) -> str:

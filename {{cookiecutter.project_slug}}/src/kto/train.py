@@ -10,9 +10,10 @@ of messages), which TRL renders with the tokenizer's chat template.
 """
 
 import copy
+import json
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -34,6 +35,8 @@ TINY_CHAT_TEMPLATE = (
     "{% if add_generation_prompt %}<s>assistant: {% endif %}"
 )
 DRY_RUN_BASE = ".cache/kto/dry-run-base"
+# The run's figures, kept beside the weights: kto train --push-only writes the card again from them.
+RUN_FIGURES = "training_run.json"
 
 StepDone = Callable[[int, int, float | None], None]
 Starting = Callable[[str, int], None]  # (what is trained, KTO rows) once the data is read
@@ -49,6 +52,7 @@ class TrainReport:
     pushed: str | None = None  # the model's URL on the Hub
     # TRL's evaluation on the export's test split (eval_loss, eval_kl, eval_rewards/...); None: no test rows.
     evaluation: dict[str, float] | None = None
+    judged: bool = False  # the card holds kto eval's report on this very model
 
 
 def run(
@@ -73,15 +77,36 @@ def run(
     if on_start:
         on_start("a tiny random model" if dry_run else config.training_settings().base_model, len(rows))
     test = test[:DRY_RUN_EVAL_ROWS] if dry_run else test
+    figures = output_dir(config, dry_run=dry_run) / RUN_FIGURES
+    figures.unlink(missing_ok=True)  # a run that fails leaves nothing that --push-only would take as trained
     result = fit(config, rows, model, tokenizer, dry_run=dry_run, on_step=on_step, test=test)
-    result = replace(result, card=model_card.write_model_card(config, result, dry_run=dry_run))
-    if push:
-        from kto.hub import push_folder
+    kept = {key: asdict(result)[key] for key in ("steps", "loss", "weights", "evaluation")}
+    figures.write_text(json.dumps(kept, indent=2) + "\n", encoding="utf-8")
+    return carded(config, result, dry_run=dry_run, push=push)
 
-        repo = config.hub.model_repo
-        url = push_folder(result.output_dir, repo, private=config.hub.private, repo_type="model")
-        result = replace(result, pushed=url)
-    return result
+
+def push_trained(config: ProjectConfig, *, dry_run: bool) -> TrainReport:
+    """``kto train --push-only``: push the model trained last, without training again, its card
+    written anew so that it holds kto eval's report when that report is about this model."""
+    folder = output_dir(config, dry_run=dry_run)
+    figures = folder / RUN_FIGURES
+    if not figures.is_file():
+        again = "kto train --dry-run" if dry_run else "kto train"
+        raise KtoError("train", f"nothing trained in {folder} (no {RUN_FIGURES}): run {again} first")
+    result = TrainReport(folder, **json.loads(figures.read_text(encoding="utf-8")))
+    return carded(config, result, dry_run=dry_run, push=True)
+
+
+def carded(config: ProjectConfig, result: TrainReport, *, dry_run: bool, push: bool) -> TrainReport:
+    """``result`` with its model card written, and pushed with the model when ``push``."""
+    card = model_card.write_model_card(config, result, dry_run=dry_run)
+    result = replace(result, card=card, judged=model_card.judged(config, result.output_dir))
+    if not push:
+        return result
+    from kto.hub import push_folder
+
+    url = push_folder(result.output_dir, config.hub.model_repo, private=config.hub.private, repo_type="model")
+    return replace(result, pushed=url)
 
 
 def read_export(folder: Path) -> list[dict]:
