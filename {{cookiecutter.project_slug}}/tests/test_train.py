@@ -93,22 +93,21 @@ def test_push_uploads_the_adapter_and_a_card_that_links_the_dataset(project, hub
     assert {"adapter_model.safetensors", "adapter_config.json", "README.md"} <= set(uploaded)
     dataset = repo.removeprefix("model/").removesuffix("-model")
     assert f"- {dataset}" in uploaded["README.md"].decode()
+    assert "warning: the card has no eval section yet: run kto eval, then kto train" in result.stderr
 
 
 def test_push_only_pushes_what_was_trained_with_the_eval_verdict_in_its_card(project, hub, training_extra):
     """kto train --push-only: no training, the trained output's own files, its card brought up to date."""
     pytest.importorskip("llama_cpp", reason="needs the local extra (the judge of kto eval --local)")
+    from kto import train
+
     double, env = hub
-    nothing = run_kto(project, "train", "--dry-run", "--push-only", env=env)
-    assert nothing.returncode == 1 and nothing.stderr.strip().startswith("error: train: nothing trained in ")
-    assert len(nothing.stderr.strip().splitlines()) == 1 and not double.repos
     edit_config(project, lambda config: config["argilla"].update(min_submitted=2))
+    config = load_config(project / "project.yaml")
     backup = rated_backup(project / "ratings.parquet", [f"Prompt number {n}" for n in range(12)])
-    assert run_kto(project, "export", "--from", str(backup)).returncode == 0
-    assert run_kto(project, "train", "--dry-run").returncode == 0
-    model = project / "data" / "model-dry-run"
-    unjudged = run_kto(project, "train", "--dry-run", "--push-only", env=env)
-    assert unjudged.returncode == 0 and "the card has no eval section yet: run kto eval" in unjudged.stderr
+    policy = Policy.parse("majority", config.argilla.min_submitted)
+    export_files.run(config, policy, config.path(config.export.output), source=backup)  # 3 held out
+    model = train.run(config, config.path(config.export.output), dry_run=True).output_dir
     evaluated = run_kto(project, "eval", "--local")
     assert evaluated.returncode == 0, evaluated.stderr
     report = json.loads((project / "data/eval/report.json").read_text(encoding="utf-8"))
@@ -135,6 +134,7 @@ def error(project, *args, **env) -> str:
 
 def test_bad_inputs_are_one_line(project, training_extra):
     assert error(project, "--dry-run").startswith("error: train: no KTO dataset at ")
+    assert error(project, "--push-only").startswith("error: train: nothing trained in ")
     exported(project, up=4, down=0)
     assert "all 4 rows are thumbs up: KTO needs both labels" in error(project, "--dry-run")
     exported(project, up=2, down=2)
