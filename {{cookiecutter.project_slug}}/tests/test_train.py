@@ -205,3 +205,45 @@ def test_the_model_card_is_rendered_from_its_template_with_the_runs_figures(proj
     )
     assert "  3 steps, final loss 0.1235." in text and "- Weights: desirable 0.75, undesirable 1.0" in text
     assert "{{" not in text and text.endswith("Made with kto-template.\n")
+
+
+@pytest.mark.parametrize("chat", [True, False])
+def test_training_and_eval_give_the_model_the_same_prompt(project, tmp_path, training_extra, chat):
+    """TRL's prompt tokens for a row are the tokens kto eval gives the trained model for its prompt:
+    the chat of generation and eval (system prompt, then prompt) with a chat template, else plain text."""
+    import copy
+
+    from datasets import Dataset
+    from trl import KTOConfig, KTOTrainer
+
+    from kto import train
+    from kto.config import ModelSlot
+    from kto.jobs import messages
+    from kto.transformers_model import TransformersModel
+
+    config = load_config(project / "project.yaml")
+    rows = [
+        {key: row[key] for key in ("prompt", "completion")} | {"label": n % 2 == 0}
+        for n, row in enumerate(rated(2, 2))
+    ]
+    model, tokenizer = train.tiny_model(rows)
+    if not chat:
+        tokenizer.chat_template = None
+    trainer = KTOTrainer(
+        model=model,
+        ref_model=copy.deepcopy(model),
+        args=KTOConfig(
+            output_dir=str(tmp_path / "out"), report_to="none", use_cpu=True, per_device_train_batch_size=2
+        ),
+        train_dataset=Dataset.from_list(train.training_rows(config, rows, tokenizer)),
+        processing_class=tokenizer,
+    )
+    model.save_pretrained(tmp_path / "model")
+    tokenizer.save_pretrained(tmp_path / "model")
+    asked = TransformersModel(ModelSlot(id="tuned", backend="transformers", model=str(tmp_path / "model")), 8)
+    asked.load()
+    for row, trained in zip(rows, trainer.train_dataset, strict=True):
+        given = asked.encode(messages(config.task.system_prompt, row["prompt"]))["input_ids"][0].tolist()
+        assert trained["prompt_ids"] == given
+        shown = tokenizer.decode(given)
+        assert (config.task.system_prompt in shown) is chat and shown.count(row["prompt"]) == 1
