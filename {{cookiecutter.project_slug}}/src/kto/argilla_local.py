@@ -295,6 +295,20 @@ class LocalArgilla:
         self.state_file.unlink(missing_ok=True)
         return stopped
 
+    def wipe(self) -> list[str]:
+        """After ``down``: delete what ``.argilla/`` holds (the data, logs and logins) but the
+        server's virtualenv, so that the next ``up`` starts empty without installing it again."""
+        wiped = []
+        for path in sorted(self.dir.iterdir()) if self.dir.is_dir() else []:
+            if path.resolve() == self.venv.resolve():
+                continue
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
+            wiped.append(path.name)
+        return wiped
+
     def _end_strays(self, say) -> None:
         """End the marked processes that descend from none of the running server's: an earlier
         server's, orphaned by a crash."""
