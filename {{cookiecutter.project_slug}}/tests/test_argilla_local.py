@@ -135,6 +135,45 @@ def test_a_server_killed_outright_leaves_nothing_running_and_comes_back_with_its
     assert processes_of_server(folder) == []
 
 
+@pytest.mark.slow
+def test_down_wipe_deletes_the_data_and_keeps_the_server_install(server_project):
+    """--wipe: the next up starts with no dataset and no old login, and installs nothing."""
+    shared = os.environ.get("KTO_ARGILLA_VENV")
+    if not shared:
+        pytest.skip("set KTO_ARGILLA_VENV: this test reuses a server install, it does not build one")
+    folder = server_project / ".argilla"
+    folder.mkdir()
+    (folder / "venv").symlink_to(shared)  # the install where kto puts it by default: .argilla/venv
+    own = {"KTO_ARGILLA_VENV": ""}
+    assert run_kto(server_project, "argilla", "up", "--annotators", "1", env=own).returncode == 0
+    write_generations(server_project, prompts=2)
+    assert run_kto(server_project, "annotate").returncode == 0
+    old_key = json.loads((folder / "users.json").read_text())["owner"]["api_key"]
+    assert datasets(folder, old_key) != []
+
+    wiped = run_kto(server_project, "argilla", "down", "--wipe", env=own)
+    assert wiped.returncode == 0, wiped.stderr
+    assert "worker, server, redis, search" in wiped.stderr and "kept the server install" in wiped.stderr
+    assert [path.name for path in folder.iterdir()] == ["venv"]
+    assert (folder / "venv" / "kto-server-packages.txt").is_file() and processes_of_server(folder) == []
+
+    restarted = run_kto(server_project, "argilla", "up", "--annotators", "1", env=own)
+    assert restarted.returncode == 0, restarted.stderr
+    assert "Installing" not in restarted.stderr
+    owner = json.loads((folder / "users.json").read_text())["owner"]["api_key"]
+    assert owner != old_key and datasets(folder, owner) == []
+
+
+def datasets(folder: Path, api_key: str) -> list[str]:
+    """The names of the datasets on the local server in ``folder``."""
+    import argilla as rg
+
+    port = json.loads((folder / "state.json").read_text())["ports"]["server"]
+    return [
+        dataset.name for dataset in rg.Argilla(api_url=f"http://127.0.0.1:{port}", api_key=api_key).datasets
+    ]
+
+
 def test_down_ends_the_orphans_of_a_server_that_is_gone(project):
     """No server, no state file: what a crash orphaned is found by its marker alone."""
     orphan = orphan_of_server(project / ".argilla")

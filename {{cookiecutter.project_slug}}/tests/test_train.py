@@ -1,10 +1,11 @@
 """kto train: real KTO optimisation steps with TRL on a tiny model built offline."""
 
+import json
 import math
 import re
 
 import pytest
-from helpers import PROJECT, edit_config, needs_extra, run_kto
+from helpers import PROJECT, edit_config, needs_extra, rated_backup, run_kto
 
 from kto import export_files, ratings
 from kto.config import load_config
@@ -91,6 +92,35 @@ def test_push_uploads_the_adapter_and_a_card_that_links_the_dataset(project, hub
     assert {"adapter_model.safetensors", "adapter_config.json", "README.md"} <= set(uploaded)
     dataset = repo.removeprefix("model/").removesuffix("-model")
     assert f"- {dataset}" in uploaded["README.md"].decode()
+    assert "warning: the card has no eval section yet: run kto eval, then kto train" in result.stderr
+
+
+def test_push_only_pushes_what_was_trained_with_the_eval_verdict_in_its_card(project, hub, training_extra):
+    """kto train --push-only: no training, the trained output's own files, its card brought up to date."""
+    pytest.importorskip("llama_cpp", reason="needs the local extra (the judge of kto eval --local)")
+    from kto import train
+
+    double, env = hub
+    edit_config(project, lambda config: config["argilla"].update(min_submitted=2))
+    config = load_config(project / "project.yaml")
+    backup = rated_backup(project / "ratings.parquet", [f"Prompt number {n}" for n in range(12)])
+    policy = Policy.parse("majority", config.argilla.min_submitted)
+    export_files.run(config, policy, config.path(config.export.output), source=backup)  # 3 held out
+    model = train.run(config, config.path(config.export.output), dry_run=True).output_dir
+    evaluated = run_kto(project, "eval", "--local")
+    assert evaluated.returncode == 0, evaluated.stderr
+    report = json.loads((project / "data/eval/report.json").read_text(encoding="utf-8"))
+
+    result = run_kto(project, "train", "--dry-run", "--push-only", env=env)
+    assert result.returncode == 0, result.stderr
+    assert "Training" not in result.stderr and "no eval section" not in result.stderr
+    trained = {path.name: path.read_bytes() for path in model.iterdir() if path.is_file()}
+    [repo] = double.repos
+    uploaded = double.files[repo]
+    assert {name: uploaded[name] for name in trained} == trained  # the weights, tokenizer and card as saved
+    card = " ".join(uploaded["README.md"].decode().split())  # the template wraps its lines
+    assert "## Against its base" in card and f"the judge {report['models']['judge']} compared" in card
+    assert "2 steps" in card  # the training run's own figures, kept beside the weights
 
 
 def error(project, *args, **env) -> str:
@@ -103,6 +133,7 @@ def error(project, *args, **env) -> str:
 
 def test_bad_inputs_are_one_line(project, training_extra):
     assert error(project, "--dry-run").startswith("error: train: no KTO dataset at ")
+    assert error(project, "--push-only").startswith("error: train: nothing trained in ")
     exported(project, up=4, down=0)
     assert "all 4 rows are thumbs up: KTO needs both labels" in error(project, "--dry-run")
     exported(project, up=2, down=2)
@@ -173,3 +204,45 @@ def test_the_model_card_is_rendered_from_its_template_with_the_runs_figures(proj
     )
     assert "  3 steps, final loss 0.1235." in text and "- Weights: desirable 0.75, undesirable 1.0" in text
     assert "{{" not in text and text.endswith("Made with kto-template.\n")
+
+
+@pytest.mark.parametrize("chat", [True, False])
+def test_training_and_eval_give_the_model_the_same_prompt(project, tmp_path, training_extra, chat):
+    """TRL's prompt tokens for a row are the tokens kto eval gives the trained model for its prompt:
+    the chat of generation and eval (system prompt, then prompt) with a chat template, else plain text."""
+    import copy
+
+    from datasets import Dataset
+    from trl import KTOConfig, KTOTrainer
+
+    from kto import train
+    from kto.config import ModelSlot
+    from kto.jobs import messages
+    from kto.transformers_model import TransformersModel
+
+    config = load_config(project / "project.yaml")
+    rows = [
+        {key: row[key] for key in ("prompt", "completion")} | {"label": n % 2 == 0}
+        for n, row in enumerate(rated(2, 2))
+    ]
+    model, tokenizer = train.tiny_model(rows)
+    if not chat:
+        tokenizer.chat_template = None
+    trainer = KTOTrainer(
+        model=model,
+        ref_model=copy.deepcopy(model),
+        args=KTOConfig(
+            output_dir=str(tmp_path / "out"), report_to="none", use_cpu=True, per_device_train_batch_size=2
+        ),
+        train_dataset=Dataset.from_list(train.training_rows(config, rows, tokenizer)),
+        processing_class=tokenizer,
+    )
+    model.save_pretrained(tmp_path / "model")
+    tokenizer.save_pretrained(tmp_path / "model")
+    asked = TransformersModel(ModelSlot(id="tuned", backend="transformers", model=str(tmp_path / "model")), 8)
+    asked.load()
+    for row, trained in zip(rows, trainer.train_dataset, strict=True):
+        given = asked.encode(messages(config.task.system_prompt, row["prompt"]))["input_ids"][0].tolist()
+        assert trained["prompt_ids"] == given
+        shown = tokenizer.decode(given)
+        assert (config.task.system_prompt in shown) is chat and shown.count(row["prompt"]) == 1

@@ -14,7 +14,6 @@ import logging
 import os
 import secrets
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -75,7 +74,7 @@ class LocalArgilla:
 
     def running(self) -> dict[str, bool]:
         pids = self.state().get("pids", {})
-        return {name: _is_ours(pids[name], self.dir) for name in PROCESSES if name in pids}
+        return {name: processes.is_ours(pids[name], self.dir) for name in PROCESSES if name in pids}
 
     @property
     def url(self) -> str | None:
@@ -146,7 +145,7 @@ class LocalArgilla:
         """``kto watch`` for this server (unless it runs), whatever server the environment names."""
         state = self.state()
         pids, ports = state.get("pids", {}), state.get("ports", {})
-        if not wanted or (pids.get(WATCHER) and _is_ours(pids[WATCHER], self.dir)):
+        if not wanted or (pids.get(WATCHER) and processes.is_ours(pids[WATCHER], self.dir)):
             return
         ports[WATCHER] = WATCHER_PORT if _port_is_free(WATCHER_PORT) else _free_port()
         env = {**os.environ, "ARGILLA_API_URL": url, MARKER: self.marker}
@@ -303,8 +302,8 @@ class LocalArgilla:
         stopped = []
         for name in (WATCHER, *reversed(PROCESSES)):  # the watcher first: its last push
             pid = pids.get(name)
-            if pid and _is_ours(pid, self.dir):
-                _stop(pid)
+            if pid and processes.is_ours(pid, self.dir):
+                processes.stop_group(pid)
                 stopped.append(name)
         strays = processes.marked(MARKER, self.marker)
         processes.end(strays)
@@ -312,6 +311,20 @@ class LocalArgilla:
             stopped.append(_orphans(len(strays)))
         self.state_file.unlink(missing_ok=True)
         return stopped
+
+    def wipe(self) -> list[str]:
+        """After ``down``: delete what ``.argilla/`` holds (the data, logs and logins) but the
+        server's virtualenv, so that the next ``up`` starts empty without installing it again."""
+        wiped = []
+        for path in sorted(self.dir.iterdir()) if self.dir.is_dir() else []:
+            if path.resolve() == self.venv.resolve():
+                continue
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
+            wiped.append(path.name)
+        return wiped
 
     def _end_strays(self, say) -> None:
         """End the marked processes that descend from none of the running server's: an earlier
@@ -342,34 +355,6 @@ def _secret() -> str:
     return secrets.token_urlsafe(18)
 
 
-def _is_ours(pid: int, folder: Path) -> bool:
-    """The pid is alive and is a process we started (a reused pid would have another cwd)."""
-    try:
-        return _alive(pid) and Path(psutil.Process(pid).cwd()).resolve() == folder.resolve()
-    except (psutil.Error, OSError):
-        return False
-
-
-def _alive(pid: int) -> bool:
-    try:
-        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE  # a zombie has exited
-    except psutil.Error:
-        return False
-
-
-def _stop(pid: int, grace: float = 10.0) -> None:
-    """Stop the process and what it spawned (the worker forks): each was started as the leader of
-    a session, and so of a process group, of its own."""
-    try:
-        os.killpg(pid, signal.SIGTERM)
-        deadline = time.monotonic() + grace
-        while _alive(pid) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        os.killpg(pid, signal.SIGKILL)  # any child still hanging on
-    except ProcessLookupError:
-        pass
-
-
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -393,7 +378,7 @@ def _http_ok(url: str, api_key: str | None = None) -> bool:
 def _wait_for(ready, what: str, pid: int, logs: Path) -> None:
     deadline = time.monotonic() + START_TIMEOUT
     while not ready():
-        if not _alive(pid):
+        if not processes.alive(pid):
             raise KtoError("argilla", f"{what} stopped while starting (a port taken?): see {logs}")
         if time.monotonic() > deadline:
             raise KtoError("argilla", f"{what} did not start within {START_TIMEOUT:.0f} s: see {logs}")

@@ -69,3 +69,8 @@ def write_model_card(config: ProjectConfig, result: TrainedModel, *, dry_run: bo
     path = result.output_dir / "README.md"
     card.save(path)
     return path
+
+
+def judged(config: ProjectConfig, trained: Path) -> bool:
+    """Whether kto eval's report is about the model in ``trained`` (its card then carries it)."""
+    return card_context(config, trained) is not None

@@ -10,7 +10,9 @@ it and ends them.
 
 import contextlib
 import os
+import signal
 import time
+from pathlib import Path
 
 import psutil
 
@@ -53,3 +55,31 @@ def _running(process: psutil.Process) -> bool:
         return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
     except psutil.Error:
         return False
+
+
+def is_ours(pid: int, folder: Path) -> bool:
+    """The pid is alive and is a process we started (a reused pid would have another cwd)."""
+    try:
+        return alive(pid) and Path(psutil.Process(pid).cwd()).resolve() == folder.resolve()
+    except (psutil.Error, OSError):
+        return False
+
+
+def alive(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE  # a zombie has exited
+    except psutil.Error:
+        return False
+
+
+def stop_group(pid: int, grace: float = 10.0) -> None:
+    """Stop the process and what it spawned (the worker forks): each was started as the leader of
+    a session, and so of a process group, of its own."""
+    try:
+        os.killpg(pid, signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        while alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        os.killpg(pid, signal.SIGKILL)  # any child still hanging on
+    except ProcessLookupError:
+        pass

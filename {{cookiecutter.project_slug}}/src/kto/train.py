@@ -5,14 +5,17 @@ LlamaConfig and a BPE tokenizer trained on the export's own text), so the whole 
 on a CPU in seconds, into ``<training.output_dir>-dry-run`` (never over a real model). It proves the
 plumbing; the model learns nothing worth keeping.
 
-Both export formats train: plain text, and conversational rows (``--format conversational``: lists
-of messages), which TRL renders with the tokenizer's chat template.
+Both export formats train. A base with a chat template trains on the chat its answers came from and
+kto eval asks it in: the task's system prompt, then the prompt (``kto.jobs.messages``), rendered by
+TRL with that template, whichever format the export has. A base without one trains on the plain text
+of a standard export (TRL: prompt, then completion and EOS), which is how kto eval prompts it too.
 """
 
 import copy
+import json
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -22,18 +25,21 @@ from kto.campaign_settings import Training
 from kto.config import ProjectConfig
 from kto.errors import KtoError, one_line, short
 from kto.export import kto_weights
+from kto.jobs import messages
 
 DRY_RUN_STEPS = 2
 DRY_RUN_EVAL_ROWS = 8  # the dry run's evaluation on the test split stays a few forward passes
 TINY_VOCABULARY = 300
 SPECIAL_TOKENS = ["<unk>", "<s>", "</s>", "<pad>"]
-# The tiny model's chat template, for conversational exports: a rendered prompt is a prefix of the
-# rendered prompt and completion, as TRL needs.
+# The tiny model's chat template: a rendered prompt is a prefix of the rendered prompt and
+# completion, as TRL needs.
 TINY_CHAT_TEMPLATE = (
     "{% for message in messages %}<s>{{ message['role'] }}: {{ message['content'] }}</s>{% endfor %}"
     "{% if add_generation_prompt %}<s>assistant: {% endif %}"
 )
 DRY_RUN_BASE = ".cache/kto/dry-run-base"
+# The run's figures, kept beside the weights: kto train --push-only writes the card again from them.
+RUN_FIGURES = "training_run.json"
 
 StepDone = Callable[[int, int, float | None], None]
 Starting = Callable[[str, int], None]  # (what is trained, KTO rows) once the data is read
@@ -49,6 +55,7 @@ class TrainReport:
     pushed: str | None = None  # the model's URL on the Hub
     # TRL's evaluation on the export's test split (eval_loss, eval_kl, eval_rewards/...); None: no test rows.
     evaluation: dict[str, float] | None = None
+    judged: bool = False  # the card holds kto eval's report on this very model
 
 
 def run(
@@ -64,24 +71,40 @@ def run(
     require_training_extra()
     rows, test = read_export(data), read_test(data)
     model, tokenizer = model_and_tokenizer(config, rows, dry_run=dry_run)
-    if not isinstance(rows[0]["prompt"], str) and not tokenizer.chat_template:
-        raise KtoError(
-            "train",
-            f"the export is conversational and {config.training_settings().base_model} has no chat "
-            "template: export with --format standard, or pick an instruct base model",
-        )
+    rows, test = training_rows(config, rows, tokenizer), training_rows(config, test, tokenizer)
     if on_start:
         on_start("a tiny random model" if dry_run else config.training_settings().base_model, len(rows))
     test = test[:DRY_RUN_EVAL_ROWS] if dry_run else test
+    figures = config.model_dir(dry_run=dry_run) / RUN_FIGURES
+    figures.unlink(missing_ok=True)  # a run that fails leaves nothing that --push-only would take as trained
     result = fit(config, rows, model, tokenizer, dry_run=dry_run, on_step=on_step, test=test)
-    result = replace(result, card=model_card.write_model_card(config, result, dry_run=dry_run))
-    if push:
-        from kto.hub import push_folder
+    kept = {key: asdict(result)[key] for key in ("steps", "loss", "weights", "evaluation")}
+    figures.write_text(json.dumps(kept, indent=2) + "\n", encoding="utf-8")
+    return carded(config, result, dry_run=dry_run, push=push)
 
-        repo = config.hub.model_repo
-        url = push_folder(result.output_dir, repo, private=config.hub.private, repo_type="model")
-        result = replace(result, pushed=url)
-    return result
+
+def push_trained(config: ProjectConfig, *, dry_run: bool) -> TrainReport:
+    """``kto train --push-only``: push the model trained last, without training again, its card
+    written anew so that it holds kto eval's report when that report is about this model."""
+    folder = config.model_dir(dry_run=dry_run)
+    figures = folder / RUN_FIGURES
+    if not figures.is_file():
+        again = "kto train --dry-run" if dry_run else "kto train"
+        raise KtoError("train", f"nothing trained in {folder} (no {RUN_FIGURES}): run {again} first")
+    result = TrainReport(folder, **json.loads(figures.read_text(encoding="utf-8")))
+    return carded(config, result, dry_run=dry_run, push=True)
+
+
+def carded(config: ProjectConfig, result: TrainReport, *, dry_run: bool, push: bool) -> TrainReport:
+    """``result`` with its model card written, and pushed with the model when ``push``."""
+    card = model_card.write_model_card(config, result, dry_run=dry_run)
+    result = replace(result, card=card, judged=model_card.judged(config, result.output_dir))
+    if not push:
+        return result
+    from kto.hub import push_folder
+
+    url = push_folder(result.output_dir, config.hub.model_repo, private=config.hub.private, repo_type="model")
+    return replace(result, pushed=url)
 
 
 def read_export(folder: Path) -> list[dict]:
@@ -131,11 +154,12 @@ def require_training_extra() -> None:
 
 def tiny_model(rows: list[dict]):
     """A randomly initialised Llama of ~40k parameters and a BPE tokenizer trained on ``rows``."""
-    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
     bpe = Tokenizer(models.BPE(unk_token="<unk>"))
     bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    bpe.decoder = decoders.ByteLevel()  # decoded answers read as text, not as byte symbols
     texts = [text for row in rows for value in (row["prompt"], row["completion"]) for text in texts_of(value)]
     bpe.train_from_iterator(
         texts,
@@ -162,6 +186,32 @@ def tiny_model(rows: list[dict]):
         pad_token_id=tokenizer.pad_token_id,
     )
     return LlamaForCausalLM(config), tokenizer
+
+
+def training_rows(config: ProjectConfig, rows: list[dict], tokenizer) -> list[dict]:
+    """The rows as the model is asked at eval: the chat of generation and eval when the tokenizer has
+    a chat template, else the standard rows' plain text (kto.transformers_model does the same)."""
+    if tokenizer.chat_template:
+        return as_chat(rows, config.task.system_prompt)
+    if rows and not isinstance(rows[0]["prompt"], str):
+        raise KtoError(
+            "train",
+            f"the export is conversational and {config.training_settings().base_model} has no chat "
+            "template: export with --format standard, or pick an instruct base model",
+        )
+    return rows
+
+
+def as_chat(rows: list[dict], system_prompt: str) -> list[dict]:
+    """KTO rows as the chat generation and eval send (conversational rows for TRL), from either format."""
+    return [
+        {
+            "prompt": messages(system_prompt, texts_of(row["prompt"])[-1]),
+            "completion": [{"role": "assistant", "content": texts_of(row["completion"])[-1]}],
+            "label": row["label"],
+        }
+        for row in rows
+    ]
 
 
 def texts_of(value: str | list[dict]) -> list[str]:

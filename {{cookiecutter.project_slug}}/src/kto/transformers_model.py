@@ -13,7 +13,6 @@ from typing import Any
 
 from kto.config import ModelSlot
 from kto.errors import KtoError, short
-from kto.local_model import render_prompt
 
 
 def adapter_base(folder: str | Path) -> str | None:
@@ -67,17 +66,24 @@ class TransformersModel:
     def close(self) -> None:
         self._model = self._tokenizer = None
 
+    def encode(self, messages: list[dict]):
+        """The tokens the model is given for ``messages``, as kto train presents its rows
+        (``kto.train.training_rows``): the chat template, else the prompt's plain text."""
+        tokenizer = self._tokenizer
+        if tokenizer.chat_template:
+            text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+        else:
+            text = messages[-1]["content"]
+        special = not tokenizer.chat_template  # a chat template writes its own BOS; plain text gets TRL's
+        return tokenizer(text, return_tensors="pt", add_special_tokens=special)
+
     def _generate(self, messages: list[dict]) -> str:
         import torch
 
         if self._model is None or self._tokenizer is None:
             raise RuntimeError(f"{self.slot.id} was asked before it was loaded")
         tokenizer = self._tokenizer
-        if tokenizer.chat_template:
-            text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-        else:  # a model without a chat template (kto train --dry-run's): the embedded model's format
-            text = render_prompt(messages)
-        inputs = tokenizer(text, return_tensors="pt", add_special_tokens=False).to(self._model.device)
+        inputs = self.encode(messages).to(self._model.device)
         sampling = {"do_sample": True, "temperature": self.slot.temperature} if self.slot.temperature else {}
         with self._lock, torch.no_grad():
             output = self._model.generate(

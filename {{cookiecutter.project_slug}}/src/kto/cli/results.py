@@ -105,12 +105,21 @@ def train_command(
     push: Annotated[
         bool, typer.Option("--push", help="Upload the model (or adapter) and its card to the Hub")
     ] = False,
+    push_only: Annotated[
+        bool,
+        typer.Option(
+            "--push-only", help="Upload the model trained last, its card updated with kto eval; no training"
+        ),
+    ] = False,
 ) -> None:
     """Train with TRL's KTOTrainer on the exported KTO dataset (LoRA by default)."""
     config = project(ctx)
     config.training_settings()  # before the import: a project rendered without training has no kto.train
     from kto import train
 
+    if push_only:
+        show_pushed_model(train.push_trained(config, dry_run=dry_run))
+        return
     bar = progress_bar()  # started once training starts: a refused input stays one line
     task = bar.add_task("steps", total=None)
 
@@ -138,7 +147,15 @@ def train_command(
         f"{result.steps} steps, final loss {result.loss:.4f}, weights {result.weights}; "
         f"saved to {result.output_dir} (card: {card})"
     )
+    if result.pushed:
+        show_pushed_model(result)
+
+
+def show_pushed_model(result) -> None:
+    """Where the model went, and whether its card holds kto eval's verdict on it."""
     pushed(result.pushed)
+    if not result.judged:
+        warn("the card has no eval section yet: run kto eval, then kto train --push-only")
 
 
 @app.command("eval")

@@ -70,12 +70,21 @@ def argilla_up(
 
 
 @argilla_app.command("down")
-def argilla_down(ctx: typer.Context) -> None:
-    """Stop the processes `up` started (the watcher first); the data stays in .argilla/."""
+def argilla_down(
+    ctx: typer.Context,
+    wipe: Annotated[
+        bool, typer.Option("--wipe", help="Also delete the data, logs and logins (the server install stays)")
+    ] = False,
+) -> None:
+    """Stop the processes `up` started (the watcher first); the data stays in .argilla/ unless --wipe."""
     from kto.argilla_local import LocalArgilla
 
-    stopped = LocalArgilla(project(ctx).root).down()
+    local = LocalArgilla(project(ctx).root)
+    stopped = local.down()
     console.print(f"Stopped {', '.join(stopped)}." if stopped else "Nothing was running.")
+    if wipe:
+        wiped = ", ".join(local.wipe()) or "nothing"
+        console.print(f"Deleted {wiped} from {local.dir}; kept the server install in {local.venv}.")
 
 
 @argilla_app.command("status")
