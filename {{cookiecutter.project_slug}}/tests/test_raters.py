@@ -130,13 +130,10 @@ def test_careless_raters_are_flagged_and_left_out_of_the_export(rated):
     stats = json.loads((folder / "statistics.json").read_text())
     drawn = " ".join(chart_texts(stats, rated / "charts"))
     assert "52 ratings of 2 left out" in drawn and not re.search(r"annotator\d", drawn)
-    assert {user: figures["flagged"] for user, figures in stats["annotators"].items()} == {
-        "annotator1": False,
-        "annotator2": False,
-        "annotator3": True,
-        "annotator4": True,
-    }
-    assert stats["annotators"]["annotator4"]["reasons"] and not stats["annotators"]["annotator1"]["reasons"]
+    # Published without names: two flagged, with their reasons, two not.
+    flags = [(figures["flagged"], bool(figures["reasons"])) for figures in stats["annotators"].values()]
+    assert sorted(flags) == [(False, False), (False, False), (True, True), (True, True)]
+    assert not re.search(r"annotator\d", (folder / "statistics.json").read_text())
     card = (folder / "README.md").read_text(encoding="utf-8")
     assert "52 ratings of 2 annotators were left out" in " ".join(card.split())
     assert "annotator3" not in card and "annotator4" not in card

@@ -31,12 +31,24 @@ def write(export: ExportReport, config: ProjectConfig, policy: Policy, folder: P
                 table = pa.Table.from_pylist(kept, schema=form.schema(STYLES[style]))
                 pq.write_table(table, partial / form.name / f"{side}.parquet")
         sizes[form.name] = {side: len(kept) for side, kept in sides.items()}
-    statistics = export.statistics | {"checks": gates.statistics(config), "splits": sizes}
+    statistics = anonymised(export.statistics) | {"checks": gates.statistics(config), "splits": sizes}
     (partial / "reconciliation.json").write_text(json.dumps(export.reconciliation, indent=2) + "\n")
     (partial / "statistics.json").write_text(json.dumps(statistics, indent=2, ensure_ascii=False) + "\n")
     export_charts(statistics, partial)
     dataset_card.build(config, export, policy, statistics).save(partial / "README.md")
     replace_folder(partial, folder)
+
+
+def anonymised(statistics: dict) -> dict:
+    """The statistics as they are published: annotators as "rater 1", "rater 2"... (most ratings
+    first), never by name, since the folder goes to the Hub and a flag is the lead's to know
+    (kto status shows it), not the world's; the flagged annotators kept are counted, not named."""
+    ranked = sorted(statistics["annotators"].items(), key=lambda item: (-item[1]["submitted"], item[0]))
+    left_out = statistics["left_out"] | {"kept_flagged": len(statistics["left_out"]["kept_flagged"])}
+    return statistics | {
+        "annotators": {f"rater {rank}": figures for rank, (_, figures) in enumerate(ranked, start=1)},
+        "left_out": left_out,
+    }
 
 
 def run(
