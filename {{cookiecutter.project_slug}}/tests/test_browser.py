@@ -62,7 +62,7 @@ def test_an_annotator_gives_a_thumbs_up_in_the_browser(annotation_project, argil
     status = run_kto(annotation_project, "status")
     assert status.returncode == 0, status.stderr
     rows = table_rows(status.stdout)
-    assert rows["annotator1"] == ["1", "0", "0", "1"]  # submitted, discarded, draft, pending
+    assert rows["annotator1"] == ["1", "0", "0", "1", "-"]  # submitted, discarded, draft, pending, flagged
     assert rows["team/model-0"] == ["1", "0", "100%"]
 
 

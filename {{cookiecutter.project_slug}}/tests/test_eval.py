@@ -307,6 +307,7 @@ def test_a_models_client_is_closed_in_the_loop_that_used_it(tmp_path, provider, 
         messages=lambda prompt: jobs.messages(None, prompt),
         stall_timeout=30,
         answered=lambda model, ok: None,
+        landed=lambda prompt, model, response: False,
     )
     assert models[slot.id]._client.is_closed()
 

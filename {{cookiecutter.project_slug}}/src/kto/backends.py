@@ -32,8 +32,11 @@ def remote_model(
 def embedded_model(
     slot: ModelSlot, config: ProjectConfig, max_new_tokens: int, choices: Choices
 ) -> "ChatModel":
+    from kto.embedded import EMBEDDED_RECORDS, end_leftovers
     from kto.models import EmbeddedModel
 
+    # What a killed run left is ended by the next, even one that asks nothing (--estimate).
+    end_leftovers(config.path(EMBEDDED_RECORDS))
     return EmbeddedModel(slot, config, max_new_tokens, choices)
 
 

@@ -28,6 +28,10 @@ MODULE = "kto.embedded"  # in a child's command line: a recorded pid is ours onl
 PR_SET_PDEATHSIG = 1
 
 
+# Where each child's pid record lies, in the project: the next run ends what a crash left.
+EMBEDDED_RECORDS = ".cache/kto/embedded"
+
+
 class EmbeddedServer:
     """One child process serving the embedded model; ``records`` is where its pid is kept."""
 

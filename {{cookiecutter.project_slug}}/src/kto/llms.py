@@ -13,7 +13,7 @@ from pydantic import PrivateAttr
 
 from kto import local_model
 from kto.config import ModelSlot, ProjectConfig
-from kto.embedded import EmbeddedServer
+from kto.embedded import EMBEDDED_RECORDS, EmbeddedServer
 from kto.models import embedded_fields
 
 
@@ -59,7 +59,7 @@ def embedded_llm(
         api_key="none",
         timeout=int(slot.timeout),
         max_retries=0,  # a crash shows at once, as on kto's engine
-        records=str(config.path(".cache/kto/embedded")),
+        records=str(config.path(EMBEDDED_RECORDS)),
         n_ctx=local.n_ctx,
         n_threads=local.n_threads,
         generation_kwargs={

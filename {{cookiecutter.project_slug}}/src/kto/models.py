@@ -14,7 +14,7 @@ from typing import Protocol
 
 from kto import local_model
 from kto.config import ModelSlot, ProjectConfig
-from kto.embedded import EmbeddedServer
+from kto.embedded import EMBEDDED_RECORDS, EmbeddedServer
 from kto.errors import KtoError
 from kto.remote import RemoteModel
 
@@ -62,7 +62,7 @@ class EmbeddedModel:
         self.max_new_tokens = max_new_tokens
         self.extra_body = embedded_fields(config, choices)
         settings = config.generation.local
-        self.server = EmbeddedServer(config.path(".cache/kto/embedded"), settings.n_ctx, settings.n_threads)
+        self.server = EmbeddedServer(config.path(EMBEDDED_RECORDS), settings.n_ctx, settings.n_threads)
         self._client: RemoteModel | None = None
         self._ready = False
 
