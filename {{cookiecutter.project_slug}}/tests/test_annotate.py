@@ -57,6 +57,7 @@ def test_more_generations_add_only_the_new_records(annotation_project, argilla_s
     assert record_count(argilla_server, annotation_project) == 10
 
 
+@pytest.mark.once
 def test_a_run_killed_midway_resumes_without_loss_or_duplicates(annotation_project, argilla_server):
     write_generations(annotation_project, prompts=800)  # 1,600 records: 7 batches
     partial = kill_once_records_appear(argilla_server, annotation_project, "annotate")

@@ -74,6 +74,7 @@ def server_project(tmp_path):
             process.kill()
 
 
+@pytest.mark.once
 @pytest.mark.slow
 def test_the_local_server_keeps_its_data_through_down_and_up_and_a_crash(server_project):
     """Stopped and started again, or killed, the server still has every record."""
@@ -99,6 +100,7 @@ def test_the_local_server_keeps_its_data_through_down_and_up_and_a_crash(server_
     assert "0 records added, 6 already there" in run_kto(server_project, "annotate").stderr
 
 
+@pytest.mark.once
 @pytest.mark.slow
 def test_a_server_killed_outright_leaves_nothing_running_and_comes_back_with_its_data(server_project):
     """kill -9 of the server's four processes, as the OOM killer would: the worker's forks lose
@@ -135,6 +137,7 @@ def test_a_server_killed_outright_leaves_nothing_running_and_comes_back_with_its
     assert processes_of_server(folder) == []
 
 
+@pytest.mark.once
 @pytest.mark.slow
 def test_down_wipe_deletes_the_data_and_keeps_the_server_install(server_project):
     """--wipe: the next up starts with no dataset and no old login, and installs nothing."""

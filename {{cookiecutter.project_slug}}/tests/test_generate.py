@@ -111,6 +111,7 @@ def alive(pid: int) -> bool:
         return False
 
 
+@pytest.mark.once
 @pytest.mark.slow
 def test_a_native_crash_of_the_embedded_model_is_one_line_and_the_next_run_asks_only_the_gaps(project):
     process = start_generate(project, 12)
@@ -136,6 +137,7 @@ def test_a_native_crash_of_the_embedded_model_is_one_line_and_the_next_run_asks_
     assert all(text and text.strip() for row in read_rows(project) for text in row["generations"])
 
 
+@pytest.mark.once
 @pytest.mark.slow
 def test_no_embedded_model_outlives_a_killed_kto(project):
     process = start_generate(project, 40)

@@ -53,6 +53,7 @@ def actors_run(cluster) -> list[str]:
         ray.shutdown()
 
 
+@pytest.mark.once
 @pytest.mark.slow
 def test_generate_runs_on_a_ray_cluster_of_two_nodes(project, server, ray_cluster):
     use_models(project, served("team/model-a", server), served("team/model-b", server))
@@ -100,6 +101,7 @@ class Quiet:
     def answered(self, model: str, ok: bool) -> None: ...
 
 
+@pytest.mark.once
 @pytest.mark.slow
 def test_the_embedded_judge_on_ray_answers_from_a_child_of_the_worker_with_its_choices(
     project, ray_cluster, monkeypatch

@@ -24,7 +24,7 @@ from kto import backups, export_files, ratings, restore
 from kto.config import load_config
 from kto.export import Policy
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.once]
 
 # (prompt, model) -> the answers of (annotator, value, status, comment): three annotators, every
 # status, a record rated by one of three, a discard without a rating, a draft with only a comment.

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import pytest
 from helpers import PROJECT, edit_config, run_kto, write_generations
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.once]
 
 ANNOTATORS = [f"annotator{n}" for n in (1, 2, 3, 4)]
 PACE = 0.55  # ratings a second, each annotator: 2.2 in all
