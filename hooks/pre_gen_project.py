@@ -103,13 +103,24 @@ def min_submitted(value) -> str | None:
     return None
 
 
-def language_name(name: str, code: str) -> str | None:
+def other_language_name(value: str, code: str, hint: str, elsewhere: str) -> str | None:
+    """A name asked only with 'other': one line there (``hint`` says what to type), empty
+    elsewhere (``elsewhere`` says why)."""
     if code == OTHER_LANGUAGE:
-        problem = one_line_text(name, 60)
-        return problem and f"{problem}: type your language's name, as language_code is {OTHER_LANGUAGE!r}"
-    if name.strip():
-        return f"only used with language_code {OTHER_LANGUAGE!r}; leave it empty for {code!r}"
+        problem = one_line_text(value, 60)
+        return problem and f"{problem}: {hint}"
+    if value.strip():
+        return f"only used with language_code {OTHER_LANGUAGE!r}; {elsewhere}"
     return None
+
+
+def language_name(name: str, code: str) -> str | None:
+    return other_language_name(
+        name,
+        code,
+        f"type your language's name, as language_code is {OTHER_LANGUAGE!r}",
+        f"leave it empty for {code!r}",
+    )
 
 
 def candidates(name: str) -> dict[str, str]:
@@ -140,12 +151,12 @@ def language_iso_code(iso_code: str, code: str, name: str, supported: list[str])
 
 
 def native_name(value: str, code: str) -> str | None:
-    if code == OTHER_LANGUAGE:
-        problem = one_line_text(value, 60)
-        return problem and f"{problem}: type your language's name in the language itself (Frysk, Euskara...)"
-    if value.strip():
-        return f"only used with language_code {OTHER_LANGUAGE!r}; {code!r} has its own: leave it empty"
-    return None
+    return other_language_name(
+        value,
+        code,
+        "type your language's name in the language itself (Frysk, Euskara...)",
+        f"{code!r} has its own: leave it empty",
+    )
 
 
 def language_direction(direction: str, code: str) -> str | None:
