@@ -16,6 +16,7 @@ from conftest import TEMPLATE, bake
 from kto import dataset_card
 from kto.config import load_config
 from kto.export import Policy, aggregate
+from kto.language_export import leaves
 from kto.prompt_gates import PromptGates, find_problems
 from kto.prompts import load_prompts
 from kto.topic_glosses import glosses
@@ -51,18 +52,6 @@ def english_topics(code: str) -> list[str]:
     return [gloss or topic for topic, gloss in zip(topics, found or [None] * len(topics), strict=True)]
 
 
-def texts(value, path: str = ""):
-    """(dotted path, text) for every string in a language file, list items included."""
-    if isinstance(value, dict):
-        for key, item in value.items():
-            yield from texts(item, f"{path}.{key}" if path else key)
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from texts(item, f"{path}[{index}]")
-    elif isinstance(value, str):
-        yield path, value
-
-
 def shape(value):
     """The keys of a language file, with lists reduced to the shape of their items."""
     if isinstance(value, dict):
@@ -83,7 +72,7 @@ def dig(data: dict, dotted: str) -> str:
 
 
 ENGLISH = load("en")
-ENGLISH_TEXTS = dict(texts(ENGLISH))
+ENGLISH_TEXTS = dict(leaves(ENGLISH))
 
 
 def test_the_required_languages_are_there():
@@ -96,7 +85,7 @@ def test_a_language_has_the_keys_and_placeholders_of_english(code):
     assert shape(lang) == shape(ENGLISH)
     # other's English texts carry the language's name, typed by the team, as {language}.
     extra = {"language"} if code == OTHER else set()
-    for path, text in texts(lang):
+    for path, text in leaves(lang):
         if path in ENGLISH_TEXTS and not path.startswith(("models", "small_model", "starter_prompts")):
             english = placeholders(ENGLISH_TEXTS[path])
             assert placeholders(text) == english | (extra & placeholders(text)), path
@@ -110,7 +99,7 @@ def test_a_language_is_complete(code):
     assert lang["direction"] in {"ltr", "rtl"} and isinstance(lang["reviewed"], bool)
     assert lang["source"].strip()
     # Every text is written, but for other's variant, which the team sets (no name is a BCP 47 tag).
-    empty = [path for path, text in texts(lang) if not text.strip()]
+    empty = [path for path, text in leaves(lang) if not text.strip()]
     assert empty == (["variant"] if code == OTHER else []), "an empty text"
     prompts = lang["starter_prompts"]
     assert len(prompts) == 20 and len({prompt.strip() for prompt in prompts}) == 20
@@ -126,7 +115,7 @@ def test_a_language_writes_its_own_texts(code):
     for path in PROSE:
         assert dig(lang, path) != dig(ENGLISH, path), f"{path} is the English text"
     if lang["reviewed"]:
-        for path, text in texts(lang):
+        for path, text in leaves(lang):
             if not path.startswith(("models", "small_model", "source")):
                 words = set(re.findall(r"[a-z]+", NOT_PROSE.sub("", text).lower()))
                 assert not words & ENGLISH_WORDS, f"English left in {path}: {words & ENGLISH_WORDS}"

@@ -120,14 +120,14 @@ def refusal(config: ProjectConfig) -> KtoError | None:
     return None
 
 
-def _leaves(value, path: str = ""):
+def leaves(value, path: str = ""):
     """(key, text) for each text of language file data (``annotation.question``, ``starter_prompts[3]``)."""
     if isinstance(value, dict):
         for key, item in value.items():
-            yield from _leaves(item, f"{path}.{key}" if path else key)
+            yield from leaves(item, f"{path}.{key}" if path else key)
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            yield from _leaves(item, f"{path}[{index}]")
+            yield from leaves(item, f"{path}[{index}]")
     elif isinstance(value, str):
         yield path, value
 
@@ -147,8 +147,8 @@ def untranslated(config: ProjectConfig, data: dict) -> list[str]:
     path = config.path(ENGLISH_PLACEHOLDERS)
     if not path.is_file():
         return []
-    english = {text.strip() for _, text in _leaves(json.loads(path.read_text(encoding="utf-8")))}
-    texts = _leaves({key: data[key] for key in dict.fromkeys(place.split(".")[0] for place in PLACES)})
+    english = {text.strip() for _, text in leaves(json.loads(path.read_text(encoding="utf-8")))}
+    texts = leaves({key: data[key] for key in dict.fromkeys(place.split(".")[0] for place in PLACES)})
     return [_place(key) for key, text in texts if len(text.split()) > 1 and text.strip() in english]
 
 
