@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from kto.files import write_text
 from kto.responses import Table
 
 
@@ -28,10 +29,7 @@ def bind(record: Path, known: Table, identities: dict[str, str], redo: bool) -> 
         if not redo and found.get(slot, {}).get("identity") == identity
     }
     found |= {slot: {"identity": identities[slot], "since": kept.get(slot, now)} for slot in identities}
-    record.parent.mkdir(parents=True, exist_ok=True)
-    partial = record.with_name(f".{record.name}.partial")
-    partial.write_text(json.dumps(found, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    partial.replace(record)
+    write_text(record, json.dumps(found, indent=2, ensure_ascii=False) + "\n")
     table = {
         key: {slot: answer for slot, answer in row.items() if slot in kept} for key, row in known.items()
     }

@@ -3,10 +3,10 @@ dataset's id; readable by its owner only, never printed) and ``status.json`` (wh
 and ``kto status`` read: no secret), and its registration on the Argilla server."""
 
 import json
-import os
 from pathlib import Path
 
 from kto.errors import KtoError, short
+from kto.files import write_text
 from kto.watch_events import RATING_EVENTS
 
 STATE = "state.json"
@@ -24,12 +24,7 @@ def read(folder: Path, name: str) -> dict:
 
 def write(folder: Path, name: str, values: dict) -> None:
     """Whole or not at all (a rename); the state file is the owner's alone from its first byte."""
-    folder.mkdir(parents=True, exist_ok=True)
-    partial = folder / f".{name}.partial"
-    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w") as handle:
-        json.dump(values, handle, indent=2, default=str)
-    partial.replace(folder / name)
+    write_text(folder / name, json.dumps(values, indent=2, default=str), private=True)
 
 
 def register(client, url: str) -> dict:
