@@ -342,3 +342,26 @@ def kill_once_records_appear(server, project, *args: str) -> int:
         time.sleep(1)
         counted, previous = record_count(server, project), counted
     return counted
+
+
+def signed_delivery(
+    body: dict, secret: str, message: str | None = None, sent: float | None = None
+) -> tuple[dict[str, str], bytes]:
+    """Headers and body of one webhook delivery as Argilla sends it (Standard Webhooks), signed
+    with ``secret`` at ``sent`` (default: now)."""
+    import json
+    import secrets
+    from datetime import UTC, datetime
+
+    from standardwebhooks.webhooks import Webhook
+
+    content = json.dumps(body).encode()
+    message = message or f"msg_{secrets.token_urlsafe(16)}"
+    moment = datetime.fromtimestamp(sent or time.time(), UTC)
+    headers = {
+        "webhook-id": message,
+        "webhook-timestamp": str(int(moment.timestamp())),
+        "webhook-signature": Webhook(secret).sign(message, moment, content),
+        "content-type": "application/json",
+    }
+    return headers, content

@@ -16,9 +16,9 @@ from pathlib import Path
 import httpx
 import pytest
 import yaml
+from helpers import signed_delivery
 from hypothesis import given
 from hypothesis import strategies as st
-from standardwebhooks.webhooks import Webhook
 
 from kto.watch_events import new_row, replay
 from kto.watch_journal import EventJournal, read_events
@@ -51,17 +51,8 @@ def payload(kind: str = "response.updated", value: str = "up", dataset: str = "h
 
 
 def delivery(body: dict, secret: str = SECRET, message: str | None = None, sent: float | None = None):
-    """Headers and body of one delivery, signed with ``secret`` at ``sent`` (default: now)."""
-    content = json.dumps(body).encode()
-    message = message or f"msg_{secrets.token_urlsafe(16)}"
-    moment = datetime.fromtimestamp(sent or time.time(), UTC)
-    headers = {
-        "webhook-id": message,
-        "webhook-timestamp": str(int(moment.timestamp())),
-        "webhook-signature": Webhook(secret).sign(message, moment, content),
-        "content-type": "application/json",
-    }
-    return headers, content
+    """A delivery signed with this module's secret unless told otherwise."""
+    return signed_delivery(body, secret, message, sent)
 
 
 @pytest.fixture
