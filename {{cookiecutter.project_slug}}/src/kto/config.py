@@ -115,6 +115,12 @@ class ModelSlot(Strict):
             raise ValueError("a 'transformers' backend needs a model (a Hub id or a folder)")
         return self
 
+    @property
+    def server(self) -> str:
+        """Where its requests go, as an error line names it: the server's address, else the local
+        model's folder or Hub id, else the backend."""
+        return self.base_url or self.model or self.backend
+
     def api_key(self) -> str:
         """The key from the environment; HF_TOKEN also falls back to ``hf auth login``."""
         if not self.api_key_env:

@@ -139,7 +139,7 @@ class Asker:
         self.reused[what] = reuse.reused(known, keys, list(identity), since)
         filled = self._fill(path, journal, keys, slots, known, judge)
         self.asked += filled.asked
-        where = {slot.id: slot.base_url or slot.model or slot.backend for slot in slots}
+        where = {slot.id: slot.server for slot in slots}
         self.errors |= {f"{slot} at {where[slot]}": error for slot, error in filled.errors.items()}
         return filled.answers
 

@@ -295,7 +295,7 @@ def run(
 
 
 def failed(report: PromptWriterReport, slot: ModelSlot, errors: dict[str, str]) -> str:
-    where = "the embedded model" if slot.backend == "local" else f"{slot.id} at {slot.base_url}"
+    where = "the embedded model" if slot.backend == "local" else f"{slot.id} at {slot.server}"
     return (
         f"stopped: a request to {where} failed ({next(iter(errors.values()))}); {report.kept} of "
         f"{report.wanted} kept in {report.path}: run it again to go on"

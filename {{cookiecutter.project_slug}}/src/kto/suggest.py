@@ -126,7 +126,7 @@ def run(config: ProjectConfig, *, local: bool, redo: bool, progress: engine.Prog
     raise_on_failure(unserved([judge.slot], unreachable=True))
     client, dataset = open_dataset(config)
     records = Pending(dataset, judge, redo)
-    where = f"{judge.slot.id} at {judge.slot.base_url or judge.slot.backend}"
+    where = f"{judge.slot.id} at {judge.slot.server}"
     site = f"{config.argilla.workspace}/{config.argilla.dataset} at {client.api_url}"
     filled = engine.fill_gaps(
         config,
