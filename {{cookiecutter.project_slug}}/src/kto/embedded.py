@@ -11,7 +11,6 @@ Run as ``python -m kto.embedded PARENT_PID PORT N_CTX N_THREADS`` by ``EmbeddedS
 """
 
 import contextlib
-import ctypes
 import os
 import signal
 import socket
@@ -22,10 +21,10 @@ import urllib.request
 from pathlib import Path
 
 from kto.errors import KtoError
+from kto.processes import die_with_parent
 
 START_TIMEOUT = 180.0  # seconds: the first load on a busy two-core machine
 MODULE = "kto.embedded"  # in a child's command line: a recorded pid is ours only if it says so
-PR_SET_PDEATHSIG = 1
 
 
 # Where each child's pid record lies, in the project: the next run ends what a crash left.
@@ -155,14 +154,6 @@ def parent_of(pid: int) -> int | None:
     except OSError:
         return None
     return int(stat.rpartition(")")[2].split()[1])  # after the command name, which may hold spaces
-
-
-def die_with_parent(parent: int) -> None:
-    """Ask the kernel for SIGKILL when the parent dies; if it already has, go now."""
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    if os.getppid() != parent:
-        os._exit(1)
 
 
 def main(argv: list[str]) -> None:

@@ -1,4 +1,5 @@
-"""Finds and ends the background processes kto started, wherever a crash left them.
+"""Finds and ends the background processes kto started, wherever a crash left them, and lets a
+child ask to die with kto (``die_with_parent``).
 
 ``kto argilla up`` leaves its services running on purpose, and they fork children of their own. A
 kill -9 of a service (the OOM killer, a reboot of half a machine) orphans those children: their
@@ -9,12 +10,15 @@ it and ends them.
 """
 
 import contextlib
+import ctypes
 import os
 import signal
 import time
 from pathlib import Path
 
 import psutil
+
+PR_SET_PDEATHSIG = 1  # prctl's option: a signal for this process when its parent dies
 
 
 def marked(variable: str, value: str) -> list[psutil.Process]:
@@ -83,3 +87,11 @@ def stop_group(pid: int, grace: float = 10.0) -> None:
         os.killpg(pid, signal.SIGKILL)  # any child still hanging on
     except ProcessLookupError:
         pass
+
+
+def die_with_parent(parent: int) -> None:
+    """Ask the kernel for SIGKILL when the parent dies; if it already has, go now."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:
+        os._exit(1)
