@@ -10,10 +10,10 @@ the journal as it lands. A failed request is a gap (``None``) that the next run 
 that cannot go on (its process crashed) ends the run with one line; a run in which no request
 ends for ``stall_timeout`` seconds stops, naming the slot that is stuck.
 
-A streaming step (``kto prompts generate``) passes ``until``: it sees every answer as it lands and
-ends the run once it has enough, so requests are topped up only while they are needed. Ctrl-C or
-SIGTERM ends a run as any other stop does (answers saved, journal cleared), then raises
-``Interrupted`` saying what was kept.
+A streaming step (``kto prompts generate``) passes a ``Stream``: it sees every answer as it lands,
+says which requests may start, and ends the run once it has enough, so requests are topped up
+only while they are needed. Ctrl-C or SIGTERM ends a run as any other stop does (answers saved,
+journal cleared), then raises ``Interrupted`` saying what was kept.
 """
 
 import asyncio
@@ -54,11 +54,20 @@ class FillReport:
     ended: int = 0  # requests that ended in this run, answered or failed
 
 
-# How many times its concurrency a stream's request may start past the oldest one in flight: room
-# for slow answers, and a bound on what is asked past the one the stream waits for.
-STREAM_AHEAD = 4
-# A streaming run's stop condition: every answer so far -> whether the run has enough.
-Until = Callable[[Table], bool]
+class Stream(Protocol):
+    """A step that reads the answers in ``prompts``' order as they land (``kto prompts generate``).
+    It may wait on work outside the engine's event loop (a child process's verdicts), so between
+    answers it is asked again every STREAM_POLL seconds."""
+
+    def enough(self, table: Table, *, wait: bool = False) -> bool:
+        """Whether every answer so far (``table``) is enough; ``wait``: for any work of its own
+        (asked once before anything is sent, when nothing is in flight)."""
+
+    def may_start(self, prompt: str) -> bool:
+        """Whether the request for ``prompt`` may be sent now."""
+
+
+STREAM_POLL = 0.05  # seconds
 Landed = Callable[[str, str, Response | None], bool]  # (prompt, slot id, answer) -> stop now
 
 
@@ -78,20 +87,19 @@ def fill_gaps(
     choices: tuple[str, ...] | None = None,
     estimate_only: bool = False,
     ray: bool = False,
-    until: Until | None = None,
+    stream: Stream | None = None,
 ) -> FillReport:
     """Inside the project lock: fold the journal into ``known``, find the gaps, refuse a model its
     server does not list (one line, before anything is sent), print the plan through
     ``progress``, ask, then ``save`` all answers however asking ended and clear the journal.
-    ``ray``: ask on distilabel's Ray pipeline instead (``kto generate --ray``). ``until``: a
-    stream that reads the answers in ``prompts``' order; the run ends when it returns True, or at
-    the first failed request (a gap the stream would wait at)."""
+    ``ray``: ask on distilabel's Ray pipeline instead (``kto generate --ray``). ``stream``: the
+    run ends when it has enough, or at the first failed request (a gap the stream would wait at)."""
     book = Journal(journal, warn)
     ids = [slot.id for slot in slots]
     with RunLock(lock_path(journal), command):
         recovered = book.read()
         table = responses.merge(known or {}, recovered)
-        enough = until is not None and until(table)
+        enough = stream is not None and stream.enough(table, wait=True)
         jobs = [] if enough else plan_jobs(responses.gaps(table, prompts, ids), slots)
         # Built first: a missing key or extra is named before anything is printed or sent.
         models, ask = _models(jobs, config, max_new_tokens, choices, ray)
@@ -104,7 +112,8 @@ def fill_gaps(
         progress.planned(jobs, estimates, report.recovered)
         if estimate_only:
             return report
-        landed = _streamed(table, until, report) if until else _counted(report)
+        # What only this engine's ``run`` takes: distilabel's Ray pipeline neither streams nor counts.
+        pacing = {} if ray else _pacing(table, stream, report)
         try:
             if jobs:
                 report.errors = ask(
@@ -114,7 +123,7 @@ def fill_gaps(
                     messages=messages,
                     stall_timeout=config.generation.stall_timeout,
                     answered=progress.answered,
-                    **({} if ray else {"landed": landed, "ahead": until and STREAM_AHEAD}),
+                    **pacing,
                 )
         except KeyboardInterrupt as interrupt:  # Ctrl-C or SIGTERM: saved below, then said
             journalled = sum(r.raw is not None for row in book.read().values() for r in row.values())
@@ -127,25 +136,22 @@ def fill_gaps(
     return report
 
 
-def _counted(report: FillReport) -> Landed:
-    def landed(prompt: str, slot_id: str, response: Response | None) -> bool:
-        report.ended += 1
-        return False
-
-    return landed
-
-
-def _streamed(table: Table, until: Until, report: FillReport) -> Landed:
-    """Each answer into ``table`` as it lands, and ``until`` asked whether that is enough."""
+def _pacing(table: Table, stream: Stream | None, report: FillReport) -> dict[str, Any]:
+    """``run``'s ``landed`` (each answer into ``table`` as it lands, and a stream asked whether
+    that is enough), and a stream's ``recheck`` and ``may_start``."""
 
     def landed(prompt: str, slot_id: str, response: Response | None) -> bool:
         report.ended += 1
+        if stream is None:
+            return False
         if response is None:
             return True
         table.setdefault(prompt, {})[slot_id] = response
-        return until(table)
+        return stream.enough(table)
 
-    return landed
+    if stream is None:
+        return {"landed": landed}
+    return {"landed": landed, "recheck": lambda: stream.enough(table), "may_start": stream.may_start}
 
 
 def _models(jobs: list[Job], config: ProjectConfig, max_new_tokens: int, choices, ray: bool):
@@ -167,7 +173,8 @@ def run(
     stall_timeout: float,
     answered: Answered,
     landed: Landed,
-    ahead: int | None = None,
+    recheck: Callable[[], bool] | None = None,
+    may_start: Callable[[str], bool] | None = None,
 ) -> dict[str, str]:
     """Ask every job's model for every one of its prompts; the answers go to ``journal``. Returns
     the first error of each slot that had failures, in one line. Models are loaded here, in this
@@ -185,7 +192,8 @@ def run(
                 stall_timeout=stall_timeout,
                 answered=answered,
                 landed=landed,
-                ahead=ahead,
+                recheck=recheck,
+                may_start=may_start,
                 errors=errors,
             )
         )
@@ -205,13 +213,14 @@ async def _ask_all(
     stall_timeout: float,
     answered: Answered,
     landed: Landed,
-    ahead: int | None,
+    recheck: Callable[[], bool] | None,
+    may_start: Callable[[str], bool] | None,
     errors: dict[str, str],
 ) -> None:
     """Each slot's ``concurrency`` workers take its prompts in order, one request each at a time,
-    until they run out or ``landed`` says stop; ``ahead``: how many times ``concurrency`` a
-    request may start past the oldest one in flight (a stream waits for that one)."""
-    watch, stop = _Watch(), asyncio.Event()
+    until they run out or ``landed`` says stop; a stream's request starts once ``may_start``
+    says so, and ``recheck`` asks it between answers whether it has enough."""
+    watch, stop, turn = _Watch(), asyncio.Event(), _Turn(may_start)
 
     async def ask(slot: ModelSlot, prompt: str) -> None:
         chat = messages(prompt)
@@ -232,26 +241,28 @@ async def _ask_all(
         if landed(prompt, slot.id, response):
             stop.set()
 
-    async def worker(slot: ModelSlot, queue: Iterator[tuple[int, str]], window: _Window) -> None:
-        for position, prompt in queue:
+    async def worker(slot: ModelSlot, queue: Iterator[str]) -> None:
+        for prompt in queue:
+            await turn.wait(prompt)
             if stop.is_set():
                 return
-            await window.enter(position)
-            try:
-                await ask(slot, prompt)
-            finally:
-                await window.leave(position)
+            await ask(slot, prompt)
+            await turn.changed()
 
     workers = []
     for job in jobs:
-        queue, window = enumerate(job.prompts), _Window(ahead and ahead * job.slot.concurrency)
-        size = min(job.slot.concurrency, len(job.prompts))
-        workers += [asyncio.ensure_future(worker(job.slot, queue, window)) for _ in range(size)]
+        queue, size = iter(job.prompts), min(job.slot.concurrency, len(job.prompts))
+        workers += [asyncio.ensure_future(worker(job.slot, queue)) for _ in range(size)]
     work, stopped = asyncio.gather(*workers), asyncio.ensure_future(stop.wait())
     either: list[asyncio.Future[Any]] = [work, stopped]
     try:
         while not work.done() and not stop.is_set():
-            await asyncio.wait(either, timeout=0.5, return_when=asyncio.FIRST_COMPLETED)
+            timeout = STREAM_POLL if recheck else 0.5
+            await asyncio.wait(either, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+            if recheck is not None:
+                if recheck():
+                    stop.set()
+                await turn.changed()
             journal.sync()
             if watch.idle() > stall_timeout:
                 raise KtoError(
@@ -279,28 +290,23 @@ async def _end(work: asyncio.Future, tasks: list[asyncio.Future], models: dict[s
     await asyncio.gather(*(model.aclose() for model in models.values()), return_exceptions=True)
 
 
-class _Window:
-    """The positions of one slot's requests in flight; with a ``size``, a request waits to start
-    until it is fewer than ``size`` positions past the oldest of them."""
+class _Turn:
+    """A stream's say over when each request starts: it waits until ``may_start`` allows it,
+    asked again whenever something ``changed`` (an answer landed, a poll)."""
 
-    def __init__(self, size: int | None):
-        self.size = size
-        self.in_flight: set[int] = set()
-        self.changed = asyncio.Condition()
+    def __init__(self, may_start: Callable[[str], bool] | None):
+        self.may_start = may_start
+        self.condition = asyncio.Condition()
 
-    async def enter(self, position: int) -> None:
-        if size := self.size:
-            async with self.changed:
-                await self.changed.wait_for(
-                    lambda: not self.in_flight or position - min(self.in_flight) < size
-                )
-        self.in_flight.add(position)
+    async def wait(self, prompt: str) -> None:
+        if (may_start := self.may_start) is not None:
+            async with self.condition:
+                await self.condition.wait_for(lambda: may_start(prompt))
 
-    async def leave(self, position: int) -> None:
-        self.in_flight.discard(position)
-        if self.size:
-            async with self.changed:
-                self.changed.notify_all()
+    async def changed(self) -> None:
+        if self.may_start is not None:
+            async with self.condition:
+                self.condition.notify_all()
 
 
 class _Watch:

@@ -5,6 +5,9 @@ alone (the topics cycle, the examples are a sample seeded by i): a resumed run a
 the interrupted one would have. The writer is asked through the engine (journal, lock, retries)
 in one streaming run: requests are topped up to the writer's concurrency as answers land, each
 answer goes through the gates as it lands, in request order, and the run ends once N are kept.
+The language gate runs in a child process (``kto.language_process``), so lingua's model load
+overlaps the first answers; requests go at most as far past the first answer not yet through the
+gates as the prompts still wanted need.
 The answers are kept beside the output (``.<name>.answers.jsonl``) and the output is rebuilt from
 them however the run ends: the answers' lines in request order, through the gates, the first N
 that pass. So a killed run loses only what was in flight, and a run that already has N prompts
@@ -16,6 +19,7 @@ says what to change.
 """
 
 import json
+import math
 import random
 from collections import Counter
 from collections.abc import Callable
@@ -29,6 +33,7 @@ from kto.engine import Progress, fill_gaps
 from kto.errors import Interrupted, KtoError
 from kto.files import write_lines
 from kto.journal import journal_path
+from kto.language_process import LanguageProcess
 from kto.prompt_gates import LIST_MARK, PromptGates, RepeatIndex, reference_index, split_list
 from kto.prompts import write_prompts
 from kto.responses import Response, Table
@@ -37,6 +42,9 @@ DEFAULT_OUTPUT = "prompts/generated.jsonl"
 PER_REQUEST = 8  # prompts asked for in one request
 EXAMPLES = 3  # example prompts shown in one request
 STALE_REQUESTS = 12
+# How many times the writer's concurrency a request may start past the first answer not yet through
+# the gates: room for slow answers, and a bound on what is asked past the one the run waits for.
+STREAM_AHEAD = 4
 # The embedded model writes prompts at a higher temperature than it answers them: variety first.
 LOCAL_TEMPERATURE = 1.0
 KEY = "prompt request "
@@ -141,27 +149,35 @@ class Selection:
 
     gates: PromptGates
     index: RepeatIndex
+    language: LanguageProcess
     wanted: int
     start: int  # the first request of this run: only its requests can be stale
+    concurrency: int  # the writer's
+    progress: WriterProgress
     kept: list[str] = field(default_factory=list)
     dropped: Counter = field(default_factory=Counter)
     last_useful: int = -1  # the last request that brought a kept prompt
     taken: int = 0  # requests 0 .. taken - 1 are through the gates
+    candidates: dict[int, list[str]] = field(default_factory=dict)  # request -> its prompts
 
-    def take(self, answers: Table) -> None:
+    def take(self, answers: Table, *, wait: bool = False) -> None:
         """Run the next requests' answers through the gates, in request order, until ``wanted``
         are kept; it waits at a request still without an answer (its place in the order is kept
-        for it), so every run keeps the same prompts from the same answers."""
-        while len(self.kept) < self.wanted and (row := answers.get(key_of(self.taken))):
-            for text in (line for response in row.values() for line in parse(response.text)):
+        for it), so every run keeps the same prompts from the same answers. It returns at a
+        request whose language verdicts are still to come, unless told to ``wait`` for them."""
+        self.ask_language(answers)
+        while len(self.kept) < self.wanted and (lines := self.candidates.get(self.taken)) is not None:
+            if not (wait or self.language.ready(lines)):
+                return
+            for text in lines:
                 if len(self.kept) == self.wanted:
                     return
-                # The language last: a repeat of a kept prompt is in the language, and costs no
-                # detection. A prompt dropped as a repeat is remembered too (RepeatIndex.check).
+                # The language last: a repeat of a kept prompt is in the language. A prompt
+                # dropped as a repeat is remembered too (RepeatIndex.check).
                 problem = (
                     self.gates.form_problem(text)
                     or self.index.check(text, text)
-                    or self.gates.language_problem(text)
+                    or self.language.problem(text)
                 )
                 if problem:
                     self.dropped[problem[0]] += 1
@@ -169,6 +185,33 @@ class Selection:
                 self.kept.append(text)
                 self.last_useful = self.taken
             self.taken += 1
+
+    def ask_language(self, answers: Table) -> None:
+        """Parse the answers not seen before and have the language gate judge their prompts
+        that pass the gates of form (those of requests already taken are not needed)."""
+        new = {
+            index: [line for response in row.values() for line in parse(response.text)]
+            for key, row in answers.items()
+            if (index := index_of(key)) >= self.taken and index not in self.candidates
+        }
+        self.candidates.update(new)
+        to_judge = (text for lines in new.values() for text in lines if not self.gates.form_problem(text))
+        self.language.ask(to_judge)
+
+    def may_start(self, key: str) -> bool:
+        """Requests past the first not yet through the gates: as many as the prompts still wanted
+        need at the yield so far (PER_REQUEST a request before any is taken), at least the
+        writer's concurrency, at most STREAM_AHEAD times it."""
+        most = STREAM_AHEAD * self.concurrency
+        still = self.wanted - len(self.kept)
+        per_request = len(self.kept) / self.taken if self.taken else PER_REQUEST
+        needed = math.ceil(still / per_request) if per_request else most
+        return index_of(key) < self.taken + min(max(needed, self.concurrency), most)
+
+    def enough(self, answers: Table, *, wait: bool = False) -> bool:
+        self.take(answers, wait=wait)
+        self.progress.kept(len(self.kept))
+        return self.done()
 
     def stale(self) -> int:
         """Requests in a row of this run that brought nothing new."""
@@ -252,16 +295,20 @@ def run(
     reference = reference_prompts(config, output, warn)
     writer, known = plan(config, reference), read_answers(store)
     start = max(answered(known), default=-1) + 1
-    chosen = Selection(gates, reference_index(reference), n, start)
-
-    def until(table: Table) -> bool:
-        chosen.take(table)
-        progress.kept(len(chosen.kept))
-        return chosen.done()
+    language = LanguageProcess(gates)
+    chosen = Selection(
+        gates,
+        reference_index(reference),
+        language,
+        wanted=n,
+        start=start,
+        concurrency=slot.concurrency,
+        progress=progress,
+    )
 
     def save(table: Table) -> None:
         write_answers(store, table)
-        chosen.take(table)
+        chosen.take(table, wait=True)
         if chosen.kept:
             write_prompts(chosen.kept, output)
         else:  # never an empty output: a run that kept nothing leaves no file
@@ -282,11 +329,13 @@ def run(
             warn=warn,
             save=save,
             known=known,
-            until=until,
+            stream=chosen,
         )
     except Interrupted as stop:
         stop.kept = f"{len(chosen.kept)} of {n} prompts in {output} ({stop.kept})"
         raise
+    finally:
+        language.close()
     report = PromptWriterReport(output, n, len(chosen.kept), fill.ended, fill.recovered, chosen.taken)
     report.dropped = chosen.dropped
     if report.kept < n:
