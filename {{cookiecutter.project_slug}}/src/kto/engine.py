@@ -243,11 +243,13 @@ async def _ask_all(
 
     async def worker(slot: ModelSlot, queue: Iterator[str]) -> None:
         for prompt in queue:
+            if stop.is_set():
+                return
             await turn.wait(prompt)
             if stop.is_set():
                 return
             await ask(slot, prompt)
-            await turn.changed()
+            turn.changed()
 
     workers = []
     for job in jobs:
@@ -262,7 +264,7 @@ async def _ask_all(
             if recheck is not None:
                 if recheck():
                     stop.set()
-                await turn.changed()
+                turn.changed()
             journal.sync()
             if watch.idle() > stall_timeout:
                 raise KtoError(
@@ -274,6 +276,9 @@ async def _ask_all(
         if not stop.is_set():
             await work
     finally:  # a request that ended the run, or enough answers, leaves others in flight: they end here
+        # Set for every ending: a worker whose cancellation asyncio.wait_for swallowed (it does when
+        # the request ends at that moment, Python 3.11) then stops at its next prompt.
+        stop.set()
         await _end(work, [*workers, stopped], models)
 
 
@@ -292,21 +297,22 @@ async def _end(work: asyncio.Future, tasks: list[asyncio.Future], models: dict[s
 
 class _Turn:
     """A stream's say over when each request starts: it waits until ``may_start`` allows it,
-    asked again whenever something ``changed`` (an answer landed, a poll)."""
+    asked again whenever something ``changed`` (an answer landed, a poll). An event per change,
+    not an ``asyncio.Condition``: cancelling many waiters of a Condition, as the end of a run does,
+    can lose the wake-up of its lock (Python 3.11), and the run then never ends."""
 
     def __init__(self, may_start: Callable[[str], bool] | None):
         self.may_start = may_start
-        self.condition = asyncio.Condition()
+        self.change = asyncio.Event()
 
     async def wait(self, prompt: str) -> None:
-        if (may_start := self.may_start) is not None:
-            async with self.condition:
-                await self.condition.wait_for(lambda: may_start(prompt))
+        while self.may_start is not None and not self.may_start(prompt):
+            await self.change.wait()
 
-    async def changed(self) -> None:
+    def changed(self) -> None:
         if self.may_start is not None:
-            async with self.condition:
-                self.condition.notify_all()
+            self.change.set()  # wakes every waiter, each of which then waits on the next one
+            self.change = asyncio.Event()
 
 
 class _Watch:
