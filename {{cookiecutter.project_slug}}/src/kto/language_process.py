@@ -3,8 +3,9 @@
 lingua's first detection loads its models for seconds (3 s for the Latin-script languages on a
 two-core machine) and holds the interpreter all along: in the writer's process no answer would be
 read and no request topped up meanwhile. In a child process the load overlaps the writer's first
-answers, and later prompts are judged there while this process goes on asking. Asking and
-looking are non-blocking (``ask``, ``ready``); ``problem`` waits for its verdict.
+answers (it starts on a text in the language, ``warm_up``, before any answer has landed), and
+later prompts are judged there while this process goes on asking. Asking and looking are
+non-blocking (``ask``, ``ready``); ``problem`` waits for its verdict.
 """
 
 import os
@@ -24,7 +25,7 @@ class LanguageProcess:
     the gate off there is no child, and were the child to die (killed with its process group),
     the prompts it did not judge are judged here. ``close`` ends the child."""
 
-    def __init__(self, gates: PromptGates):
+    def __init__(self, gates: PromptGates, warm_up: str = ""):
         self.gates = gates
         self.verdicts: dict[str, Problem] = {}
         self.asked: set[str] = set()
@@ -36,7 +37,9 @@ class LanguageProcess:
             context = get_context("spawn")
             self.connection, child_end = context.Pipe()
             self.child = context.Process(
-                target=_judge_batches, args=(child_end, gates, os.getpid()), name="kto-language-gate"
+                target=_judge_batches,
+                args=(child_end, gates, warm_up, os.getpid()),
+                name="kto-language-gate",
             )
             self.child.daemon = True  # ended with this process, however it exits
             self.child.start()
@@ -83,10 +86,11 @@ class LanguageProcess:
             self.close()
 
 
-def _judge_batches(connection: Connection, gates: PromptGates, parent: int) -> None:
+def _judge_batches(connection: Connection, gates: PromptGates, warm_up: str, parent: int) -> None:
     # Ctrl-C reaches the whole process group: the parent says the one line, then ends this child.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     die_with_parent(parent)
+    gates.language_problem(warm_up)  # lingua loads the models of the language's script
     while True:
         try:
             prompts = connection.recv()

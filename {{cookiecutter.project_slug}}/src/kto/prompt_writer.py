@@ -295,7 +295,7 @@ def run(
     reference = reference_prompts(config, output, warn)
     writer, known = plan(config, reference), read_answers(store)
     start = max(answered(known), default=-1) + 1
-    language = LanguageProcess(gates)
+    language = LanguageProcess(gates, warm_up=writer.request(start))
     chosen = Selection(
         gates,
         reference_index(reference),
