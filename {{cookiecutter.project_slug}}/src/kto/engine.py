@@ -297,9 +297,8 @@ async def _end(work: asyncio.Future, tasks: list[asyncio.Future], models: dict[s
 
 class _Turn:
     """A stream's say over when each request starts: it waits until ``may_start`` allows it,
-    asked again whenever something ``changed`` (an answer landed, a poll). An event per change,
-    not an ``asyncio.Condition``: cancelling many waiters of a Condition, as the end of a run does,
-    can lose the wake-up of its lock (Python 3.11), and the run then never ends."""
+    asked again whenever something ``changed`` (an answer landed, a poll): an event per change,
+    which wakes every waiter without a lock to take."""
 
     def __init__(self, may_start: Callable[[str], bool] | None):
         self.may_start = may_start
