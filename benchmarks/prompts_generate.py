@@ -4,19 +4,19 @@ The writer is the test suite's OpenAI-compatible stand-in (tests/fake_provider.p
 after a mean of 1 s (+/- 0.3 s) holds eight lines, of which a share are new English prompts and
 the rest repeats, one-letter variants and prompts in another language, as a real writer mixes them.
 kto runs as a user runs it (its own process, start-up, gates and writing included) at the default
-concurrency; the baseline sends the same number of requests (those kto sent, the ones in flight
-when it had enough included) through `openai.AsyncOpenAI` at the same concurrency, with no gates.
-Prints prompts kept per second, requests per kept prompt, and the ratio plain/kto of the wall
-times. Then kto once more on the same project, which asks nothing: its time is what does not
-depend on the writer (process start, imports, the language detector's model load, which holds the
-interpreter so that no request is topped up meanwhile, and the gates on every answer); the last
-ratio is the plain loop's time against kto's less that.
+concurrency; the baseline (benchmarks/plain_openai_loop.py) sends the same number of requests
+(those kto sent, the ones in flight when it had enough included) through `openai.AsyncOpenAI` at
+the same concurrency, with no gates, and writes the answers. Prints prompts kept per second,
+requests per kept prompt, and the ratio plain/kto of the times: with the plain loop timed as a
+process of its own (Python's start and openai's import included, as kto's are; the goal is 0.9)
+and by its loop alone. Then kto once more on the same project, which asks nothing: its time is
+start-up, the gates on every answer and the language detector's model load, which no request
+overlaps then (in a run it loads in a child process while the first requests are out).
 
     .venv/bin/python benchmarks/prompts_generate.py [--n 1000] [--latency 1.0] [--new 5]
 """
 
 import argparse
-import asyncio
 import hashlib
 import json
 import os
@@ -153,23 +153,19 @@ def run_kto(project: Path, n: int) -> tuple[float, str]:
     return seconds, result.stderr.strip().splitlines()[-1]
 
 
-async def plain_loop(url: str, requests: int, concurrency: int) -> float:
-    from openai import AsyncOpenAI
-
-    client = AsyncOpenAI(base_url=url, api_key="none", max_retries=5)
-    limit = asyncio.Semaphore(concurrency)
-
-    async def ask(number: int) -> str:
-        async with limit:
-            reply = await client.chat.completions.create(
-                model=WRITER, messages=[{"role": "user", "content": f"request {number}"}], max_tokens=512
-            )
-            return reply.choices[0].message.content
-
-    start = time.perf_counter()
-    answers = await asyncio.gather(*(ask(number) for number in range(requests)))
-    assert all(answers)
-    return time.perf_counter() - start
+def plain_loop(url: str, requests: int, concurrency: int) -> tuple[float, float]:
+    """(the plain loop's process's seconds, its loop's seconds)."""
+    script = Path(__file__).with_name("plain_openai_loop.py")
+    with tempfile.TemporaryDirectory() as folder:
+        arguments = [url, WRITER, str(requests), str(concurrency), str(Path(folder) / "answers.jsonl")]
+        start = time.perf_counter()
+        result = subprocess.run(
+            [sys.executable, str(script), *arguments],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        return time.perf_counter() - start, float(result.stdout)
 
 
 def main() -> None:
@@ -196,7 +192,7 @@ def main() -> None:
     )
     url = plain.start()
     try:
-        plain_seconds = asyncio.run(plain_loop(url, requests, DEFAULT_CONCURRENCY))
+        plain_seconds, loop_seconds = plain_loop(url, requests, DEFAULT_CONCURRENCY)
     finally:
         plain.stop()
     print(
@@ -209,10 +205,15 @@ def main() -> None:
     )
     print(f"requests per kept    : {requests} requests / {args.n} kept = {requests / args.n:.3f}")
     print(f"kto said             : {summary}")
-    print(f"plain AsyncOpenAI    : {requests} requests in {plain_seconds:6.1f} s")
-    print(f"ratio plain/kto      : {plain_seconds / kto_seconds:.2f}")
-    print(f"kto asking nothing   : {fixed_seconds:6.1f} s (start, imports, detector load, gates)")
-    print(f"ratio without that   : {plain_seconds / max(kto_seconds - fixed_seconds, 0.1):.2f}")
+    print(
+        f"plain AsyncOpenAI    : {requests} requests in {plain_seconds:6.1f} s as a process, "
+        f"{loop_seconds:.1f} s of it in its loop"
+    )
+    print(
+        f"ratio plain/kto      : {plain_seconds / kto_seconds:.2f} (both processes: goal >= 0.90); "
+        f"{loop_seconds / kto_seconds:.2f} against the loop alone"
+    )
+    print(f"kto asking nothing   : {fixed_seconds:6.1f} s (start, imports, gates, detector load)")
 
 
 if __name__ == "__main__":

@@ -52,7 +52,10 @@ def test_the_prompts_benchmark_prints_its_rates_and_ratio():
     out = run_benchmark("prompts_generate.py", "--n", "30", "--latency", "0.05")
     assert re.search(r"30 kept in +[\d.]+ s = +[\d.]+ prompts/s", out), out
     assert re.search(r"\d+ requests / 30 kept = \d+\.\d{3}", out), out
-    assert re.search(r"ratio plain/kto +: \d+\.\d\d", out), out
+    assert re.search(
+        r"ratio plain/kto +: \d+\.\d\d \(both processes.*\); \d+\.\d\d against the loop alone", out
+    ), out
+    assert re.search(r"in +[\d.]+ s as a process, [\d.]+ s of it in its loop", out), out
 
 
 def test_the_community_benchmark_prints_both_times_and_their_ratio():
