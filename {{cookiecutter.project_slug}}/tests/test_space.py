@@ -112,11 +112,23 @@ def test_a_bad_token_is_one_line(project, hub):
     assert "the Hub refused the token (HTTP 401)" in lines[0] and "cannot reach" not in lines[0]
 
 
+def with_answers_from_every_model(project, prompts: int) -> None:
+    """A generations file whose models are the project's, so ``kto generate`` asks nothing."""
+    write_generations(project, prompts=prompts)
+    use_models(
+        project,
+        *(
+            {"id": f"team/model-{m}", "backend": "openai", "base_url": "http://127.0.0.1:9/v1"}
+            for m in (0, 1)
+        ),
+    )
+
+
 def test_an_unreachable_hub_is_named_as_such_not_as_a_token_problem(project):
     """A token set and no network: the cause is the network, in every command that meets the Hub."""
     closed = {"HF_ENDPOINT": f"http://127.0.0.1:{free_port()}", "HF_HUB_OFFLINE": "0", "HF_TOKEN": "hf_x"}
     closed["OPENAI_API_KEY"] = "x"  # a self-hosted project's models ask for it before anything else
-    write_generations(project, prompts=1)
+    with_answers_from_every_model(project, prompts=1)
     for command in (("space", "create"), ("backup", "--list"), ("generate", "--prompts", "p.txt", "--push")):
         (project / "p.txt").write_text("Prompt number 0\n", encoding="utf-8")
         result = run_kto(project, *command, env={"ARGILLA_API_KEY": OWNER_KEY, **closed})
@@ -130,15 +142,8 @@ def test_an_unreachable_hub_is_named_as_such_not_as_a_token_problem(project):
 
 def test_generate_push_uploads_a_private_dataset(project, hub):
     double, _ = hub
-    write_generations(project, prompts=2)
+    with_answers_from_every_model(project, prompts=2)
     (project / "p.txt").write_text("Prompt number 0\nPrompt number 1\n", encoding="utf-8")
-    use_models(
-        project,
-        *(
-            {"id": f"team/model-{m}", "backend": "openai", "base_url": "http://127.0.0.1:9/v1"}
-            for m in (0, 1)
-        ),
-    )
     pushed = run_against(hub, project, "generate", "--prompts", "p.txt", "--push")
     assert pushed.returncode == 0, pushed.stderr
     assert "already have a response from every model" in pushed.stderr  # nothing generated, only pushed
