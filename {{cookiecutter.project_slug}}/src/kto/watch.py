@@ -94,8 +94,10 @@ class Watcher:
         from kto.argilla_client import connect, open_dataset
         from kto.watch_catchup import catch_up
 
+        registered = False  # in this round
         try:
             self._register(connect(self.config))  # before the dataset: a restore is journalled too
+            registered = True
             client, dataset = open_dataset(self.config)
             state = read(self.folder, STATE)
             same = state.get("dataset_id") in (None, str(dataset.id))
@@ -103,11 +105,12 @@ class Watcher:
             if not same:
                 self.say("the dataset was made anew (a restore?): deletions are not inferred this time")
             write(self.folder, STATE, {**read(self.folder, STATE), "dataset_id": str(dataset.id)})
-        except Exception as error:  # the server down or restarting: said once, tried again soon
+        except Exception as error:  # the server down or restarting, or no dataset yet: tried again soon
             problem = short(error)
             if problem != self._problem:
                 self.say(f"cannot reach the ratings yet ({problem}): trying again every {RETRY:.0f} s")
-            self._problem, self.registered = problem, False
+            # No dataset yet (kto annotate makes it) leaves the webhook registered this round in place.
+            self._problem, self.registered = problem, self.registered and registered
             return False
         self._problem = None
         if result.updated or result.deleted:
