@@ -74,6 +74,19 @@ def server_project(tmp_path):
             process.kill()
 
 
+def watcher_line(project: Path) -> str:
+    """``kto argilla status``'s line on the watcher, once the watcher that ``up`` started has
+    registered its webhook (or after a minute)."""
+    deadline = time.monotonic() + 60
+    while True:
+        status = run_kto(project, "argilla", "status")
+        assert status.returncode == 0, status.stderr
+        line = next(line for line in status.stderr.splitlines() if line.startswith("watcher "))
+        if line.startswith("watcher registered for") or time.monotonic() > deadline:
+            return line
+        time.sleep(1)
+
+
 @pytest.mark.once
 @pytest.mark.slow
 def test_the_local_server_keeps_its_data_through_down_and_up_and_a_crash(server_project):
@@ -81,7 +94,8 @@ def test_the_local_server_keeps_its_data_through_down_and_up_and_a_crash(server_
     assert run_kto(server_project, "argilla", "up", "--annotators", "1").returncode == 0
     write_generations(server_project, prompts=3)
     assert run_kto(server_project, "annotate").returncode == 0
-    assert run_kto(server_project, "argilla", "status").returncode == 0
+    watcher = watcher_line(server_project)
+    assert watcher.startswith("watcher registered for http://127.0.0.1:") and "last push" in watcher, watcher
     stopped = run_kto(server_project, "argilla", "down")
     assert "Stopped watcher, worker, server, redis, search." in stopped.stderr
     assert run_kto(server_project, "argilla", "status").returncode == 3

@@ -89,10 +89,13 @@ def argilla_down(
 
 @argilla_app.command("status")
 def argilla_status(ctx: typer.Context) -> None:
-    """Which of the local server's processes are running."""
+    """Which of the local server's processes are running, and what the ratings watcher is doing
+    (exit 3 when the server is not wholly running; a server without a watcher is allowed)."""
     from kto.argilla_local import LocalArgilla
+    from kto.watch_status import check_watcher
 
-    local = LocalArgilla(project(ctx).root)
+    config = project(ctx)
+    local = LocalArgilla(config.root)
     running = local.running()
     if not running:
         console.print("Not running (kto argilla up starts it).")
@@ -100,5 +103,7 @@ def argilla_status(ctx: typer.Context) -> None:
     for name, alive in running.items():
         console.print(f"{name:7} {'running' if alive else 'stopped'}")
     console.print(f"url     {local.url}")
+    watcher = check_watcher(config)
+    console.print(f"watcher {watcher.message}" + (f" ({watcher.fix})" if watcher.status != "ok" else ""))
     if not all(running.values()):
         raise typer.Exit(3)
