@@ -264,7 +264,9 @@ def test_a_failing_writer_stops_the_run_non_zero_naming_the_error_and_the_server
 def interrupt_mid_run(
     project, command: list[str], journal, sign: signal.Signals
 ) -> subprocess.CompletedProcess:
-    """``kto command`` sent ``sign`` once its journal holds a few answers."""
+    """``kto command`` sent ``sign`` once its journal holds a few answers: SIGINT to its whole
+    process group, as Ctrl-C in a terminal (the language gate's child gets it too), SIGTERM to
+    kto alone, as ``kill PID``."""
     process = subprocess.Popen(
         [sys.executable, "-m", "kto", *command],
         cwd=project,
@@ -278,7 +280,10 @@ def interrupt_mid_run(
     while lines_in(journal) < 4:
         assert time.monotonic() < deadline and process.poll() is None, "the run ended before the signal"
         time.sleep(0.01)
-    process.send_signal(sign)
+    if sign == signal.SIGINT:
+        os.killpg(process.pid, sign)
+    else:
+        process.send_signal(sign)
     stdout, stderr = process.communicate(timeout=60)
     return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
 
