@@ -158,7 +158,7 @@ class Selection:
     dropped: Counter = field(default_factory=Counter)
     last_useful: int = -1  # the last request that brought a kept prompt
     taken: int = 0  # requests 0 .. taken - 1 are through the gates
-    candidates: dict[int, list[str]] = field(default_factory=dict)  # request -> its prompts
+    candidates: dict[str, list[str]] = field(default_factory=dict)  # request key -> its prompts
 
     def take(self, answers: Table, *, wait: bool = False) -> None:
         """Run the next requests' answers through the gates, in request order, until ``wanted``
@@ -166,7 +166,7 @@ class Selection:
         for it), so every run keeps the same prompts from the same answers. It returns at a
         request whose language verdicts are still to come, unless told to ``wait`` for them."""
         self.ask_language(answers)
-        while len(self.kept) < self.wanted and (lines := self.candidates.get(self.taken)) is not None:
+        while len(self.kept) < self.wanted and (lines := self.candidates.get(key_of(self.taken))) is not None:
             if not (wait or self.language.ready(lines)):
                 return
             for text in lines:
@@ -187,12 +187,11 @@ class Selection:
             self.taken += 1
 
     def ask_language(self, answers: Table) -> None:
-        """Parse the answers not seen before and have the language gate judge their prompts
-        that pass the gates of form (those of requests already taken are not needed)."""
+        """Parse the answers not seen before (a set difference: the engine asks between answers
+        too) and have the language gate judge their prompts that pass the gates of form."""
         new = {
-            index: [line for response in row.values() for line in parse(response.text)]
-            for key, row in answers.items()
-            if (index := index_of(key)) >= self.taken and index not in self.candidates
+            key: [line for response in answers[key].values() for line in parse(response.text)]
+            for key in answers.keys() - self.candidates.keys()
         }
         self.candidates.update(new)
         to_judge = (text for lines in new.values() for text in lines if not self.gates.form_problem(text))
